@@ -1,0 +1,69 @@
+"""The single ``vsumlab`` entry point.
+
+``fit|validate|test|predict`` go to LightningCLI (:mod:`vsumlab.cli.lightning`); every other
+command is an argparse sub-command registered by one module of :data:`COMMAND_MODULES`. Each
+module exposes ``register(subparsers)`` and keeps heavy imports inside its handlers so that
+``vsumlab --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from vsumlab import __version__
+from vsumlab.errors import VsumError
+
+LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+#: modules that register sub-commands, in the order --help lists them
+COMMAND_MODULES: tuple[str, ...] = (
+    "vsumlab.cli.data",
+    "vsumlab.cli.eval",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not the whole usage block
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="vsumlab", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"vsumlab {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in LIGHTNING_SUBCOMMANDS:
+        subparsers.add_parser(name, help=f"LightningCLI {name} (see `vsumlab {name} --help`)")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in LIGHTNING_SUBCOMMANDS:
+            from vsumlab.cli.lightning import run_lightning_cli
+
+            return run_lightning_cli(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if getattr(args, "handler", None) is None:
+            parser.print_help()
+            return 0 if not argv else 2
+        return int(args.handler(args) or 0)
+    except VsumError as exc:
+        print(f"vsumlab: error: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        print(f"vsumlab: error: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vsumlab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Shared fixtures. Real annotations are found through VSUMLAB_DATA (../shared/data in CI)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+def _shared_data() -> Path | None:
+    value = os.environ.get("VSUMLAB_DATA")
+    if not value:
+        return None
+    path = Path(value)
+    return path if path.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of real SumMe/TVSum/ActivityNet annotations, or skip with the reason."""
+    path = _shared_data()
+    if path is None:
+        pytest.skip("real annotations unavailable: set VSUMLAB_DATA to the shared data folder")
+    return path
+
+
+@pytest.fixture(scope="session")
+def summe_gt_dir(shared_data: Path) -> Path:
+    path = shared_data / "summe" / "GT"
+    if not path.is_dir():
+        pytest.skip(f"SumMe ground truth not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tvsum_mat(shared_data: Path) -> Path:
+    path = shared_data / "tvsum" / "ydata-tvsum50.mat"
+    if not path.is_file():
+        pytest.skip(f"TVSum annotations not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def anet_captions_dir(shared_data: Path) -> Path:
+    path = shared_data / "activitynet_captions"
+    if not path.is_dir():
+        pytest.skip(f"ActivityNet Captions not found at {path}")
+    return path
