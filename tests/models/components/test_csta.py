@@ -1,0 +1,92 @@
+import pytest
+import torch
+
+from vsumlab.errors import ConfigError
+from vsumlab.models.components.csta import CSTA
+
+from .summarizer_checks import (
+    assert_all_parameters_get_gradients,
+    assert_padding_invariant,
+    fit_planted,
+)
+
+
+def small(**kwargs) -> CSTA:
+    torch.manual_seed(0)
+    args = dict(trunk_channels=4, head_hidden=16)
+    args.update(kwargs)
+    return CSTA(16, **args)
+
+
+def test_shapes_and_dims():
+    model = small(embed_dim=12)
+    assert model.input_dim == 16 and model.encode_dim == 12
+    mask = torch.ones(2, 9, dtype=torch.bool)
+    assert model(torch.randn(2, 9, 16), mask).shape == (2, 9)
+    assert model.encode(torch.randn(2, 9, 16), mask).shape == (2, 12)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"embed_dim": 12, "image_channels": 3, "combine": "product"},
+        {"trunk_layers": 1, "kernel_size": 5, "scale_attention": False, "positional": "none"},
+        {"residual": False, "trunk_layers": 4},
+    ],
+)
+def test_padding_invariance(kwargs):
+    # The CNN sees neighbouring rows: padded rows must behave like the end of a single video.
+    assert_padding_invariant(small(**kwargs), 16)
+
+
+def test_padding_invariance_googlenet_trunk():
+    assert_padding_invariant(small(trunk="googlenet", embed_dim=24), 16, lengths=(5, 40, 17))
+
+
+def test_googlenet_batchnorm_stays_on_running_statistics():
+    model = small(trunk="googlenet")
+    model.train()
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms and not any(m.training for m in norms)
+    assert model.head.training
+
+
+def test_gradients_reach_every_parameter():
+    assert_all_parameters_get_gradients(small(dropout=0.0, embed_dim=12, image_channels=3), 16)
+
+
+def test_attention_maps_by_hand():
+    # With a zero trunk output both softmax maps are uniform; scaled by their axis lengths they
+    # are all ones, so the sum is 2 everywhere and the step state is 2 * value(x) + x (no PE).
+    model = small(positional="none", dropout=0.0)
+    for conv in model.trunk.convs:
+        torch.nn.init.zeros_(conv.weight)
+        torch.nn.init.zeros_(conv.bias)
+    x = torch.randn(1, 4, 16)
+    cls, states = model.hidden(x, torch.ones(1, 4, dtype=torch.bool))
+    torch.testing.assert_close(states, 2 * model.value(x) + x)
+    torch.testing.assert_close(cls[0], 2 * model.value(model.cls) + model.cls)
+
+
+def test_bad_config_is_rejected():
+    with pytest.raises(ConfigError, match="trunk='resnet'.*small, googlenet"):
+        CSTA(16, trunk="resnet")
+    with pytest.raises(ConfigError, match="image_channels=2"):
+        CSTA(16, image_channels=2)
+    with pytest.raises(ConfigError, match="kernel_size=4"):
+        CSTA(16, kernel_size=4)
+
+
+def test_wrong_feature_dim_names_both_shapes():
+    with pytest.raises(ConfigError, match=r"\(batch, steps, 16\).*\(1, 5, 3\)"):
+        small()(torch.randn(1, 5, 3), torch.ones(1, 5, dtype=torch.bool))
+
+
+def test_overfits_planted_segments():
+    torch.manual_seed(0)
+    model = CSTA(32, trunk_channels=4, head_hidden=32)
+    mse, baseline = fit_planted(model, steps=120, lr=3e-3)
+    # Predicting the mean score gives baseline ~0.17; the model must get 10x below it.
+    assert baseline > 0.1
+    assert mse < baseline / 10, (mse, baseline)
