@@ -79,7 +79,8 @@ def select_shots(
     """Indices of the shots chosen by the knapsack under the protocol's value options."""
     values = np.asarray(scores_per_shot, dtype=np.float64)
     if protocol.knapsack_values == "int1000":
-        values = np.floor(1000.0 * values)
+        # int() truncates toward zero (differs from floor for negative scores, e.g. logits)
+        values = np.trunc(1000.0 * values)
     return knapsack(values, shot_lengths, capacity, protocol.tie_break)
 
 

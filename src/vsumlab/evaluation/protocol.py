@@ -25,8 +25,11 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "length_mismatch": ("n_frames", "truncate", "pad"),
     # reduction of per-user F1 over users: auto = max for SumMe-style, mean for TVSum-style
     "f1_reduction": ("auto", "max", "mean"),
-    # rank correlation on upsampled full-rate frames, or on steps (every rank_stride-th frame)
-    "rank_rate": ("full", "2fps"),
+    # rank correlation: "full" = upsampled predictions vs annotations at every frame;
+    # "2fps" = the step predictions vs the annotations at the steps' frames (picks);
+    # "stride" = upsampled predictions and annotations at frames 0, s, 2s, ... (s = rank_stride),
+    # as code bases that slice annotations with [::15] do (equal to 2fps when picks = 0, 15, ...)
+    "rank_rate": ("full", "2fps", "stride"),
     # annotators for rank correlation: auto = user_anno when present, else user_summary
     "rank_annotations": ("auto", "user_anno", "user_summary"),
     # model selection: last epoch, best on a validation subset of training videos, or the

@@ -1,0 +1,137 @@
+"""Predictions files (one score per step per video) and their validation against a dataset.
+
+Formats, chosen by suffix: ``.h5``/``.hdf5`` with one dataset per video key (a qualified key
+``"tvsum/video_1"`` becomes a nested path) and ``.npz`` with one array per key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from vsumlab.data.schema import Dataset, VideoRecord
+from vsumlab.errors import ConfigError, PredictionError
+from vsumlab.io import atomic_path, check_writable
+
+H5_SUFFIXES = (".h5", ".hdf5")
+NPZ_SUFFIXES = (".npz",)
+
+
+def _format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in H5_SUFFIXES:
+        return "h5"
+    if suffix in NPZ_SUFFIXES:
+        return "npz"
+    raise PredictionError(
+        f"{path}: unknown predictions format {suffix or '(no suffix)'!r}; expected .h5, .hdf5 "
+        "or .npz"
+    )
+
+
+def write_predictions(
+    path: str | os.PathLike, predictions: Mapping[str, np.ndarray], force: bool = False
+) -> Path:
+    """Write key -> (n_steps,) scores atomically; refuse to overwrite without ``force``."""
+    path = Path(path)
+    kind = _format(path)
+    path = check_writable(path, force)
+    arrays = {str(key): np.asarray(scores, dtype=np.float32) for key, scores in predictions.items()}
+    with atomic_path(path) as tmp:
+        if kind == "h5":
+            with h5py.File(tmp, "w") as handle:
+                for key, scores in arrays.items():
+                    handle.create_dataset(key, data=scores)
+        else:
+            # a file object: np.savez would append ".npz" to the temporary name
+            with open(tmp, "wb") as handle:
+                np.savez(handle, **arrays)
+    return path
+
+
+def read_predictions(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """key -> float64 scores, in the file's order."""
+    path = Path(path)
+    kind = _format(path)
+    if not path.is_file():
+        raise PredictionError(f"{path}: no such predictions file")
+    try:
+        if kind == "npz":
+            with np.load(path, allow_pickle=False) as archive:
+                return {key: np.asarray(archive[key], dtype=np.float64) for key in archive.files}
+        found: dict[str, np.ndarray] = {}
+        with h5py.File(path, "r") as handle:
+
+            def collect(name: str, node: h5py.HLObject) -> None:
+                if isinstance(node, h5py.Dataset):
+                    found[name] = np.asarray(node[()], dtype=np.float64)
+
+            handle.visititems(collect)
+        return found
+    except (OSError, ValueError) as exc:
+        raise PredictionError(f"{path}: not a readable {kind} predictions file ({exc})") from exc
+
+
+def _where(source: str | os.PathLike | None) -> str:
+    return f"{source}: " if source is not None else "predictions: "
+
+
+def check_step_scores(
+    record: VideoRecord, step_scores: np.ndarray, source: str | os.PathLike | None = None
+) -> np.ndarray:
+    """The scores as float64 (n_steps,); :class:`PredictionError` on a wrong shape or NaN/inf."""
+    scores = np.asarray(step_scores, dtype=np.float64)
+    if scores.shape != (record.n_steps,):
+        raise PredictionError(
+            f"{_where(source)}video '{record.key}': expected shape ({record.n_steps},) "
+            f"(one score per step), got {scores.shape}"
+        )
+    if not np.all(np.isfinite(scores)):
+        raise PredictionError(
+            f"{_where(source)}video '{record.key}': contains NaN or infinite scores"
+        )
+    return scores
+
+
+def select_keys(dataset: Dataset, keys: Sequence[str] | None) -> list[str]:
+    """The videos to score: all in dataset order, or ``keys`` (each must exist)."""
+    if keys is None:
+        return dataset.keys
+    selected = list(dict.fromkeys(keys))
+    unknown = [key for key in selected if key not in dataset.records]
+    if unknown:
+        raise ConfigError(
+            f"{dataset.path or dataset.name}: unknown video key(s) {', '.join(unknown)}; "
+            f"the file has {', '.join(dataset.keys[:5])}{' ...' if len(dataset) > 5 else ''}"
+        )
+    if not selected:
+        raise ConfigError(f"{dataset.path or dataset.name}: no video keys selected")
+    return selected
+
+
+def check_predictions(
+    predictions: Mapping[str, np.ndarray],
+    dataset: Dataset,
+    keys: Sequence[str] | None = None,
+    source: str | os.PathLike | None = None,
+) -> None:
+    """Every selected video present with finite (n_steps,) scores; no video the dataset lacks."""
+    selected = select_keys(dataset, keys)
+    extra = [key for key in predictions if key not in dataset.records]
+    if extra:
+        raise PredictionError(
+            f"{_where(source)}video(s) {', '.join(extra)} not in dataset "
+            f"{dataset.path or dataset.name}"
+        )
+    missing = [key for key in selected if key not in predictions]
+    if missing:
+        raise PredictionError(
+            f"{_where(source)}missing video(s) {', '.join(missing)} of dataset "
+            f"{dataset.path or dataset.name}"
+        )
+    for key in selected:
+        check_step_scores(dataset[key], predictions[key], source)

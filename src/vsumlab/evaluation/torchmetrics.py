@@ -1,0 +1,109 @@
+"""F1 / Kendall / Spearman as a torchmetrics ``Metric`` for validation and test loops.
+
+Each ``update`` scores whole videos with :func:`vsumlab.evaluation.metrics.evaluate_video` (on
+CPU, numpy) and appends per-video values to list states reduced with ``cat``, so under DDP every
+process ends with all videos. Strings do not sync, so each key is stored as its index in the
+``records`` mapping. Videos scored twice (DistributedSampler pads the last batch with repeats)
+count once: the first value per index is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torchmetrics import Metric
+from torchmetrics.utilities import dim_zero_cat
+
+from vsumlab.data.schema import Dataset, VideoRecord
+from vsumlab.errors import ConfigError, PredictionError
+from vsumlab.evaluation.metrics import annotation_style, check_style, evaluate_video
+from vsumlab.evaluation.protocol import DEFAULT_PROTOCOL, Protocol
+from vsumlab.evaluation.results import VideoScores
+
+VALUES = ("f1", "kendall", "spearman")
+
+
+class SummarizationMetrics(Metric):
+    """Mean F1 (percent), Kendall tau-b and Spearman rho over the videos seen.
+
+    ``records`` is a key -> :class:`VideoRecord` mapping, or a :class:`Dataset` (then its
+    annotation style resolves ``f1_reduction="auto"``). With a plain mapping, pass ``style``
+    unless every record tells it (qualified key ``"summe/..."``, or ``user_anno`` -> tvsum).
+    ``protocol`` may be a :class:`Protocol` or its dict form.
+    """
+
+    is_differentiable = False
+    higher_is_better = True
+    full_state_update = False
+
+    def __init__(
+        self,
+        records: Mapping[str, VideoRecord] | Dataset,
+        protocol: Protocol | Mapping[str, Any] | None = None,
+        style: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(protocol, Protocol):
+            protocol = Protocol.from_dict(dict(protocol)) if protocol else DEFAULT_PROTOCOL
+        if style is not None:
+            style = check_style(style)
+        elif isinstance(records, Dataset) and protocol.f1_reduction == "auto":
+            style = annotation_style(records)
+        if isinstance(records, Dataset):
+            records = records.records
+        self.protocol = protocol
+        self.style = style
+        self._records: dict[str, VideoRecord] = dict(records)
+        self._keys = list(self._records)
+        self._index = {key: i for i, key in enumerate(self._keys)}
+        self.add_state("video_index", default=[], dist_reduce_fx="cat")
+        for name in VALUES:
+            self.add_state(name, default=[], dist_reduce_fx="cat")
+
+    def update(self, keys: Sequence[str], scores: Sequence[torch.Tensor]) -> None:  # type: ignore
+
+        if len(keys) != len(scores):
+            raise ConfigError(
+                f"SummarizationMetrics.update: {len(keys)} keys for {len(scores)} scores"
+            )
+        for key, video_scores in zip(keys, scores):
+            if key not in self._index:
+                raise PredictionError(
+                    f"predictions: video '{key}' is not among the metric's records"
+                )
+            values = np.asarray(torch.as_tensor(video_scores).detach().float().cpu().numpy())
+            result = evaluate_video(self._records[key], values, self.protocol, self.style)
+            self.video_index.append(torch.tensor([self._index[key]], device=self.device))
+            for name in VALUES:
+                value = torch.tensor(
+                    [getattr(result, name)], dtype=torch.float64, device=self.device
+                )
+                getattr(self, name).append(value)
+
+    def _unique(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        index = dim_zero_cat(self.video_index).long()
+        values = {name: dim_zero_cat(getattr(self, name)) for name in VALUES}
+        _, first = np.unique(index.cpu().numpy(), return_index=True)
+        keep = torch.as_tensor(np.sort(first), device=index.device)
+        return index[keep], {name: v[keep] for name, v in values.items()}
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        if len(self.video_index) == 0:  # a list before sync, a tensor after
+            nan = torch.tensor(float("nan"), dtype=torch.float64, device=self.device)
+            return {name: nan.clone() for name in VALUES}
+        _, values = self._unique()
+        return {name: v.mean() for name, v in values.items()}
+
+    def per_video(self) -> dict[str, VideoScores]:
+        """key -> scores of every video seen (after sync under DDP)."""
+        if len(self.video_index) == 0:  # a list before sync, a tensor after
+            return {}
+        index, values = self._unique()
+        rows = {}
+        for position, i in enumerate(index.tolist()):
+            rows[self._keys[i]] = VideoScores(*(float(values[n][position]) for n in VALUES))
+        return rows
