@@ -43,6 +43,20 @@ REQUIRED_FIELDS = ("features", "picks", "n_frames", "fps", "change_points", "n_f
 OPTIONAL_ARRAY_FIELDS = ("gtscore", "gtsummary", "user_summary", "user_anno")
 STRING_ATTRS = ("video_name", "video_id", "category", "title")
 
+#: what each field must look like, quoted in every validation message
+FIELD_SPECS: dict[str, str] = {
+    "features": "(n_steps, dim) float",
+    "picks": "(n_steps,) int, strictly increasing frame indices",
+    "n_frames": "scalar int > 0",
+    "fps": "scalar float > 0",
+    "change_points": "(n_segments, 2) int, inclusive [start, end] frame ranges",
+    "n_frame_per_seg": "(n_segments,) int, end - start + 1",
+    "gtscore": "(n_steps,) float",
+    "gtsummary": "(n_steps,) float 0/1",
+    "user_summary": "(n_users, n_frames) 0/1",
+    "user_anno": "(n_users, n_frames) float",
+}
+
 
 @dataclass
 class VideoRecord:
@@ -125,14 +139,18 @@ def validate_record(record: VideoRecord, source: str | os.PathLike | None = None
     key = record.key
 
     def fail(name: str, message: str) -> None:
-        raise DatasetError(f"{_where(source, key, name)}: {message}")
+        spec = FIELD_SPECS.get(name)
+        expected = f" (expected {spec})" if spec else ""
+        raise DatasetError(f"{_where(source, key, name)}: {message}{expected}")
 
-    feats = record.features
+    feats = np.asarray(record.features)
     if feats.ndim != 2:
-        fail("features", f"expected a 2-D array (n_steps, dim), got shape {feats.shape}")
+        fail("features", f"expected a 2-D array, got shape {feats.shape}")
+    if not np.issubdtype(feats.dtype, np.number):
+        fail("features", f"expected numbers, got dtype {feats.dtype}")
     n_steps = feats.shape[0]
-    if n_steps == 0:
-        fail("features", "expected at least one step, got an empty video (0 steps)")
+    if n_steps == 0 or feats.shape[1] == 0:
+        fail("features", f"expected at least one step and one dimension, got shape {feats.shape}")
     if not np.all(np.isfinite(feats)):
         fail("features", "contains NaN or infinite values")
     if record.n_frames <= 0:
@@ -140,9 +158,11 @@ def validate_record(record: VideoRecord, source: str | os.PathLike | None = None
     if not np.isfinite(record.fps) or record.fps <= 0:
         fail("fps", f"expected a positive frame rate, got {record.fps}")
 
-    picks = record.picks
+    picks = np.asarray(record.picks)
     if picks.shape != (n_steps,):
         fail("picks", f"expected shape ({n_steps},) (one per feature step), got {picks.shape}")
+    if not np.issubdtype(picks.dtype, np.integer):
+        fail("picks", f"expected integer frame indices, got dtype {picks.dtype}")
     if n_steps > 1 and np.any(np.diff(picks) <= 0):
         fail("picks", "expected strictly increasing frame indices")
     if picks.min() < 0 or picks.max() >= record.n_frames:
@@ -152,7 +172,7 @@ def validate_record(record: VideoRecord, source: str | os.PathLike | None = None
             f"got range [{picks.min()}, {picks.max()}]",
         )
 
-    cps = record.change_points
+    cps = np.asarray(record.change_points)
     if cps.ndim != 2 or cps.shape[1] != 2 or cps.shape[0] == 0:
         fail("change_points", f"expected shape (n_segments, 2), got {cps.shape}")
     if cps[0, 0] != 0:
@@ -172,7 +192,7 @@ def validate_record(record: VideoRecord, source: str | os.PathLike | None = None
             f"do not cover the video: last shot ends at frame {cps[-1, 1]} "
             f"but the last step is frame {picks[-1]}",
         )
-    nfps = record.n_frame_per_seg
+    nfps = np.asarray(record.n_frame_per_seg)
     if nfps.shape != (cps.shape[0],):
         fail("n_frame_per_seg", f"expected shape ({cps.shape[0]},), got {nfps.shape}")
     if np.any(nfps != cps[:, 1] - cps[:, 0] + 1):
@@ -182,6 +202,7 @@ def validate_record(record: VideoRecord, source: str | os.PathLike | None = None
         values = getattr(record, name)
         if values is None:
             continue
+        values = np.asarray(values)
         if values.shape != (n_steps,):
             fail(name, f"expected shape ({n_steps},) (one per feature step), got {values.shape}")
         if not np.all(np.isfinite(values)):
@@ -190,6 +211,7 @@ def validate_record(record: VideoRecord, source: str | os.PathLike | None = None
         values = getattr(record, name)
         if values is None:
             continue
+        values = np.asarray(values)
         if values.ndim != 2 or values.shape[1] != record.n_frames or values.shape[0] == 0:
             fail(
                 name,
@@ -197,6 +219,9 @@ def validate_record(record: VideoRecord, source: str | os.PathLike | None = None
             )
         if not np.all(np.isfinite(values)):
             fail(name, "contains NaN or infinite values")
+    # F1 counts selected frames: anything but 0/1 would silently change the overlap.
+    if record.user_summary is not None and not np.all(np.isin(record.user_summary, (0, 1))):
+        fail("user_summary", "expected binary values 0/1")
 
 
 def _decode(value: Any) -> str:
@@ -207,26 +232,77 @@ def _decode(value: Any) -> str:
     return str(value)
 
 
-def _read_scalar(group: h5py.Group, name: str, path: Path, key: str) -> Any:
-    if name not in group:
-        raise DatasetError(f"{_where(path, key, name)}: missing required field")
-    return group[name][()]
+def _missing(path: Path, key: str, name: str) -> DatasetError:
+    spec = FIELD_SPECS.get(name)
+    expected = f" (expected {spec})" if spec else ""
+    return DatasetError(f"{_where(path, key, name)}: missing required field{expected}")
+
+
+def _read_value(group: h5py.Group, name: str, path: Path, key: str) -> Any:
+    item = group[name]
+    if not isinstance(item, h5py.Dataset):
+        raise DatasetError(
+            f"{_where(path, key, name)}: expected an h5 dataset, got a group "
+            f"(expected {FIELD_SPECS.get(name, 'an array')})"
+        )
+    return item[()]
+
+
+def _read_int_array(group: h5py.Group, name: str, path: Path, key: str) -> np.ndarray:
+    raw = np.asarray(_read_value(group, name, path, key))
+    # Silently truncating 15.5 to 15 would shift every frame index: refuse non-integral values.
+    if not np.issubdtype(raw.dtype, np.integer):
+        if not np.issubdtype(raw.dtype, np.number) or not np.all(np.isfinite(raw)):
+            raise DatasetError(
+                f"{_where(path, key, name)}: expected finite integers, got dtype {raw.dtype} "
+                f"(expected {FIELD_SPECS[name]})"
+            )
+        if np.any(raw != np.round(raw)):
+            raise DatasetError(
+                f"{_where(path, key, name)}: expected integer values, got fractions "
+                f"(expected {FIELD_SPECS[name]})"
+            )
+    return raw.astype(np.int64)
+
+
+def _read_scalar(group: h5py.Group, name: str, path: Path, key: str) -> float:
+    raw = np.asarray(_read_value(group, name, path, key))
+    if raw.size != 1 or not np.issubdtype(raw.dtype, np.number):
+        raise DatasetError(
+            f"{_where(path, key, name)}: expected a numeric scalar, got shape {raw.shape} "
+            f"dtype {raw.dtype} (expected {FIELD_SPECS[name]})"
+        )
+    value = float(raw.item())
+    if not np.isfinite(value):
+        raise DatasetError(
+            f"{_where(path, key, name)}: got {value} (expected {FIELD_SPECS[name]})"
+        )
+    return value
 
 
 def _read_record(group: h5py.Group, path: Path, key: str) -> VideoRecord:
     for name in REQUIRED_FIELDS:
         if name not in group:
-            raise DatasetError(f"{_where(path, key, name)}: missing required field")
+            raise _missing(path, key, name)
 
-    def array(name: str, dtype: Any) -> np.ndarray | None:
+    def array(name: str) -> np.ndarray | None:
         if name not in group:
             return None
-        return np.asarray(group[name][()], dtype=dtype)
+        raw = np.asarray(_read_value(group, name, path, key))
+        if not np.issubdtype(raw.dtype, np.number) and raw.dtype != bool:
+            raise DatasetError(
+                f"{_where(path, key, name)}: expected numbers, got dtype {raw.dtype} "
+                f"(expected {FIELD_SPECS[name]})"
+            )
+        return raw.astype(np.float32)
 
-    n_frames_raw = np.asarray(_read_scalar(group, "n_frames", path, key))
-    fps_raw = np.asarray(_read_scalar(group, "fps", path, key))
-    if n_frames_raw.size != 1 or fps_raw.size != 1:
-        raise DatasetError(f"{_where(path, key, 'n_frames/fps')}: expected scalars")
+    n_frames = _read_scalar(group, "n_frames", path, key)
+    if n_frames != round(n_frames):
+        raise DatasetError(
+            f"{_where(path, key, 'n_frames')}: got {n_frames} "
+            f"(expected {FIELD_SPECS['n_frames']})"
+        )
+    fps = _read_scalar(group, "fps", path, key)
     strings: dict[str, str | None] = {}
     for name in STRING_ATTRS:
         if name in group.attrs:
@@ -241,22 +317,23 @@ def _read_record(group: h5py.Group, path: Path, key: str) -> VideoRecord:
         for name in group
         if name not in known and isinstance(group[name], h5py.Dataset)
     }
-    cps = array("change_points", np.int64)
-    assert cps is not None
+    cps = _read_int_array(group, "change_points", path, key)
     if cps.ndim == 1 and cps.size == 2:
         cps = cps.reshape(1, 2)
+    features = array("features")
+    assert features is not None
     return VideoRecord(
         key=key,
-        features=np.asarray(group["features"][()], dtype=np.float32),
-        picks=array("picks", np.int64).reshape(-1),  # type: ignore[union-attr]
-        n_frames=int(n_frames_raw.item()),
-        fps=float(fps_raw.item()),
+        features=features,
+        picks=_read_int_array(group, "picks", path, key).reshape(-1),
+        n_frames=int(round(n_frames)),
+        fps=fps,
         change_points=cps,
-        n_frame_per_seg=array("n_frame_per_seg", np.int64).reshape(-1),  # type: ignore[union-attr]
-        gtscore=array("gtscore", np.float32),
-        gtsummary=array("gtsummary", np.float32),
-        user_summary=array("user_summary", np.float32),
-        user_anno=array("user_anno", np.float32),
+        n_frame_per_seg=_read_int_array(group, "n_frame_per_seg", path, key).reshape(-1),
+        gtscore=array("gtscore"),
+        gtsummary=array("gtsummary"),
+        user_summary=array("user_summary"),
+        user_anno=array("user_anno"),
         extra=extra,
         **strings,
     )
@@ -293,7 +370,10 @@ def _attr_value(value: Any) -> Any:
 
 def write_record(group: h5py.Group, record: VideoRecord) -> None:
     """Write one record into an (empty) h5 group in the standard layout."""
-    group.create_dataset("features", data=record.features.astype(np.float32), compression="gzip")
+    # shuffle groups the float bytes by significance, which gzip then compresses far better
+    group.create_dataset(
+        "features", data=record.features.astype(np.float32), compression="gzip", shuffle=True
+    )
     group.create_dataset("picks", data=record.picks.astype(np.int64))
     group.create_dataset("n_frames", data=np.int64(record.n_frames))
     group.create_dataset("fps", data=np.float64(record.fps))
@@ -331,7 +411,8 @@ def write_dataset(
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as handle:
             for name, value in (attrs or {}).items():
-                handle.attrs[name] = value
+                if value is not None:
+                    handle.attrs[name] = value
             for record in records:
                 write_record(handle.create_group(record.key), record)
     return path
