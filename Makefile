@@ -12,7 +12,15 @@ GENERATED ?= data/generated
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help install test test-fast lint bench demo data-synth clean
+# Datasets of the training targets: the synthetic sets by default, or e.g.
+# TVSUM_H5=/data/eccv16_dataset_tvsum_google_pool5.h5 for the real features.
+TVSUM_H5 ?= $(GENERATED)/synthetic_tvsum.h5
+SUMME_H5 ?= $(GENERATED)/synthetic_summe.h5
+# method=transformer|csta (supervised recipes) or a method with its own finetune recipes.
+method ?= transformer
+finetune_recipe = $(if $(filter transformer csta,$(method)),experiments/supervised/$(method)_$(1).yaml,experiments/$(method)/finetune_$(1).yaml)
+
+.PHONY: help install test test-fast lint bench demo data-synth clean finetune-tvsum finetune-summe
 
 help:  ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -38,13 +46,24 @@ lint: install  ## ruff
 bench: install  ## run every benchmark script and print its figures
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
-data-synth: install  ## build the embedded synthetic TVSum-like and SumMe-like sets
-	$(VSUMLAB) data synth --kind tvsum --out $(GENERATED)/synthetic_tvsum.h5 --seed 0 --force
-	$(VSUMLAB) data synth --kind summe --out $(GENERATED)/synthetic_summe.h5 --seed 1 --force
+data-synth: $(GENERATED)/synthetic_tvsum.h5 $(GENERATED)/synthetic_summe.h5  ## build the embedded synthetic TVSum-like and SumMe-like sets
 
-demo: data-synth  ## evaluate the built-in baselines on the synthetic TVSum-like set
-	$(VSUMLAB) eval human --dataset $(GENERATED)/synthetic_tvsum.h5
-	$(VSUMLAB) eval baselines --dataset $(GENERATED)/synthetic_tvsum.h5
+$(GENERATED)/synthetic_tvsum.h5: | install
+	$(VSUMLAB) data synth --kind tvsum --out $@ --seed 0 --force
+
+$(GENERATED)/synthetic_summe.h5: | install
+	$(VSUMLAB) data synth --kind summe --out $@ --seed 1 --force
+
+demo: data-synth  ## 5-fold CV of both supervised summarizers on the synthetic TVSum-like set; prints the table
+	$(VSUMLAB) cv --config experiments/supervised/transformer_tvsum.yaml --out runs/demo/transformer --name transformer $(ARGS)
+	$(VSUMLAB) cv --config experiments/supervised/csta_tvsum.yaml --out runs/demo/csta --name csta $(ARGS)
+	$(VSUMLAB) results runs/demo/transformer runs/demo/csta | tee runs/demo/results.md
+
+finetune-tvsum: install $(TVSUM_H5)  ## supervised 5-fold CV on TVSum (method=transformer|csta|cap2sum|..., TVSUM_H5=...)
+	$(VSUMLAB) cv --config $(call finetune_recipe,tvsum) --data.init_args.dataset=$(TVSUM_H5) --out runs/finetune-tvsum-$(method) $(ARGS)
+
+finetune-summe: install $(SUMME_H5)  ## supervised 5-fold CV on SumMe (method=..., SUMME_H5=...)
+	$(VSUMLAB) cv --config $(call finetune_recipe,summe) --data.init_args.dataset=$(SUMME_H5) --out runs/finetune-summe-$(method) $(ARGS)
 
 clean:  ## remove generated data and runs (keeps .venv)
 	rm -rf $(GENERATED) runs lightning_logs wandb

@@ -22,6 +22,9 @@ LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 COMMAND_MODULES: tuple[str, ...] = (
     "vsumlab.cli.data",
     "vsumlab.cli.eval",
+    "vsumlab.cli.cv",
+    "vsumlab.cli.features",
+    "vsumlab.cli.summarize",
 )
 
 
@@ -49,7 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_lightning_cli(argv)
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            if not getattr(args, "accepts_overrides", False):
+                parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+            args.overrides = unknown
         if getattr(args, "handler", None) is None:
             parser.print_help()
             return 0 if not argv else 2

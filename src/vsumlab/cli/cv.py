@@ -1,0 +1,85 @@
+"""`vsumlab cv` (k-fold cross-validation of a recipe) and `vsumlab results` (tables)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vsumlab.errors import ConfigError
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from exc
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    cv = subparsers.add_parser(
+        "cv",
+        help="cross-validate a recipe: one Lightning run per fold, results table",
+        description="Run all folds of a recipe's setting. Unknown arguments are LightningCLI "
+        "overrides, e.g. --trainer.max_epochs=5 --data.init_args.dataset=FILE.h5",
+    )
+    cv.add_argument("--config", required=True, type=Path, help="recipe YAML (experiments/...)")
+    cv.add_argument("--out", type=Path, default=None, help="results folder (default runs/<name>)")
+    cv.add_argument("--name", default=None, help="experiment name (default: recipe file name)")
+    cv.add_argument("--folds", type=_int_list, default=None, help="only these folds, e.g. 0,1")
+    cv.add_argument("--seeds", type=_int_list, default=None,
+                    help="repeat the CV once per seed (e.g. 0,1,2) for significance tests")
+    cv.add_argument("--deterministic", action="store_true",
+                    help="deterministic algorithms: identical metrics on rerun (CPU)")
+    cv.add_argument("--force", action="store_true", help="overwrite an existing results folder")
+    cv.add_argument("--wandb-mode", choices=("offline", "online", "disabled"), default=None,
+                    help="W&B mode (default: $WANDB_MODE or offline)")
+    cv.add_argument("--wandb-project", default="vsumlab")
+    cv.add_argument("--reference-draws", type=int, default=100,
+                    help="random-baseline draws per fold")
+    cv.set_defaults(handler=_run_cv, accepts_overrides=True)
+
+    results = subparsers.add_parser("results", help="print (and merge) results tables")
+    results.add_argument("folders", nargs="+", type=Path, help="results folders or results.json")
+    results.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    results.set_defaults(handler=_print_results)
+
+
+def _run_cv(args: argparse.Namespace) -> int:
+    from vsumlab.training.cv import CVOptions, run_cv
+
+    overrides = list(getattr(args, "overrides", []) or [])
+    for item in overrides:
+        if not item.startswith("--"):
+            raise ConfigError(f"unexpected argument {item!r}: overrides look like --key=value")
+    name = args.name or args.config.stem
+    run_cv(
+        CVOptions(
+            recipe=args.config,
+            out_dir=args.out or Path("runs") / name,
+            overrides=overrides,
+            name=name,
+            folds=args.folds,
+            seeds=args.seeds,
+            force=args.force,
+            deterministic=args.deterministic,
+            wandb_mode=args.wandb_mode,
+            wandb_project=args.wandb_project,
+            reference_draws=args.reference_draws,
+        )
+    )
+    return 0
+
+
+def _print_results(args: argparse.Namespace) -> int:
+    import json
+
+    from vsumlab.training.results import format_table, merge_rows, read_results
+
+    loaded = [read_results(folder) for folder in args.folders]
+    rows = merge_rows(rows for _, rows, _ in loaded)
+    title = " + ".join(title for title, _, _ in loaded)
+    if args.json:
+        print(json.dumps({"title": title, "rows": [r.to_dict() for r in rows]}, indent=2))
+    else:
+        print(format_table(rows, title))
+    return 0

@@ -1,0 +1,114 @@
+"""`vsumlab fit|validate|test|predict`: LightningCLI over the harness, with recipe composition.
+
+Recipes may list shared pieces under ``defaults:`` (see :mod:`vsumlab.training.recipes`); each
+``--config`` is composed first, then handed to LightningCLI (omegaconf parser mode, so command
+line overrides may interpolate). Model and data are given by ``class_path`` so every method's
+LightningModule and DataModule runs through the same entry point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.cli import LightningCLI
+
+from vsumlab.errors import ConfigError
+
+
+class VsumCLI(LightningCLI):
+    """LightningCLI with per-run trainer overrides (used by `vsumlab cv`) and `--predictions`."""
+
+    def __init__(self, *args: Any, trainer_overrides: dict[str, Any] | None = None, **kwargs: Any):
+        self._trainer_overrides = dict(trainer_overrides or {})
+        super().__init__(*args, **kwargs)
+
+    def add_arguments_to_parser(self, parser: Any) -> None:
+        parser.add_argument(
+            "--predictions",
+            type=str | None,
+            default=None,
+            help="predict: write step scores per video to this .h5/.npz file (for vsumlab eval)",
+        )
+        parser.add_argument(
+            "--force", type=bool, default=False, help="predict: overwrite an existing file"
+        )
+
+    def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
+        overrides = dict(self._trainer_overrides)
+        if "callbacks" in overrides:  # add to the recipe's callbacks rather than replace them
+            configured = self._get(self.config_init, "trainer", default={}).get("callbacks") or []
+            if not isinstance(configured, list):
+                configured = [configured]
+            overrides["callbacks"] = [*configured, *overrides["callbacks"]]
+        return super().instantiate_trainer(**{**kwargs, **overrides})
+
+    def before_predict(self) -> None:
+        from vsumlab.training.callbacks import PredictionsWriter
+
+        config = self.config.get(self.subcommand, self.config)
+        output = config.get("predictions")
+        if output:
+            self.trainer.callbacks.append(PredictionsWriter(output, force=bool(config.get("force"))))
+
+
+def expand_recipes(argv: Sequence[str], workdir: Path) -> list[str]:
+    """Replace each ``--config RECIPE`` by its composed form (pieces merged, interpolated)."""
+    from vsumlab.training.recipes import write_composed
+
+    out: list[str] = []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--config" and i + 1 < len(args):
+            composed = write_composed(args[i + 1], workdir / f"recipe_{i}.yaml")
+            out += ["--config", str(composed)]
+            i += 2
+            continue
+        if arg.startswith("--config="):
+            composed = write_composed(arg.split("=", 1)[1], workdir / f"recipe_{i}.yaml")
+            out.append(f"--config={composed}")
+        else:
+            out.append(arg)
+        i += 1
+    return out
+
+
+def make_cli(args: list[str] | None, run: bool, **kwargs: Any) -> VsumCLI:
+    """Build the CLI; argument errors become :class:`ConfigError` naming the key."""
+    try:
+        return VsumCLI(
+            L.LightningModule,
+            L.LightningDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            args=args,
+            run=run,
+            parser_kwargs={"parser_mode": "omegaconf", "exit_on_error": False},
+            save_config_kwargs={"overwrite": True},
+            **kwargs,
+        )
+    except argparse.ArgumentError as exc:
+        raise ConfigError(f"configuration: {condense_parser_error(str(exc))}") from exc
+
+
+_BOILERPLATE = ("Does not validate", "Subtypes:", "Errors:", "Expected a <class 'NoneType'>",
+                "Given value")
+
+
+def condense_parser_error(message: str) -> str:
+    """One line out of jsonargparse's nested report, keeping the key and the actual problem."""
+    lines = [line.strip().lstrip("- ").strip() for line in message.splitlines()]
+    kept = [line for line in lines if line and not line.startswith(_BOILERPLATE)]
+    return " ".join(kept) if kept else message.strip()
+
+
+def run_lightning_cli(argv: Sequence[str]) -> int:
+    with tempfile.TemporaryDirectory(prefix="vsumlab-recipe-") as tmp:
+        make_cli(expand_recipes(argv, Path(tmp)), run=True)
+    return 0

@@ -1,0 +1,268 @@
+"""LightningDataModules over standard h5 files for the settings of EVALUATION.md.
+
+One module covers canonical, augmented, transfer and zero-shot settings: the target dataset
+gives the test fold; other datasets join the training set where the setting says so. A
+validation subset is carved from the training videos (never from the test fold) for model
+selection, unless the labelled ``best_test`` comparison mode is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from vsumlab.data.schema import Dataset as VideoDataset
+from vsumlab.data.schema import VideoRecord, read_dataset
+from vsumlab.data.splits import Split, read_splits, setting_splits
+from vsumlab.errors import ConfigError
+
+SETTINGS = ("canonical", "augmented", "transfer", "zero_shot")
+VAL_SOURCES = ("train_subset", "test")
+
+
+def normalise_scores(values: np.ndarray) -> np.ndarray:
+    """Min-max normalise per video so every dataset's gtscore lies in [0, 1]."""
+    values = np.asarray(values, dtype=np.float32)
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-12:
+        return np.zeros_like(values)
+    return (values - low) / (high - low)
+
+
+class VideoFeatureDataset(Dataset):
+    """Per-video items: features (T, D), normalised gtscore (T,), key."""
+
+    def __init__(self, records: Sequence[tuple[str, VideoRecord]]):
+        self.items = list(records)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        key, record = self.items[index]
+        gtscore = record.gtscore if record.gtscore is not None else np.zeros(record.n_steps)
+        return {
+            "key": key,
+            "features": torch.from_numpy(np.asarray(record.features, dtype=np.float32)),
+            "gtscore": torch.from_numpy(normalise_scores(gtscore)),
+        }
+
+
+def collate_videos(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Pad variable-length videos; ``mask`` is True on valid steps."""
+    lengths = torch.tensor([item["features"].shape[0] for item in items], dtype=torch.long)
+    batch, longest = len(items), int(lengths.max())
+    dim = items[0]["features"].shape[1]
+    features = torch.zeros(batch, longest, dim)
+    gtscore = torch.zeros(batch, longest)
+    mask = torch.zeros(batch, longest, dtype=torch.bool)
+    for row, item in enumerate(items):
+        n = item["features"].shape[0]
+        features[row, :n] = item["features"]
+        gtscore[row, :n] = item["gtscore"]
+        mask[row, :n] = True
+    return {
+        "features": features,
+        "mask": mask,
+        "gtscore": gtscore,
+        "keys": [item["key"] for item in items],
+        "n_steps": lengths,
+    }
+
+
+class SummarizationDataModule(L.LightningDataModule):
+    """Folds of a standard h5 dataset (plus other datasets for augmented/transfer settings).
+
+    Args:
+        dataset: path of the target dataset (its videos are the test folds).
+        extra_datasets: other datasets' paths, used for training in the augmented and transfer
+            settings (labels of all videos are used; nothing of the target's test fold).
+        setting: canonical | augmented | transfer | zero_shot.
+        n_folds, fold, split_seed: deterministic disjoint folds of the target videos.
+        split_file: JSON splits in the common form instead of generated folds.
+        val_fraction: share of training videos held out for validation / model selection.
+        val_source: ``train_subset`` (default) or ``test``: the literature's "best test epoch"
+            comparison mode, which looks at the test fold and must be labelled as such.
+        train_fraction: share of the remaining training videos used (data-size studies).
+        batch_size, num_workers: loader settings; batches pad variable-length videos.
+        predict_split: which videos ``predict`` scores: test | train | val | all.
+    """
+
+    def __init__(
+        self,
+        dataset: str,
+        extra_datasets: list[str] | None = None,
+        setting: str = "canonical",
+        n_folds: int = 5,
+        fold: int = 0,
+        split_seed: int = 0,
+        split_file: str | None = None,
+        val_fraction: float = 0.2,
+        val_source: str = "train_subset",
+        train_fraction: float = 1.0,
+        batch_size: int = 4,
+        num_workers: int = 0,
+        predict_split: str = "test",
+    ) -> None:
+        super().__init__()
+        if setting not in SETTINGS:
+            raise ConfigError(f"data.setting={setting!r} is unknown; expected one of {SETTINGS}")
+        if val_source not in VAL_SOURCES:
+            raise ConfigError(
+                f"data.val_source={val_source!r} is unknown; expected one of {VAL_SOURCES}"
+            )
+        if predict_split not in ("test", "train", "val", "all"):
+            raise ConfigError(f"data.predict_split={predict_split!r} is unknown")
+        if not 0.0 <= val_fraction < 1.0:
+            raise ConfigError(f"data.val_fraction={val_fraction} must be in [0, 1)")
+        if not 0.0 < train_fraction <= 1.0:
+            raise ConfigError(f"data.train_fraction={train_fraction} must be in (0, 1]")
+        if setting in ("augmented", "transfer") and not extra_datasets:
+            raise ConfigError(f"data.setting={setting} needs data.extra_datasets")
+        self.save_hyperparameters()
+        self.dataset_path = dataset
+        self.extra_paths = list(extra_datasets or [])
+        self.setting = setting
+        self.n_folds = n_folds
+        self.fold = fold
+        self.split_seed = split_seed
+        self.split_file = split_file
+        self.val_fraction = val_fraction
+        self.val_source = val_source
+        self.train_fraction = train_fraction
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.predict_split = predict_split
+        self._datasets: dict[str, VideoDataset] | None = None
+        self._keys: dict[str, list[str]] | None = None
+
+    # ----------------------------------------------------------------- datasets and keys
+    @property
+    def datasets(self) -> dict[str, VideoDataset]:
+        """Target first, then extra datasets, by dataset name (read once)."""
+        if self._datasets is None:
+            datasets: dict[str, VideoDataset] = {}
+            for path in [self.dataset_path, *self.extra_paths]:
+                data = read_dataset(path)
+                if data.name in datasets:
+                    raise ConfigError(
+                        f"{path}: dataset name '{data.name}' is used by two files; "
+                        "each dataset needs its own dataset_name"
+                    )
+                datasets[data.name] = data
+            self._datasets = datasets
+        return self._datasets
+
+    @property
+    def target(self) -> VideoDataset:
+        return next(iter(self.datasets.values()))
+
+    @property
+    def qualified(self) -> bool:
+        """Keys carry the dataset name when more than one dataset is involved."""
+        return len(self.datasets) > 1
+
+    @property
+    def feature_dim(self) -> int:
+        dims = {name: data[data.keys[0]].feature_dim for name, data in self.datasets.items()}
+        if len(set(dims.values())) > 1:
+            raise ConfigError(f"datasets have different feature dimensions: {dims}")
+        return next(iter(dims.values()))
+
+    def record(self, key: str) -> VideoRecord:
+        if self.qualified:
+            name, _, plain = key.partition("/")
+            return self.datasets[name][plain]
+        return self.target[key]
+
+    def splits(self) -> list[Split]:
+        if self.split_file is not None:
+            splits = read_splits(self.split_file)
+        else:
+            splits = setting_splits(
+                self.setting,
+                self.target.name,
+                {name: data.keys for name, data in self.datasets.items()},
+                n_folds=self.n_folds,
+                seed=self.split_seed,
+            )
+        if not 0 <= self.fold < len(splits):
+            raise ConfigError(
+                f"data.fold={self.fold} is out of range: setting '{self.setting}' has "
+                f"{len(splits)} fold(s)"
+            )
+        return splits
+
+    @property
+    def keys(self) -> dict[str, list[str]]:
+        """Video keys of each stage: train, val, test (fixed for a fold and seed)."""
+        if self._keys is None:
+            split = self.splits()[self.fold]
+            train = list(split.train_keys)
+            rng = np.random.default_rng(self.split_seed * 1000 + self.fold)
+            shuffled = [train[i] for i in rng.permutation(len(train))]
+            n_val = int(round(self.val_fraction * len(train)))
+            if self.val_fraction > 0 and len(train) >= 2:
+                n_val = max(1, min(n_val, len(train) - 1))
+            val, rest = shuffled[:n_val], shuffled[n_val:]
+            if self.train_fraction < 1.0 and rest:
+                rest = rest[: max(1, int(round(self.train_fraction * len(rest))))]
+            train_keys = sorted(rest, key=train.index)
+            val_keys = sorted(val, key=train.index)
+            if self.val_source == "test":
+                val_keys = list(split.test_keys)
+            self._keys = {"train": train_keys, "val": val_keys, "test": list(split.test_keys)}
+            for key in self._keys["test"]:
+                self.record(key)  # fail early on split files naming unknown videos
+        return self._keys
+
+    def records_for(self, stage: str) -> dict[str, VideoRecord]:
+        """Records of a stage's videos, by key (what the evaluation metrics need)."""
+        if stage == "all":
+            keys = [*self.keys["train"], *self.keys["val"], *self.keys["test"]]
+        else:
+            keys = self.keys[stage]
+        return {key: self.record(key) for key in keys}
+
+    # ----------------------------------------------------------------- loaders
+    def _loader(self, stage: str, shuffle: bool) -> DataLoader:
+        records = self.records_for(stage)
+        return DataLoader(
+            VideoFeatureDataset(list(records.items())),
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            collate_fn=collate_videos,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        if not self.keys["train"]:
+            raise ConfigError(f"setting '{self.setting}' has no training videos")
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader | list:
+        return self._loader("val", shuffle=False) if self.keys["val"] else []
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader(self.predict_split, shuffle=False)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "dataset": str(Path(self.dataset_path)),
+            "setting": self.setting,
+            "fold": self.fold,
+            "n_train": len(self.keys["train"]),
+            "n_val": len(self.keys["val"]),
+            "n_test": len(self.keys["test"]),
+            "val_source": self.val_source,
+        }

@@ -1,0 +1,199 @@
+"""The base LightningModule of frame-scoring summarizers.
+
+It owns what every method shares: the summarizer network built from the registry, the
+supervised MSE objective on ``gtscore``, the evaluation metrics of the protocol on validation
+and test, prediction of step scores, and checkpoint metadata that lets any method's checkpoint
+be loaded by :func:`vsumlab.models.loading.load_summarizer`. Methods subclass it and override
+:meth:`training_loss` (and add parts) rather than re-implementing evaluation or logging.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from vsumlab.errors import ConfigError
+from vsumlab.evaluation.metrics import annotation_style
+from vsumlab.evaluation.protocol import Protocol
+from vsumlab.evaluation.torchmetrics import SummarizationMetrics
+from vsumlab.models.components.registry import build_summarizer
+
+STAGE_PREFIX = {"validate": "val", "test": "test"}
+
+
+def masked_mse(scores: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    """Mean squared error over valid steps only (padding never contributes)."""
+    weights = mask.to(scores.dtype)
+    return ((scores - target) ** 2 * weights).sum() / weights.sum().clamp_min(1.0)
+
+
+def load_summarizer_weights(summarizer: nn.Module, path: str) -> None:
+    """Initialise a summarizer from a pretraining checkpoint (e.g. ViSP) or a state-dict file.
+
+    Accepts a Lightning checkpoint holding ``summarizer_state_dict`` (written by every vsumlab
+    module), a checkpoint whose ``state_dict`` has ``summarizer.*`` entries, or a plain state dict.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"model.pretrained: checkpoint not found: {file}")
+    payload = torch.load(file, map_location="cpu", weights_only=False)
+    if isinstance(payload, dict) and "summarizer_state_dict" in payload:
+        state = payload["summarizer_state_dict"]
+    elif isinstance(payload, dict) and "state_dict" in payload:
+        prefix = "summarizer."
+        state = {
+            k[len(prefix) :]: v for k, v in payload["state_dict"].items() if k.startswith(prefix)
+        }
+    else:
+        state = payload
+    if not state:
+        raise ConfigError(f"model.pretrained: {file} holds no summarizer weights")
+    try:
+        summarizer.load_state_dict(state)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"model.pretrained: {file} does not fit the summarizer: {first}") from exc
+
+
+class SummarizerModule(L.LightningModule):
+    """Supervised frame-scoring summarizer (MSE on gtscore), the harness every method uses.
+
+    Args:
+        summarizer: registry name of the network ("transformer", "csta").
+        summarizer_args: keyword arguments of that network (unknown keys are rejected).
+        input_dim: feature dimension the network expects; checked against the data.
+        lr, weight_decay: Adam settings.
+        protocol: evaluation options (see :class:`vsumlab.evaluation.protocol.Protocol`).
+        pretrained: optional checkpoint whose summarizer weights initialise this one.
+    """
+
+    def __init__(
+        self,
+        summarizer: str = "transformer",
+        summarizer_args: dict[str, Any] | None = None,
+        input_dim: int = 1024,
+        lr: float = 5e-4,
+        weight_decay: float = 1e-5,
+        protocol: dict[str, Any] | None = None,
+        pretrained: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.input_dim = input_dim
+        self.protocol = Protocol.from_dict(protocol)
+        self.summarizer = build_summarizer(summarizer, input_dim, **(summarizer_args or {}))
+        if pretrained:
+            load_summarizer_weights(self.summarizer, pretrained)
+        self.metrics: nn.ModuleDict = nn.ModuleDict()
+
+    # ------------------------------------------------------------------ model
+    def forward(self, features: Tensor, mask: Tensor) -> Tensor:
+        """Logits (B, T); scores are their sigmoid."""
+        return self.summarizer(features, mask)
+
+    def scores(self, features: Tensor, mask: Tensor) -> Tensor:
+        return torch.sigmoid(self(features, mask).float())
+
+    @torch.no_grad()
+    def score_video(self, features: np.ndarray) -> np.ndarray:
+        """Scores in [0, 1] for one video's (T, D) features (used by `vsumlab summarize`)."""
+        if features.ndim != 2 or features.shape[1] != self.input_dim:
+            raise ConfigError(
+                f"features of shape {tuple(features.shape)} do not fit this model: it expects "
+                f"(n_steps, {self.input_dim})"
+            )
+        was_training = self.training
+        self.eval()
+        x = torch.as_tensor(features, dtype=torch.float32, device=self.device)[None]
+        mask = torch.ones(x.shape[:2], dtype=torch.bool, device=self.device)
+        out = self.scores(x, mask)[0].cpu().numpy()
+        self.train(was_training)
+        return out
+
+    # ------------------------------------------------------------------ objective
+    def training_loss(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+        """MSE between sigmoid scores and normalised gtscore; subclasses redefine this."""
+        scores = self.scores(batch["features"], batch["mask"])
+        loss = masked_mse(scores, batch["gtscore"], batch["mask"])
+        return loss, {"mse": loss.detach()}
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        loss, logs = self.training_loss(batch)
+        size = len(batch["keys"])
+        self.log("train/loss", loss, prog_bar=True, batch_size=size, sync_dist=True)
+        for name, value in logs.items():
+            self.log(f"train/{name}", value, batch_size=size, sync_dist=True)
+        return loss
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(
+            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+        )
+
+    # ------------------------------------------------------------------ evaluation
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        if datamodule is None or not hasattr(datamodule, "records_for"):
+            return
+        data_dim = datamodule.feature_dim
+        if data_dim != self.input_dim:
+            raise ConfigError(
+                f"feature dimension mismatch: the data ({datamodule.dataset_path}) has "
+                f"{data_dim}-d features but model.input_dim is {self.input_dim}"
+            )
+        # Qualified keys ("summe/video_3") tell each video's annotation style themselves.
+        style = None if datamodule.qualified else annotation_style(datamodule.target)
+        for name in ("val", "test"):
+            if name not in self.metrics:
+                self.metrics[name] = SummarizationMetrics(
+                    datamodule.records_for(name), self.protocol, style=style
+                )
+
+    def _evaluate_batch(self, batch: dict[str, Any], name: str) -> None:
+        scores = self.scores(batch["features"], batch["mask"])
+        if name in self.metrics:
+            lengths = batch["n_steps"].tolist()
+            self.metrics[name].update(
+                batch["keys"], [scores[i, :n] for i, n in enumerate(lengths)]
+            )
+        loss = masked_mse(scores, batch["gtscore"], batch["mask"])
+        self.log(f"{name}/mse", loss, batch_size=len(batch["keys"]), sync_dist=True)
+
+    def _log_metrics(self, name: str) -> None:
+        if name not in self.metrics:
+            return
+        values = self.metrics[name].compute()
+        for metric, value in values.items():
+            self.log(f"{name}/{metric}", value, prog_bar=metric == "f1", sync_dist=False)
+        self.metrics[name].reset()
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._evaluate_batch(batch, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_metrics("val")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._evaluate_batch(batch, "test")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_metrics("test")
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, np.ndarray]:
+        scores = self.scores(batch["features"], batch["mask"]).cpu().numpy()
+        lengths = batch["n_steps"].tolist()
+        return {key: scores[i, :n] for i, (key, n) in enumerate(zip(batch["keys"], lengths))}
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        cls = type(self)
+        checkpoint["vsumlab_class"] = f"{cls.__module__}.{cls.__qualname__}"
+        checkpoint["summarizer_state_dict"] = {
+            k: v.detach().cpu() for k, v in self.summarizer.state_dict().items()
+        }
