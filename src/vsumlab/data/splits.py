@@ -1,0 +1,186 @@
+"""Train/test splits: deterministic k-fold, the common JSON form, and the four settings.
+
+Settings (../docs/EVALUATION.md), for a ``target`` dataset among named ``datasets``:
+
+* ``canonical``: k-fold within the target (every target video is tested exactly once).
+* ``augmented``: the canonical folds, each training set extended by ALL videos of the other
+  datasets.
+* ``transfer``: one split, train on all videos of the other datasets, test on all target videos.
+* ``zero_shot``: one split, no training videos at all, test on all target videos.
+
+Keys are plain (``video_3``) when only the target is involved and qualified
+(``"<dataset name>/video_3"``, see :func:`qualify`) when other datasets are.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vsumlab.errors import ConfigError, DatasetError
+from vsumlab.io import check_writable, write_json_atomic
+
+SETTINGS = ("canonical", "augmented", "transfer", "zero_shot")
+
+
+@dataclass(frozen=True)
+class Split:
+    """One fold: the videos to train on and the videos to test on (disjoint)."""
+
+    train_keys: list[str]
+    test_keys: list[str]
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"train_keys": list(self.train_keys), "test_keys": list(self.test_keys)}
+
+
+def qualify(dataset: str, key: str) -> str:
+    """``"<dataset>/<key>"``: unique across datasets that all number videos video_1..N."""
+    return f"{dataset}/{key}"
+
+
+def unqualify(qualified: str) -> tuple[str | None, str]:
+    """``(dataset, key)`` of a qualified key, ``(None, key)`` of a plain one."""
+    if "/" not in qualified:
+        return None, qualified
+    dataset, key = qualified.rsplit("/", 1)
+    return dataset, key
+
+
+def _check_keys(keys: Sequence[str], what: str) -> list[str]:
+    keys = [str(k) for k in keys]
+    duplicates = sorted(k for k, n in Counter(keys).items() if n > 1)
+    if duplicates:
+        raise ConfigError(f"{what}: duplicate video keys {', '.join(duplicates[:5])}")
+    return keys
+
+
+def kfold_splits(keys: Sequence[str], n_folds: int = 5, seed: int = 0) -> list[Split]:
+    """Disjoint folds of a seeded permutation; fold sizes differ by at most one.
+
+    Each test fold and training set keeps the order of ``keys``, so output is stable to read.
+    """
+    keys = _check_keys(keys, "k-fold splits")
+    if not 2 <= n_folds <= len(keys):
+        raise ConfigError(
+            f"k-fold splits: n_folds={n_folds} must be between 2 and the number of videos "
+            f"({len(keys)})"
+        )
+    order = np.random.default_rng(seed).permutation(len(keys))
+    fold_of = np.empty(len(keys), dtype=np.int64)
+    for fold, members in enumerate(np.array_split(order, n_folds)):
+        fold_of[members] = fold
+    return [
+        Split(
+            train_keys=[k for k, f in zip(keys, fold_of) if f != fold],
+            test_keys=[k for k, f in zip(keys, fold_of) if f == fold],
+        )
+        for fold in range(n_folds)
+    ]
+
+
+def _parse_split(entry: Any, where: str) -> Split:
+    if not isinstance(entry, dict):
+        raise DatasetError(
+            f'{where}: expected an object {{"train_keys": [...], "test_keys": [...]}}, '
+            f"got {type(entry).__name__}"
+        )
+    lists = {}
+    for name in ("train_keys", "test_keys"):
+        value = entry.get(name)
+        if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
+            raise DatasetError(f"{where} field '{name}': expected a list of video key strings")
+        lists[name] = value
+    if not lists["test_keys"]:
+        raise DatasetError(f"{where} field 'test_keys': expected at least one video")
+    for name in ("train_keys", "test_keys"):
+        try:
+            _check_keys(lists[name], f"{where} field '{name}'")
+        except ConfigError as exc:
+            raise DatasetError(str(exc)) from exc
+    overlap = sorted(set(lists["train_keys"]) & set(lists["test_keys"]))
+    if overlap:
+        raise DatasetError(
+            f"{where}: keys in both train_keys and test_keys: {', '.join(overlap[:5])}"
+        )
+    return Split(train_keys=lists["train_keys"], test_keys=lists["test_keys"])
+
+
+def read_splits(path: str | os.PathLike, keys: Sequence[str] | None = None) -> list[Split]:
+    """Read the common JSON form; with ``keys``, every key must be one of them."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such splits file")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetError(f"{path}: not a JSON splits file ({exc})") from exc
+    if not isinstance(data, list) or not data:
+        raise DatasetError(
+            f'{path}: expected a non-empty list [{{"train_keys": [...], "test_keys": [...]}}, ...]'
+        )
+    splits = [_parse_split(entry, f"{path}: split {i}") for i, entry in enumerate(data)]
+    if keys is not None:
+        known = set(keys)
+        for i, split in enumerate(splits):
+            for name in ("train_keys", "test_keys"):
+                unknown = [k for k in getattr(split, name) if k not in known]
+                if unknown:
+                    raise DatasetError(
+                        f"{path}: split {i} field '{name}': unknown video keys "
+                        f"{', '.join(unknown[:5])} (the dataset has {len(known)} videos)"
+                    )
+    return splits
+
+
+def write_splits(path: str | os.PathLike, splits: Sequence[Split], force: bool = False) -> Path:
+    """Write the common JSON form atomically; refuse to overwrite without ``force``."""
+    path = check_writable(path, force)
+    write_json_atomic(path, [split.to_dict() for split in splits])
+    return path
+
+
+def setting_splits(
+    setting: str,
+    target: str,
+    datasets: Mapping[str, Sequence[str]],
+    n_folds: int = 5,
+    seed: int = 0,
+) -> list[Split]:
+    """Splits of ``setting`` for ``target``; ``datasets`` maps dataset names to their keys."""
+    if setting not in SETTINGS:
+        raise ConfigError(f"setting {setting!r} is unknown; expected one of {', '.join(SETTINGS)}")
+    if target not in datasets:
+        raise ConfigError(
+            f"target dataset {target!r} is not among the datasets given: {', '.join(datasets)}"
+        )
+    target_keys = _check_keys(datasets[target], f"dataset {target!r}")
+    if not target_keys:
+        raise ConfigError(f"target dataset {target!r} has no videos")
+    if setting == "canonical":
+        return kfold_splits(target_keys, n_folds, seed)
+    if setting == "zero_shot":
+        return [Split(train_keys=[], test_keys=list(target_keys))]
+    others = [name for name in datasets if name != target]
+    if not others:
+        raise ConfigError(
+            f"setting {setting!r} trains on datasets other than {target!r}; none were given"
+        )
+    other_keys = [qualify(name, key) for name in others for key in datasets[name]]
+    test_all = [qualify(target, key) for key in target_keys]
+    if setting == "transfer":
+        return [Split(train_keys=other_keys, test_keys=test_all)]
+    return [
+        Split(
+            train_keys=[qualify(target, k) for k in fold.train_keys] + other_keys,
+            test_keys=[qualify(target, k) for k in fold.test_keys],
+        )
+        for fold in kfold_splits(target_keys, n_folds, seed)
+    ]
