@@ -27,6 +27,7 @@ hold ``dataset_name``, ``annotation_style`` and ``synthetic_features``.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ import h5py
 import numpy as np
 
 from vsumlab.data.schema import Dataset, VideoRecord
-from vsumlab.errors import DatasetError
+from vsumlab.errors import ConfigError, DatasetError
 from vsumlab.evaluation.keyshots import keyshot_summary
 
 #: frames between feature steps in the standard files
@@ -136,10 +137,12 @@ def standin_features(n_steps: int, rng: np.random.Generator, dim: int = STANDIN_
     return feats.astype(np.float32)
 
 
-def _shots(features: np.ndarray, picks: np.ndarray, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
-    from vsumlab.segmentation.kts import video_shots  # KTS pulls numba/scipy: load on demand
+def _shots(
+    features: np.ndarray, picks: np.ndarray, n_frames: int, source: str
+) -> tuple[np.ndarray, np.ndarray]:
+    from vsumlab.segmentation.kts import video_shots  # loaded on demand, like all heavy parts
 
-    cps, nfps = video_shots(features, picks, n_frames)
+    cps, nfps = video_shots(features, picks, n_frames, source=source)
     return np.asarray(cps, dtype=np.int64), np.asarray(nfps, dtype=np.int64)
 
 
@@ -148,10 +151,11 @@ def _shots(features: np.ndarray, picks: np.ndarray, n_frames: int) -> tuple[np.n
 
 def _loadmat(path: Path) -> dict[str, Any]:
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     try:
         return loadmat(path)
-    except (OSError, ValueError, TypeError, NotImplementedError) as exc:
+    except (OSError, ValueError, TypeError, NotImplementedError, MatReadError) as exc:
         raise DatasetError(f"{path}: not a readable SumMe ground-truth .mat file ({exc})") from exc
 
 
@@ -162,9 +166,16 @@ def _summe_field(mat: dict[str, Any], name: str, path: Path, expected: str) -> n
 
 
 def import_summe(
-    gt_dir: str | os.PathLike, features_dir: str | os.PathLike | None = None, seed: int = 0
+    gt_dir: str | os.PathLike,
+    features_dir: str | os.PathLike | None = None,
+    seed: int = 0,
+    *,
+    keys: Sequence[str] | None = None,
 ) -> Dataset:
-    """SumMe from its original ``GT/*.mat`` files; ``video_1..`` = names sorted case-insensitively."""
+    """SumMe from its original ``GT/*.mat`` files; ``video_1..`` = names sorted case-insensitively.
+
+    ``keys`` imports only those videos (numbered as in the whole folder).
+    """
     gt_dir = Path(gt_dir)
     if not gt_dir.is_dir():
         raise DatasetError(f"{gt_dir}: not a folder of SumMe ground-truth .mat files")
@@ -172,8 +183,11 @@ def import_summe(
     if not files:
         raise DatasetError(f"{gt_dir}: contains no .mat files (expected SumMe GT/<video>.mat)")
     source = FeatureSource(features_dir, seed)
+    wanted = _wanted(keys, len(files), gt_dir)
     records = {}
     for index, path in enumerate(files):
+        if index not in wanted:
+            continue
         mat = _loadmat(path)
         user_score = _summe_field(mat, "user_score", path, "(n_frames, n_users) selections")
         if user_score.ndim != 2 or min(user_score.shape) == 0:
@@ -192,7 +206,9 @@ def import_summe(
         key = f"video_{index + 1}"
         picks = standard_picks(n_frames)
         features = source.load(index, key, path.stem, len(picks))
-        change_points, n_frame_per_seg = _shots(features, picks, n_frames)
+        change_points, n_frame_per_seg = _shots(
+            features, picks, n_frames, f"{path}: video '{key}' features"
+        )
         user_summary = (user_score > 0).T.astype(np.float32)
         gtscore, gtsummary = derive_gt_fields(
             user_summary.mean(axis=0), picks, change_points, n_frames
@@ -229,9 +245,16 @@ def _mat_array(handle: h5py.File, ref: Any) -> np.ndarray:
 
 
 def import_tvsum(
-    mat_path: str | os.PathLike, features_dir: str | os.PathLike | None = None, seed: int = 0
+    mat_path: str | os.PathLike,
+    features_dir: str | os.PathLike | None = None,
+    seed: int = 0,
+    *,
+    keys: Sequence[str] | None = None,
 ) -> Dataset:
-    """TVSum from ``ydata-tvsum50.mat`` (MATLAB v7.3); ``video_1..`` in the file's order."""
+    """TVSum from ``ydata-tvsum50.mat`` (MATLAB v7.3); ``video_1..`` in the file's order.
+
+    ``keys`` imports only those videos.
+    """
     mat_path = Path(mat_path)
     if not mat_path.is_file():
         raise DatasetError(f"{mat_path}: no such file (expected ydata-tvsum50.mat)")
@@ -254,7 +277,8 @@ def import_tvsum(
         n_videos = len(refs["video"])
         if any(len(r) != n_videos for r in refs.values()):
             raise DatasetError(f"{mat_path}: struct 'tvsum50' fields have different lengths")
-        for index in range(n_videos):
+        wanted = _wanted(keys, n_videos, mat_path)
+        for index in sorted(wanted):
             video_id = _mat_string(handle, refs["video"][index])
             key = f"video_{index + 1}"
             user_anno = _mat_array(handle, refs["user_anno"][index]).astype(np.float32)
@@ -268,7 +292,9 @@ def import_tvsum(
             length = float(_mat_array(handle, refs["length"][index]).item())
             picks = standard_picks(n_frames)
             features = source.load(index, key, video_id, len(picks))
-            change_points, n_frame_per_seg = _shots(features, picks, n_frames)
+            change_points, n_frame_per_seg = _shots(
+                features, picks, n_frames, f"{mat_path}: video '{key}' features"
+            )
             gtscore, gtsummary = derive_gt_fields(
                 user_anno.mean(axis=0), picks, change_points, n_frames
             )
@@ -290,6 +316,20 @@ def import_tvsum(
                 title=_mat_string(handle, refs["title"][index]),
             )
     return Dataset(records=records, attrs=_file_attrs("tvsum", source, mat_path.name))
+
+
+def _wanted(keys: Sequence[str] | None, n_videos: int, source: Path) -> set[int]:
+    """Indices of the requested ``video_<i>`` keys (all when ``keys`` is None)."""
+    if keys is None:
+        return set(range(n_videos))
+    valid = {f"video_{i + 1}": i for i in range(n_videos)}
+    unknown = [k for k in keys if k not in valid]
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown video keys {', '.join(unknown[:5])}; "
+            f"expected video_1 .. video_{n_videos}"
+        )
+    return {valid[k] for k in keys}
 
 
 def _file_attrs(name: str, source: FeatureSource, annotations: str) -> dict[str, Any]:
