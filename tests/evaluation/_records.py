@@ -31,10 +31,15 @@ def make_record(
 
 
 def random_record(
-    rng: np.random.Generator, key: str, n_frames: int, n_users: int = 5, tvsum: bool = True
+    rng: np.random.Generator,
+    key: str,
+    n_frames: int,
+    n_users: int = 5,
+    tvsum: bool = True,
+    segment: int = 60,
 ) -> VideoRecord:
     """A TVSum-like video: picks every 15th frame, shots of 30..150 frames, piecewise-constant
-    1..5 annotations over 2 s (60-frame) segments and 15% keyshot user summaries."""
+    1..5 annotations over ``segment``-frame (2 s) segments and ~15% keyshot user summaries."""
     picks = np.arange(0, n_frames, 15)
     starts = [0]
     while starts[-1] < n_frames:
@@ -42,8 +47,8 @@ def random_record(
     starts = np.asarray(starts[:-1])
     ends = np.concatenate([starts[1:] - 1, [n_frames - 1]])
     cps = np.stack([starts, ends], axis=1)
-    n_segments = -(-n_frames // 60)
-    anno = np.repeat(rng.integers(1, 6, size=(n_users, n_segments)), 60, axis=1)[:, :n_frames]
+    n_segments = -(-n_frames // segment)
+    anno = np.repeat(rng.integers(1, 6, size=(n_users, n_segments)), segment, axis=1)[:, :n_frames]
     summary = np.zeros((n_users, n_frames), dtype=np.float32)
     for u in range(n_users):
         for start, end in cps[rng.permutation(len(cps))[: max(1, len(cps) // 7)]]:

@@ -65,7 +65,6 @@ class SummarizationMetrics(Metric):
             self.add_state(name, default=[], dist_reduce_fx="cat")
 
     def update(self, keys: Sequence[str], scores: Sequence[torch.Tensor]) -> None:  # type: ignore
-
         if len(keys) != len(scores):
             raise ConfigError(
                 f"SummarizationMetrics.update: {len(keys)} keys for {len(scores)} scores"
