@@ -1,0 +1,165 @@
+"""``vsumlab data``: build (synth, import-summe, import-tvsum), check (validate, info) and split
+benchmark files. Thin layer over :mod:`vsumlab.data`; ``data kts`` comes from
+:mod:`vsumlab.cli.data_kts`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "data",
+        help="build, import, validate, describe and split benchmark h5 files",
+        description="Build, import, validate, describe and split standard benchmark h5 files.",
+    )
+    commands = parser.add_subparsers(dest="data_command", metavar="COMMAND")
+    parser.set_defaults(handler=lambda args: parser.print_help() or 2)
+
+    synth = commands.add_parser(
+        "synth", help="generate the synthetic TVSum-like or SumMe-like benchmark"
+    )
+    synth.add_argument("--kind", choices=("tvsum", "summe"), required=True)
+    synth.add_argument("--out", metavar="FILE", required=True, help="h5 file to write")
+    synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    synth.add_argument(
+        "--videos", type=int, metavar="N", help="number of videos (default: 50 tvsum, 25 summe)"
+    )
+    synth.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    synth.set_defaults(handler=_synth)
+
+    summe = commands.add_parser("import-summe", help="SumMe GT/*.mat -> standard h5")
+    summe.add_argument("--annotations", metavar="DIR", required=True, help="SumMe GT folder")
+    tvsum = commands.add_parser("import-tvsum", help="ydata-tvsum50.mat -> standard h5")
+    tvsum.add_argument(
+        "--annotations", metavar="FILE", required=True, help="ydata-tvsum50.mat"
+    )
+    for sub, kind in ((summe, "summe"), (tvsum, "tvsum")):
+        sub.add_argument("--out", metavar="FILE", required=True, help="h5 file to write")
+        sub.add_argument(
+            "--features",
+            metavar="DIR",
+            help="folder of <key>.npy or <video name>.npy (n_steps, dim); "
+            "default: synthetic stand-ins, flagged in the file",
+        )
+        sub.add_argument("--seed", type=int, default=0, help="seed of stand-in features")
+        sub.add_argument("--force", action="store_true", help="overwrite an existing --out")
+        sub.set_defaults(handler=_import, kind=kind)
+
+    validate = commands.add_parser("validate", help="check a file against the standard schema")
+    validate.add_argument("file", metavar="FILE")
+    validate.set_defaults(handler=_validate)
+
+    info = commands.add_parser("info", help="videos, steps, dims, users, lengths of a file")
+    info.add_argument("file", metavar="FILE")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(handler=_info)
+
+    splits = commands.add_parser("splits", help="write deterministic disjoint k-fold splits")
+    splits.add_argument("--dataset", metavar="FILE", required=True, help="standard h5")
+    splits.add_argument("--out", metavar="FILE.json", required=True, help="JSON splits to write")
+    splits.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    splits.add_argument("--seed", type=int, default=0, help="permutation seed (default 0)")
+    splits.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    splits.set_defaults(handler=_splits)
+
+    from vsumlab.cli.data_kts import add_kts_parser
+
+    add_kts_parser(commands)
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from vsumlab.data.schema import write_dataset
+    from vsumlab.data.synthetic import make_synthetic_dataset
+    from vsumlab.io import check_writable
+
+    check_writable(args.out, args.force)  # fail before generating, not after
+    start = time.perf_counter()
+    overrides = {} if args.videos is None else {"n_videos": args.videos}
+    dataset = make_synthetic_dataset(args.kind, seed=args.seed, **overrides)
+    path = write_dataset(args.out, dataset.records.values(), dataset.attrs, force=args.force)
+    print(
+        f"wrote {path}: {len(dataset)} synthetic {args.kind}-like videos, "
+        f"{sum(r.n_steps for r in dataset)} steps, seed {args.seed} "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from vsumlab.data.importers import import_summe, import_tvsum
+    from vsumlab.data.schema import write_dataset
+    from vsumlab.io import check_writable
+
+    check_writable(args.out, args.force)
+    importer = import_summe if args.kind == "summe" else import_tvsum
+    dataset = importer(args.annotations, features_dir=args.features, seed=args.seed)
+    path = write_dataset(args.out, dataset.records.values(), dataset.attrs, force=args.force)
+    features = "synthetic stand-in" if dataset.synthetic else "real"
+    print(f"wrote {path}: {len(dataset)} {args.kind} videos with {features} features")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from vsumlab.data.schema import read_dataset
+
+    dataset = read_dataset(args.file)  # raises DatasetError -> one line, exit 2
+    print(f"ok: {args.file}: {len(dataset)} videos")
+    return 0
+
+
+def dataset_info(path: str) -> dict[str, Any]:
+    """The summary ``data info`` prints (also used by tests)."""
+    from vsumlab.data.schema import read_dataset
+
+    dataset = read_dataset(path)
+    records = list(dataset)
+    users = [r.n_users for r in records]
+    seconds = [r.n_frames / r.fps for r in records]
+    dims = sorted({r.feature_dim for r in records})
+    return {
+        "file": str(path),
+        "dataset_name": dataset.name,
+        "annotation_style": dataset.attrs.get("annotation_style"),
+        "synthetic_features": dataset.synthetic,
+        "videos": len(records),
+        "steps": int(sum(r.n_steps for r in records)),
+        "feature_dim": dims[0] if len(dims) == 1 else dims,
+        "users_min": int(min(users)),
+        "users_max": int(max(users)),
+        "has_user_anno": all(r.user_anno is not None for r in records),
+        "frames_min": int(min(r.n_frames for r in records)),
+        "frames_max": int(max(r.n_frames for r in records)),
+        "seconds_min": round(float(min(seconds)), 1),
+        "seconds_mean": round(float(sum(seconds) / len(seconds)), 1),
+        "seconds_max": round(float(max(seconds)), 1),
+        "shots_mean": round(float(sum(len(r.change_points) for r in records) / len(records)), 1),
+    }
+
+
+def _info(args: argparse.Namespace) -> int:
+    info = dataset_info(args.file)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    width = max(len(k) for k in info)
+    for name, value in info.items():
+        print(f"{name:<{width}}  {value}")
+    return 0
+
+
+def _splits(args: argparse.Namespace) -> int:
+    from vsumlab.data.schema import read_dataset
+    from vsumlab.data.splits import kfold_splits, write_splits
+    from vsumlab.io import check_writable
+
+    check_writable(args.out, args.force)
+    dataset = read_dataset(args.dataset)
+    splits = kfold_splits(dataset.keys, n_folds=args.folds, seed=args.seed)
+    path = write_splits(args.out, splits, force=args.force)
+    sizes = ", ".join(str(len(s.test_keys)) for s in splits)
+    print(f"wrote {path}: {len(splits)} folds of {len(dataset)} videos (test sizes {sizes})")
+    return 0
