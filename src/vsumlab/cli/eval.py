@@ -82,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     human.set_defaults(handler=_human)
     baselines = commands.add_parser("baselines", help="random, uniform and human rows")
     _add_common(baselines, suppress=True)
-    baselines.add_argument("--draws", type=int, default=None, help="random draws (default 100)")
+    baselines.add_argument("--draws", type=int, default=None, help="random draws (default 20)")
     baselines.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     baselines.set_defaults(handler=_baselines)
 

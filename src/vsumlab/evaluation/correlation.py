@@ -49,62 +49,59 @@ def codes(values: np.ndarray) -> tuple[np.ndarray, int]:
     return inverse.reshape(-1).astype(np.int64), len(distinct)
 
 
-def contingency(
-    x_codes: np.ndarray, n_x: int, y_codes: np.ndarray, n_y: int, weights: np.ndarray | None = None
-) -> np.ndarray:
-    """(n_x, n_y) int64 table of (weighted) counts of each pair of codes."""
-    flat = x_codes * n_y + y_codes
-    table = np.bincount(flat, weights=weights, minlength=n_x * n_y)
-    # weights are integer run lengths: rounding only removes float noise
-    return np.rint(table).astype(np.int64).reshape(n_x, n_y)
+def tau_rho_from_tables(tables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kendall tau-b and Spearman rho from a batch of contingency tables (B, G, L) of counts.
 
-
-def tau_rho_from_table(table: np.ndarray) -> tuple[float, float]:
-    """Kendall tau-b and Spearman rho of two sequences given their contingency table.
-
-    Rows and columns must be ordered by increasing value. Returns NaN where a sequence is
-    constant (a zero denominator).
+    Rows and columns are ordered by increasing value; empty rows/columns (values one of the two
+    sequences does not take) change nothing. NaN where a sequence is constant (zero denominator).
     """
-    table = np.asarray(table, dtype=np.int64)
-    n = int(table.sum())
-    if n < 2:
-        return float("nan"), float("nan")
-    row_tot = table.sum(axis=1)
-    col_tot = table.sum(axis=0)
+    tables = np.asarray(tables, dtype=np.int64)
+    n = tables.sum(axis=(1, 2))
+    row_tot = tables.sum(axis=2)
+    col_tot = tables.sum(axis=1)
+    x_cum = tables.cumsum(axis=1)
     # A[g, l]: count with x-code < g and y-code < l
-    both_lower = np.zeros_like(table)
-    both_lower[1:, 1:] = table.cumsum(axis=0).cumsum(axis=1)[:-1, :-1]
+    both_lower = np.zeros_like(tables)
+    both_lower[:, 1:, 1:] = x_cum.cumsum(axis=2)[:, :-1, :-1]
     # B[g, l]: count with x-code < g and y-code > l
-    x_lower = np.zeros_like(table)
-    x_lower[1:] = table.cumsum(axis=0)[:-1]
-    x_lower_y_higher = x_lower.sum(axis=1, keepdims=True) - x_lower.cumsum(axis=1)
-    s = int((table * (both_lower - x_lower_y_higher)).sum())
+    x_lower = np.zeros_like(tables)
+    x_lower[:, 1:] = x_cum[:, :-1]
+    x_lower_y_higher = x_lower.sum(axis=2, keepdims=True) - x_lower.cumsum(axis=2)
+    s = (tables * (both_lower - x_lower_y_higher)).sum(axis=(1, 2)).astype(np.float64)
     n0 = n * (n - 1) // 2
-    n1 = int((row_tot * (row_tot - 1) // 2).sum())
-    n2 = int((col_tot * (col_tot - 1) // 2).sum())
-    if n0 == n1 or n0 == n2:
-        tau = float("nan")
-    else:
-        tau = s / (np.sqrt(float(n0 - n1)) * np.sqrt(float(n0 - n2)))
-
-    # mid-ranks of each distinct value, then a weighted Pearson correlation
-    rank_x = np.cumsum(row_tot) - row_tot + (row_tot + 1) / 2.0
-    rank_y = np.cumsum(col_tot) - col_tot + (col_tot + 1) / 2.0
-    dx = rank_x - (row_tot * rank_x).sum() / n
-    dy = rank_y - (col_tot * rank_y).sum() / n
-    var_x = float((row_tot * dx * dx).sum())
-    var_y = float((col_tot * dy * dy).sum())
-    if var_x <= 0.0 or var_y <= 0.0:
-        rho = float("nan")
-    else:
-        rho = float(dx @ table @ dy) / np.sqrt(var_x * var_y)
-    return float(tau), float(rho)
+    untied_x = (n0 - (row_tot * (row_tot - 1) // 2).sum(axis=1)).astype(np.float64)
+    untied_y = (n0 - (col_tot * (col_tot - 1) // 2).sum(axis=1)).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau = np.where(
+            (untied_x > 0) & (untied_y > 0), s / (np.sqrt(untied_x) * np.sqrt(untied_y)), np.nan
+        )
+        # mid-ranks of each distinct value, then a count-weighted Pearson correlation
+        rank_x = np.cumsum(row_tot, axis=1) - row_tot + (row_tot + 1) / 2.0
+        rank_y = np.cumsum(col_tot, axis=1) - col_tot + (col_tot + 1) / 2.0
+        dx = rank_x - ((row_tot * rank_x).sum(axis=1) / np.maximum(n, 1))[:, None]
+        dy = rank_y - ((col_tot * rank_y).sum(axis=1) / np.maximum(n, 1))[:, None]
+        var_x = (row_tot * dx * dx).sum(axis=1)
+        var_y = (col_tot * dy * dy).sum(axis=1)
+        cov = np.einsum("bg,bgl,bl->b", dx, tables.astype(np.float64), dy)
+        rho = np.where((var_x > 0) & (var_y > 0), cov / np.sqrt(var_x * var_y), np.nan)
+    return tau, rho
 
 
 def _scipy_tau_rho(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     if np.all(x == x[0]) or np.all(y == y[0]):
         return float("nan"), float("nan")
     return float(stats.kendalltau(x, y).statistic), float(stats.spearmanr(x, y).statistic)
+
+
+def _tables(
+    x_codes: np.ndarray, n_x: int, y_codes: np.ndarray, n_y: int, weights: np.ndarray
+) -> np.ndarray:
+    """Tables (B, n_x, n_y) of summed ``weights`` for B pairs of code rows (B, R)."""
+    batch = len(x_codes)
+    flat = (np.arange(batch)[:, None] * n_x + x_codes) * n_y + y_codes
+    counts = np.bincount(flat.ravel(), weights=np.tile(weights, batch), minlength=batch * n_x * n_y)
+    # weights are integer run lengths: rounding only removes float noise
+    return np.rint(counts).astype(np.int64).reshape(batch, n_x, n_y)
 
 
 def tau_rho_against_each(
@@ -118,18 +115,16 @@ def tau_rho_against_each(
         raise ValueError(
             f"prediction has {prediction.shape[0]} values, annotators {annotators.shape[1]}"
         )
+    n_users = len(annotators)
     reps, lengths = compress_runs(np.vstack([prediction, annotators]))
     x_codes, n_x = codes(reps[0])
-    taus = np.empty(len(annotators))
-    rhos = np.empty(len(annotators))
-    for u in range(len(annotators)):
-        y_codes, n_y = codes(reps[u + 1])
-        if n_x * n_y > max_cells:
-            taus[u], rhos[u] = _scipy_tau_rho(prediction, annotators[u])
-            continue
-        table = contingency(x_codes, n_x, y_codes, n_y, lengths)
-        taus[u], rhos[u] = tau_rho_from_table(table)
-    return taus, rhos
+    y_codes, n_y = codes(reps[1:])  # one code space for all annotators
+    if n_users * n_x * n_y > max_cells:
+        pairs = [_scipy_tau_rho(prediction, row) for row in annotators]
+        return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    x_rows = np.broadcast_to(x_codes, (n_users, len(x_codes)))
+    tables = _tables(x_rows, n_x, y_codes.reshape(n_users, -1), n_y, lengths)
+    return tau_rho_from_tables(tables)
 
 
 def tau_rho_pairwise(
@@ -138,18 +133,21 @@ def tau_rho_pairwise(
     """(U, U) matrices of tau-b and rho between every pair of rows; the diagonal is NaN."""
     annotators = np.atleast_2d(np.asarray(annotators, dtype=np.float64))
     n_users = len(annotators)
-    reps, lengths = compress_runs(annotators)
-    coded = [codes(row) for row in reps]
+    first, second = np.triu_indices(n_users, k=1)
     taus = np.full((n_users, n_users), np.nan)
     rhos = np.full((n_users, n_users), np.nan)
-    for i in range(n_users):
-        for j in range(i + 1, n_users):
-            (x_codes, n_x), (y_codes, n_y) = coded[i], coded[j]
-            if n_x * n_y > max_cells:
-                tau, rho = _scipy_tau_rho(annotators[i], annotators[j])
-            else:
-                tau, rho = tau_rho_from_table(contingency(x_codes, n_x, y_codes, n_y, lengths))
-            # both statistics are symmetric in their arguments
-            taus[i, j] = taus[j, i] = tau
-            rhos[i, j] = rhos[j, i] = rho
+    if len(first) == 0:
+        return taus, rhos
+    reps, lengths = compress_runs(annotators)
+    all_codes, n_levels = codes(reps)
+    all_codes = all_codes.reshape(n_users, -1)
+    if len(first) * n_levels * n_levels > max_cells:
+        pairs = [_scipy_tau_rho(annotators[i], annotators[j]) for i, j in zip(first, second)]
+        tau, rho = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    else:
+        tables = _tables(all_codes[first], n_levels, all_codes[second], n_levels, lengths)
+        tau, rho = tau_rho_from_tables(tables)
+    # both statistics are symmetric in their arguments
+    taus[first, second] = taus[second, first] = tau
+    rhos[first, second] = rhos[second, first] = rho
     return taus, rhos

@@ -55,8 +55,9 @@ __all__ = [
 STYLES = ("summe", "tvsum")
 #: ``f1_reduction="auto"`` resolves through the annotation style (Zhang et al. 2016 convention)
 REDUCTION_OF_STYLE = {"summe": "max", "tvsum": "mean"}
-#: random-baseline draws when none are given: the mean moves by < 0.1 F1 point beyond this
-DEFAULT_DRAWS = 100
+#: random-baseline draws when none are given; the standard error of the mean F1 this leaves is
+#: about 0.1 (TVSum) to 0.4 (SumMe) F1 points (benchmarks/bench_eval.py --real prints it)
+DEFAULT_DRAWS = 20
 
 
 # ----------------------------------------------------------------------------- styles
@@ -338,27 +339,36 @@ def random_baseline(
     """Step scores drawn i.i.d. uniform in [0, 1), averaged per video over ``draws`` draws.
 
     Deterministic: one ``numpy.random.default_rng(seed)`` stream, draws outer, videos inner in
-    key order.
+    key order. ``notes`` records the standard deviation of the dataset-mean F1 across draws and
+    the resulting standard error of the reported mean.
     """
     if draws < 1:
         raise ConfigError(f"random baseline draws={draws} must be >= 1")
     selected = select_keys(dataset, keys)
     style = _dataset_style(dataset, protocol, style)
     rng = np.random.default_rng(seed)
-    sums = {key: np.zeros(3) for key in selected}
-    for _ in range(draws):
-        for key in selected:
+    values = np.zeros((draws, len(selected), 3))
+    for draw in range(draws):
+        for v, key in enumerate(selected):
             record = dataset[key]
             scores = evaluate_video(record, rng.random(record.n_steps), protocol, style)
-            sums[key] += (scores.f1, scores.kendall, scores.spearman)
-    rows = {key: VideoScores(*(float(v) for v in total / draws)) for key, total in sums.items()}
+            values[draw, v] = (scores.f1, scores.kendall, scores.spearman)
+    per_video = values.mean(axis=0)
+    rows = {key: VideoScores(*(float(x) for x in per_video[v])) for v, key in enumerate(selected)}
+    f1_per_draw = values[:, :, 0].mean(axis=1)
+    spread = float(f1_per_draw.std(ddof=1)) if draws > 1 else float("nan")
     return DatasetScores(
         rows,
         label="random",
         protocol=protocol,
         style=style,
         dataset=dataset.name,
-        notes={"draws": draws, "seed": seed},
+        notes={
+            "draws": draws,
+            "seed": seed,
+            "f1_sd_over_draws": spread,
+            "f1_standard_error": spread / np.sqrt(draws),
+        },
     )
 
 
