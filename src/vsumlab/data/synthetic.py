@@ -106,15 +106,23 @@ def synthetic_config(kind: str, **size_overrides: Any) -> SyntheticConfig:
         raise ConfigError(f"synthetic options need n_videos >= 1 and 2 <= min_users <= max_users: {config}")
     if not 0 < config.min_duration <= config.max_duration:
         raise ConfigError(f"synthetic options need 0 < min_duration <= max_duration: {config}")
+    if config.feature_dim < 1 or config.scene_dim < 1 or config.stride < 1 or config.fps <= 0:
+        raise ConfigError(f"synthetic options need feature_dim, scene_dim, stride, fps > 0: {config}")
     return config
 
 
-def _feature_space(config: SyntheticConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(scene basis (scene_dim, D), hidden unit direction (D,)), the same for every set."""
+def feature_space(config: SyntheticConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(scene basis (scene_dim, D), hidden unit direction (D,)), the same for every set.
+
+    Other synthetic generators (captions) build on it so their features share this space.
+    """
     rng = np.random.default_rng([FEATURE_SPACE_SEED, config.feature_dim, config.scene_dim])
     basis = rng.standard_normal((config.scene_dim, config.feature_dim)) / np.sqrt(config.scene_dim)
     direction = rng.standard_normal(config.feature_dim)
     return basis, direction / np.linalg.norm(direction)
+
+
+_feature_space = feature_space  # earlier private name, still used by vsumlab.data.captions
 
 
 def _shot_starts(rng: np.random.Generator, n_frames: int, config: SyntheticConfig) -> np.ndarray:
@@ -152,7 +160,7 @@ def _features(
     step_importance: np.ndarray,
     config: SyntheticConfig,
 ) -> np.ndarray:
-    basis, direction = _feature_space(config)
+    basis, direction = feature_space(config)
     # neighbouring shots look alike (same place, new angle), as real footage does
     fresh = rng.standard_normal((n_shots, config.scene_dim))
     scenes = lfilter([np.sqrt(1 - 0.3**2)], [1, -0.3], fresh, axis=0)
