@@ -105,13 +105,18 @@ DATASETS = {
 }
 
 
-def test_canonical_setting_uses_plain_keys_of_the_target_only() -> None:
-    splits = setting_splits("canonical", "tvsum", DATASETS, n_folds=5, seed=0)
-    assert splits == kfold_splits(DATASETS["tvsum"], 5, 0)
+def test_canonical_setting_tests_and_trains_on_the_target_only() -> None:
+    alone = setting_splits("canonical", "tvsum", {"tvsum": DATASETS["tvsum"]}, n_folds=5, seed=0)
+    assert alone == kfold_splits(DATASETS["tvsum"], 5, 0)  # plain keys: one dataset
+    # with other datasets loaded, the same folds with qualified keys, nothing else
+    with_others = setting_splits("canonical", "tvsum", DATASETS, n_folds=5, seed=0)
+    for plain, qualified in zip(alone, with_others, strict=True):
+        assert qualified.train_keys == [f"tvsum/{k}" for k in plain.train_keys]
+        assert qualified.test_keys == [f"tvsum/{k}" for k in plain.test_keys]
 
 
 def test_augmented_setting_adds_every_other_video_to_training() -> None:
-    canonical = setting_splits("canonical", "summe", DATASETS, n_folds=5, seed=3)
+    canonical = setting_splits("canonical", "summe", {"summe": DATASETS["summe"]}, 5, seed=3)
     augmented = setting_splits("augmented", "summe", DATASETS, n_folds=5, seed=3)
     others = [qualify("tvsum", k) for k in DATASETS["tvsum"]] + ["ovp/video_1", "ovp/video_2"]
     for plain, aug in zip(canonical, augmented, strict=True):
@@ -126,8 +131,10 @@ def test_transfer_and_zero_shot_settings() -> None:
     assert len(transfer.train_keys) == 12 and all(
         not k.startswith("summe/") for k in transfer.train_keys
     )
-    (zero,) = setting_splits("zero_shot", "summe", DATASETS)
+    (zero,) = setting_splits("zero_shot", "summe", {"summe": DATASETS["summe"]})
     assert zero == Split(train_keys=[], test_keys=DATASETS["summe"])
+    (zero,) = setting_splits("zero_shot", "summe", DATASETS)
+    assert zero == Split(train_keys=[], test_keys=transfer.test_keys)
 
 
 def test_setting_errors() -> None:

@@ -8,8 +8,9 @@ Settings (../docs/EVALUATION.md), for a ``target`` dataset among named ``dataset
 * ``transfer``: one split, train on all videos of the other datasets, test on all target videos.
 * ``zero_shot``: one split, no training videos at all, test on all target videos.
 
-Keys are plain (``video_3``) when only the target is involved and qualified
-(``"<dataset name>/video_3"``, see :func:`qualify`) when other datasets are.
+Keys are plain (``video_3``) when ``datasets`` holds only the target and qualified
+(``"<dataset name>/video_3"``, see :func:`qualify`) whenever it holds more than one dataset, in
+every setting, so a consumer can tell the form from the datasets it loaded alone.
 """
 
 from __future__ import annotations
@@ -164,23 +165,22 @@ def setting_splits(
     target_keys = _check_keys(datasets[target], f"dataset {target!r}")
     if not target_keys:
         raise ConfigError(f"target dataset {target!r} has no videos")
-    if setting == "canonical":
-        return kfold_splits(target_keys, n_folds, seed)
-    if setting == "zero_shot":
-        return [Split(train_keys=[], test_keys=list(target_keys))]
     others = [name for name in datasets if name != target]
-    if not others:
+    if setting in ("augmented", "transfer") and not others:
         raise ConfigError(
             f"setting {setting!r} trains on datasets other than {target!r}; none were given"
         )
-    other_keys = [qualify(name, key) for name in others for key in datasets[name]]
-    test_all = [qualify(target, key) for key in target_keys]
+
+    def q(name: str, keys: Sequence[str]) -> list[str]:
+        return [qualify(name, k) for k in keys] if others else list(keys)
+
+    other_keys = [key for name in others for key in q(name, datasets[name])]
+    if setting == "zero_shot":
+        return [Split(train_keys=[], test_keys=q(target, target_keys))]
     if setting == "transfer":
-        return [Split(train_keys=other_keys, test_keys=test_all)]
+        return [Split(train_keys=other_keys, test_keys=q(target, target_keys))]
+    extra = other_keys if setting == "augmented" else []
     return [
-        Split(
-            train_keys=[qualify(target, k) for k in fold.train_keys] + other_keys,
-            test_keys=[qualify(target, k) for k in fold.test_keys],
-        )
+        Split(train_keys=q(target, fold.train_keys) + extra, test_keys=q(target, fold.test_keys))
         for fold in kfold_splits(target_keys, n_folds, seed)
     ]
