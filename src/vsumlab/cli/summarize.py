@@ -1,0 +1,73 @@
+"""``vsumlab summarize VIDEO --checkpoint CKPT --out DIR``: summary video, keyframes, plot, JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from vsumlab.cli.features import add_encoder_arguments, check_device
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "summarize",
+        help="summarize one video with a trained checkpoint",
+        description="Decode VIDEO, extract features, find shots (KTS), score them with the "
+        "checkpoint, pick shots by 0/1 knapsack within --ratio of the length, and write "
+        "summary.mp4 (selected shots, with audio when the source has it), keyframes.jpg, "
+        "scores.png and summary.json into DIR. The encoder defaults to the one recorded in "
+        "the checkpoint, else googlenet for 1024-d models and ViT-B-16 for 512-d ones.",
+    )
+    parser.add_argument("video", metavar="VIDEO", help="video file")
+    parser.add_argument("--checkpoint", required=True, metavar="CKPT", help="vsumlab checkpoint")
+    parser.add_argument(
+        "--ratio", type=float, default=0.15, help="summary length as a share of the video"
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    add_encoder_arguments(parser, default_model=None)
+    parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=_summarize)
+
+
+def _summarize(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from vsumlab.errors import ConfigError
+    from vsumlab.models.loading import load_summarizer
+    from vsumlab.video.encoders import build_encoder
+    from vsumlab.video.features import Sampling
+    from vsumlab.video.pipeline import checkpoint_encoder, summarize_video
+
+    if not 0.0 < args.ratio <= 1.0:
+        raise ConfigError(f"--ratio {args.ratio} must be in (0, 1]")
+    device = check_device(args.device)
+    module = load_summarizer(args.checkpoint, map_location=device)
+    name, weights = checkpoint_encoder(module, args.model, args.weights, args.checkpoint)
+    encoder = build_encoder(name, weights=weights, device=device, bf16=args.bf16)
+    result = summarize_video(
+        args.video,
+        module,
+        encoder,
+        ratio=args.ratio,
+        out_dir=args.out,
+        force=args.force,
+        sampling=Sampling(target_fps=args.fps, stride=args.stride),
+        batch_size=args.batch_size,
+        model_info={"checkpoint": str(Path(args.checkpoint)), "class": type(module).__name__},
+        progress=not args.no_progress,
+    )
+    summary = result.summary
+    print(
+        json.dumps(
+            {
+                "outputs": {k: str(v) for k, v in result.paths.items()},
+                "summary_s": summary["summary_s"],
+                "duration_s": summary["duration_s"],
+                "segments": len(summary["segments"]),
+            }
+        ),
+        file=sys.stdout,
+    )
+    return 0

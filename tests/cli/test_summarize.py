@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import lightning as L
+import pytest
+
+from vsumlab.cli.main import main
+from vsumlab.video.decode import probe
+from vsumlab.video.synthetic import write_scene_video
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained tiny transformer summarizer over 512-d features, saved by Lightning."""
+    from vsumlab.models.summarizer import SummarizerModule
+
+    module = SummarizerModule(
+        summarizer="transformer",
+        summarizer_args=dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, head_hidden=16),
+        input_dim=512,
+    )
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, accelerator="cpu")
+    trainer.strategy.connect(module)
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.ckpt"
+    trainer.save_checkpoint(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("video")
+    return write_scene_video(folder / "trip.mp4", (60, 90, 45, 75, 30), fps=30, size=(96, 64),
+                             audio=True)
+
+
+def test_summarize_writes_the_four_outputs_within_budget(checkpoint, video, tmp_path, capsys):
+    out = tmp_path / "summary"
+    argv = ["summarize", str(video), "--checkpoint", str(checkpoint), "--out", str(out),
+            "--model", "colorhist", "--ratio", "0.3", "--no-progress"]
+    assert main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed["outputs"]) == {"video", "keyframes", "plot", "json"}
+    summary = json.loads((out / "summary.json").read_text())
+    n_frames = 300
+    assert summary["n_frames"] == n_frames and summary["budget_frames"] == int(0.3 * n_frames)
+    assert 0 < summary["summary_frames"] <= summary["budget_frames"]
+    assert summary["model"]["class"] == "SummarizerModule"
+    assert summary["model"]["checkpoint"] == str(checkpoint)
+    # KTS on colour histograms found the five planted scenes; the knapsack picked among them
+    assert [s["start_frame"] for s in summary["shots"]] == [0, 60, 150, 195, 270]
+    rendered = probe(out / "summary.mp4")
+    assert rendered.n_frames == summary["summary_frames"] and rendered.has_audio
+    assert (out / "keyframes.jpg").stat().st_size > 0 and (out / "scores.png").stat().st_size > 0
+
+    assert main(argv) == 2  # outputs exist
+    assert "already exists; pass --force" in capsys.readouterr().err
+    assert main([*argv, "--force"]) == 0
+
+
+def test_summarize_feature_dimension_mismatch(checkpoint, video, tmp_path, capsys):
+    code = main(["summarize", str(video), "--checkpoint", str(checkpoint), "--out",
+                 str(tmp_path), "--model", "vsumlab-tiny-clip", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "expects 512-d features" in err and "vsumlab-tiny-clip gives 32-d" in err
+
+
+def test_summarize_default_encoder_comes_from_the_checkpoint(checkpoint, video, tmp_path,
+                                                            capsys):
+    # a 512-d checkpoint that records no encoder defaults to ViT-B-16, whose weights are
+    # looked up locally only: absent here, so the error says how to provide them
+    code = main(["summarize", str(video), "--checkpoint", str(checkpoint), "--out",
+                 str(tmp_path), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "ViT-B-16 weights 'openai' are not in the local cache" in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--ratio", "1.5"], "--ratio 1.5 must be in (0, 1]"),
+        (["--checkpoint", "/no/model.ckpt"], "checkpoint not found"),
+    ],
+)
+def test_summarize_bad_input(checkpoint, video, tmp_path, capsys, extra, message):
+    argv = ["summarize", str(video), "--checkpoint", str(checkpoint), "--out", str(tmp_path),
+            "--model", "colorhist", *extra]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_summarize_unreadable_video(checkpoint, tmp_path, capsys):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"")
+    code = main(["summarize", str(bad), "--checkpoint", str(checkpoint), "--out",
+                 str(tmp_path / "o"), "--model", "colorhist", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "bad.mp4: empty file (0 bytes)" in err and err.count("\n") == 1
