@@ -16,6 +16,7 @@ from vsumlab.evaluation.metrics import (
     human_reference,
     human_video,
     random_baseline,
+    record_style,
     uniform_baseline,
     video_rank_correlation,
 )
@@ -126,6 +127,16 @@ def test_annotation_style_inference(tmp_path: Path):
         annotation_style(make_dataset([summe_like], annotation_style="ovp"))
 
 
+def test_record_style_from_qualified_key_or_user_anno():
+    plain = make_record("v", 4, [0, 2], [[0, 3]], [[1, 1, 0, 0]])
+    with_anno = make_record("v", 4, [0, 2], [[0, 3]], [[1, 1, 0, 0]], [[1, 2, 3, 4]])
+    assert record_style("summe/video_3", with_anno) == "summe"  # the key names its dataset
+    assert record_style("eccv16_tvsum/video_3", plain) == "tvsum"
+    assert record_style("ovp/video_3", plain) is None
+    assert record_style("video_3", with_anno) == "tvsum"
+    assert record_style("video_3", plain) is None
+
+
 def _dataset(n_videos=4, seed=0, **attrs):
     rng = np.random.default_rng(seed)
     records = [
@@ -178,5 +189,7 @@ def test_baselines_are_deterministic_and_near_chance():
     assert uniform.mean.kendall == 0.0 and uniform.mean.spearman == 0.0
     human = human_reference(dataset)
     assert set(human.rows) == set(dataset.keys) and human.label == "human"
+    assert first.notes["draws"] == 5 and first.notes["f1_standard_error"] > 0
+    assert random_baseline(dataset, draws=1).notes["f1_standard_error"] is None
     with pytest.raises(ConfigError, match="draws=0"):
         random_baseline(dataset, draws=0)

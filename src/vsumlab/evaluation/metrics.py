@@ -356,7 +356,8 @@ def random_baseline(
     per_video = values.mean(axis=0)
     rows = {key: VideoScores(*(float(x) for x in per_video[v])) for v, key in enumerate(selected)}
     f1_per_draw = values[:, :, 0].mean(axis=1)
-    spread = float(f1_per_draw.std(ddof=1)) if draws > 1 else float("nan")
+    # one draw has no spread: None keeps the JSON output valid (no NaN)
+    spread = float(f1_per_draw.std(ddof=1)) if draws > 1 else None
     return DatasetScores(
         rows,
         label="random",
@@ -367,7 +368,7 @@ def random_baseline(
             "draws": draws,
             "seed": seed,
             "f1_sd_over_draws": spread,
-            "f1_standard_error": spread / np.sqrt(draws),
+            "f1_standard_error": None if spread is None else spread / float(np.sqrt(draws)),
         },
     )
 
