@@ -18,7 +18,7 @@ import numpy as np
 
 from vsumlab.errors import ConfigError, DatasetError
 from vsumlab.segmentation.hull import choose_change_points
-from vsumlab.segmentation.scatter import SegmentScatter, l2_normalize
+from vsumlab.segmentation.scatter import SegmentScatter
 
 
 def check_features(features: Any, source: str = "features") -> np.ndarray:
@@ -72,7 +72,7 @@ def kts(
     """
     arr = check_features(features, source)
     cap, v = _check_options(max_change_points, vmax, arr.shape[0])
-    return choose_change_points(SegmentScatter(l2_normalize(arr)), cap, v)
+    return choose_change_points(SegmentScatter(arr), cap, v)
 
 
 def _check_picks(picks: Any, n_steps: int, n_frames: Any, source: str) -> tuple[np.ndarray, int]:

@@ -14,6 +14,8 @@ import numpy as np
 TIE_RTOL = 1e-9
 #: scatter blocks kept for reuse across penalised runs (they ask for the same blocks)
 CACHE_BYTES = 128 * 2**20
+#: rows normalised and summed at a time while building the prefix sums
+PREFIX_CHUNK = 512
 
 
 def tie_tolerance(value: float) -> float:
@@ -23,24 +25,33 @@ def tie_tolerance(value: float) -> float:
 
 def l2_normalize(features: np.ndarray) -> np.ndarray:
     """Rows scaled to unit L2 norm, in float64; all-zero rows stay zero (no direction to keep)."""
-    x = np.asarray(features, dtype=np.float64)
+    x = np.array(features, dtype=np.float64)  # a copy, normalised in place
     norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    np.divide(x, norms, out=x, where=norms > 0)
+    return x
 
 
 class SegmentScatter:
-    """Scatter ``c(i, e)`` of every segment ``[i, e)`` of ``x`` (rows already normalised)."""
+    """Scatter ``c(i, e)`` of every segment ``[i, e)`` of the L2-normalised rows of ``features``.
 
-    def __init__(self, x: np.ndarray, cache_bytes: int = CACHE_BYTES) -> None:
-        self.x = np.asarray(x, dtype=np.float64)
+    Only the (n + 1, D) prefix sums are kept (built a chunk of rows at a time, so no second
+    n x D copy exists), plus a bounded cache of scatter blocks.
+    """
+
+    def __init__(self, features: np.ndarray, cache_bytes: int = CACHE_BYTES) -> None:
+        self.n = int(features.shape[0])
         self.cache_bytes = cache_bytes
         self._cache: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
         self._cached = 0
-        self.n = int(self.x.shape[0])
-        self.prefix = np.zeros((self.n + 1, self.x.shape[1]))
-        np.cumsum(self.x, axis=0, out=self.prefix[1:])
+        self.prefix = np.zeros((self.n + 1, features.shape[1]))
         self.sq_prefix = np.zeros(self.n + 1)
-        np.cumsum(np.einsum("ij,ij->i", self.x, self.x), out=self.sq_prefix[1:])
+        for a in range(0, self.n, PREFIX_CHUNK):
+            b = min(a + PREFIX_CHUNK, self.n)
+            chunk = l2_normalize(features[a:b])
+            np.cumsum(chunk, axis=0, out=self.prefix[a + 1 : b + 1])
+            self.prefix[a + 1 : b + 1] += self.prefix[a]
+            sq = np.cumsum(np.einsum("ij,ij->i", chunk, chunk))
+            self.sq_prefix[a + 1 : b + 1] = sq + self.sq_prefix[a]
 
     def block(self, r0: int, e0: int, e1: int) -> np.ndarray:
         """``out[i - r0, e - e0 - 1] = c(i, e)`` for ``r0 <= i < e1`` and ``e0 < e <= e1``.
@@ -49,17 +60,16 @@ class SegmentScatter:
         (callers must not write to it): a block computed from an earlier ``r0`` is reused.
         """
         hit = self._cache.get((e0, e1))
-        if hit is not None:
-            if hit[0] <= r0:
-                return hit[1][r0 - hit[0] :]
-            # a wider band is needed: at least double it so repeated widening stays cheap
-            r0 = max(0, min(r0, 2 * hit[0] - e0))
-        out = self._compute(r0, e0, e1)
+        if hit is not None and hit[0] <= r0:
+            return hit[1][r0 - hit[0] :]
+        # a wider band than cached: at least double it so repeated widening stays cheap
+        first = r0 if hit is None else max(0, min(r0, 2 * hit[0] - e0))
+        out = self._compute(first, e0, e1)
         grown = self._cached + out.nbytes - (0 if hit is None else hit[1].nbytes)
         if grown <= self.cache_bytes:
-            self._cache[(e0, e1)] = (r0, out)
+            self._cache[(e0, e1)] = (first, out)
             self._cached = grown
-        return out
+        return out[r0 - first :]
 
     def _compute(self, r0: int, e0: int, e1: int) -> np.ndarray:
         # prefix sums are shifted to prefix[e0] before the product so the cancellation error
