@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cv.add_argument("--wandb-mode", choices=("offline", "online", "disabled"), default=None,
                     help="W&B mode (default: $WANDB_MODE or offline)")
     cv.add_argument("--wandb-project", default="vsumlab")
-    cv.add_argument("--reference-draws", type=int, default=100,
+    cv.add_argument("--reference-draws", type=int, default=20,
                     help="random-baseline draws per fold")
     cv.set_defaults(handler=_run_cv, accepts_overrides=True)
 

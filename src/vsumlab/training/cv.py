@@ -47,7 +47,7 @@ class CVOptions:
     deterministic: bool = False
     wandb_mode: str | None = None  # offline | online | disabled (default: WANDB_MODE or offline)
     wandb_project: str = "vsumlab"
-    reference_draws: int = 100
+    reference_draws: int = 20
     quiet: bool = False
 
     @property
