@@ -33,6 +33,7 @@ def test_shapes_and_dims():
         {"embed_dim": 12, "image_channels": 3, "combine": "product"},
         {"trunk_layers": 1, "kernel_size": 5, "scale_attention": False, "positional": "none"},
         {"residual": False, "trunk_layers": 4},
+        {"cls_readout": "row", "scale_attention": False},
     ],
 )
 def test_padding_invariance(kwargs):
@@ -56,17 +57,38 @@ def test_gradients_reach_every_parameter():
     assert_all_parameters_get_gradients(small(dropout=0.0, embed_dim=12, image_channels=3), 16)
 
 
-def test_attention_maps_by_hand():
-    # With a zero trunk output both softmax maps are uniform; scaled by their axis lengths they
-    # are all ones, so the sum is 2 everywhere and the step state is 2 * value(x) + x (no PE).
-    model = small(positional="none", dropout=0.0)
+def zero_trunk(model: CSTA) -> CSTA:
     for conv in model.trunk.convs:
         torch.nn.init.zeros_(conv.weight)
         torch.nn.init.zeros_(conv.bias)
+    return model
+
+
+@pytest.mark.parametrize("readout", ["pool", "row"])
+def test_attention_maps_by_hand(readout):
+    # With a zero trunk output both softmax maps are uniform; scaled by their axis lengths they
+    # are all ones, so the sum is 2 everywhere and the step state is 2 * value(x) + x (no PE).
+    model = zero_trunk(small(positional="none", dropout=0.0, cls_readout=readout))
     x = torch.randn(1, 4, 16)
     cls, states = model.hidden(x, torch.ones(1, 4, dtype=torch.bool))
     torch.testing.assert_close(states, 2 * model.value(x) + x)
-    torch.testing.assert_close(cls[0], 2 * model.value(model.cls) + model.cls)
+    if readout == "row":
+        expected = 2 * model.value(model.cls) + model.cls
+    else:  # uniform time weights: the mean value over the 5 rows (CLS + 4 steps)
+        rows = torch.cat([model.cls[None], x[0]])
+        expected = model.value(rows).mean(0) + model.cls
+    torch.testing.assert_close(cls[0], expected)
+
+
+def test_pooled_cls_weights_rows_by_time_softmax():
+    # Pool readout without scaling: sum_t softmax_t(M)[t, d] * value[t, d] + input CLS row.
+    model = small(positional="none", dropout=0.0, scale_attention=False)
+    x = torch.randn(1, 6, 16)
+    mask = torch.ones(1, 6, dtype=torch.bool)
+    rows = torch.cat([model.cls[None], x[0]])[None]
+    logits = model.trunk(rows[:, None], torch.ones(1, 7, dtype=torch.bool))
+    expected = (torch.softmax(logits, dim=1) * model.value(rows)).sum(1) + model.cls
+    torch.testing.assert_close(model.encode(x, mask), expected)
 
 
 def test_bad_config_is_rejected():

@@ -7,6 +7,12 @@ combined and applied element-wise to value projections of the rows; a positional
 the input (the "mixing" residual) are added; an MLP head scores every step. The CLS row's final
 state is the video vector that ViSP uses as its encoder output.
 
+``cls_readout``: with ``"pool"`` (default) the CLS row's output is the time-softmax-weighted sum
+of all rows' values (per feature), so the video vector sees the whole video; with ``"row"`` it
+is the CLS row's own element-wise output as for any step. Why: the small trunk's receptive field
+is a few rows, so the CLS row alone would only see the first steps, whereas GoogLeNet's reaches
+hundreds of rows (the original reads the row).
+
 Choices the paper leaves open are config values, with the simplest faithful default:
 ``combine`` ("sum" of the two softmax maps, or "product"), ``scale_attention`` (each softmax map
 is multiplied by its axis length so its mean is 1: the value magnitude then does not shrink with
@@ -31,6 +37,7 @@ from vsumlab.models.components.transformer_summarizer import check_inputs, sinus
 TRUNKS = ("small", "googlenet")
 COMBINE = ("sum", "product")
 POSITIONAL = ("sinusoidal", "none")
+CLS_READOUTS = ("pool", "row")
 
 
 class SmallCNNTrunk(nn.Module):
@@ -118,6 +125,7 @@ class CSTA(nn.Module):
         scale_attention: bool = True,
         positional: str = "sinusoidal",
         residual: bool = True,
+        cls_readout: str = "pool",
         head_hidden: int = 128,
         dropout: float = 0.1,
     ) -> None:
@@ -126,6 +134,7 @@ class CSTA(nn.Module):
             ("trunk", trunk, TRUNKS),
             ("combine", combine, COMBINE),
             ("positional", positional, POSITIONAL),
+            ("cls_readout", cls_readout, CLS_READOUTS),
         ):
             if value not in allowed:
                 raise ConfigError(
@@ -146,6 +155,7 @@ class CSTA(nn.Module):
         self.scale_attention = scale_attention
         self.positional = positional
         self.residual = residual
+        self.cls_readout = cls_readout
         self.project = nn.Linear(input_dim, width) if embed_dim is not None else nn.Identity()
         self.cls = nn.Parameter(torch.randn(width) * 0.02)
         if trunk == "small":
@@ -183,8 +193,15 @@ class CSTA(nn.Module):
         if self.scale_attention:
             over_time = over_time * rows.sum(1).to(x.dtype)[:, None, None]
             over_feat = over_feat * x.shape[2]
+        values = self.value(x)
+        if self.scale_attention:
+            pooled = (over_time * values).sum(1) / rows.sum(1).to(x.dtype)[:, None]
+        else:
+            pooled = (over_time * values).sum(1)
         attention = over_time + over_feat if self.combine == "sum" else over_time * over_feat
-        out = self.dropout(attention) * self.value(x)
+        out = self.dropout(attention) * values
+        if self.cls_readout == "pool":
+            out = torch.cat([pooled[:, None], out[:, 1:]], dim=1)
         if self.positional == "sinusoidal":
             out = out + sinusoidal_positions(out.shape[1], out.shape[2], out.device, out.dtype)
         if self.residual:
