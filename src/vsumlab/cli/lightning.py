@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -82,17 +83,20 @@ def expand_recipes(argv: Sequence[str], workdir: Path) -> list[str]:
 def make_cli(args: list[str] | None, run: bool, **kwargs: Any) -> VsumCLI:
     """Build the CLI; argument errors become :class:`ConfigError` naming the key."""
     try:
-        return VsumCLI(
-            L.LightningModule,
-            L.LightningDataModule,
-            subclass_mode_model=True,
-            subclass_mode_data=True,
-            args=args,
-            run=run,
-            parser_kwargs={"parser_mode": "omegaconf", "exit_on_error": False},
-            save_config_kwargs={"overwrite": True},
-            **kwargs,
-        )
+        with warnings.catch_warnings():
+            # we always pass the (recipe-expanded) argv explicitly, which this warning flags
+            warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+            return VsumCLI(
+                L.LightningModule,
+                L.LightningDataModule,
+                subclass_mode_model=True,
+                subclass_mode_data=True,
+                args=args,
+                run=run,
+                parser_kwargs={"parser_mode": "omegaconf", "exit_on_error": False},
+                save_config_kwargs={"overwrite": True},
+                **kwargs,
+            )
     except argparse.ArgumentError as exc:
         raise ConfigError(f"configuration: {condense_parser_error(str(exc))}") from exc
 
