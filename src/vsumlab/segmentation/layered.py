@@ -1,7 +1,7 @@
 """The layered dynamic program for every number of change points up to a cap.
 
 ``D[k, e]`` = least scatter of ``[0, e)`` cut into ``k + 1`` segments. All layers advance together
-in one pass over segment ends, so each block of scatter columns is computed once. Cost is
+in one pass over blocks of segment ends, so each block of scatter columns is computed once. Cost is
 ``O(cap * n^2)`` time and ``O(cap * n)`` memory: KTS uses it only when a cap on the number of
 change points binds, where the convex-hull search cannot certify the answer on its own.
 """
@@ -23,18 +23,15 @@ def layered_scatters(costs: SegmentScatter, cap: int) -> tuple[np.ndarray, np.nd
     last = np.zeros((depth, n + 1), dtype=np.int64)
     for e0 in range(0, n, BLOCK):
         e1 = min(e0 + BLOCK, n)
-        block = costs.block(0, e0, e1)
-        for e in range(e0 + 1, e1 + 1):
-            col = block[:e, e - e0 - 1]
-            table[0, e] = col[0]
-            if depth == 1 or e == 1:
-                continue
-            # layer k >= 1: the last segment [i, e) starts at i >= 1
-            vals = table[:-1, 1:e] + col[None, 1:]
-            low = vals.min(axis=1)
+        block = costs.block(0, e0, e1)  # rows i < e1; inf where i >= e
+        table[0, e0 + 1 : e1 + 1] = block[0]
+        # layer by layer over the whole block: layer k - 1 of this block is complete first
+        for k in range(1, min(depth, e1)):
+            vals = table[k - 1, k:e1, None] + block[k:e1]  # D[k-1, i] is finite for i >= k
+            low = vals.min(axis=0)
             tol = TIE_RTOL * np.maximum(1.0, np.abs(np.where(np.isfinite(low), low, 0.0)))
-            table[1:, e] = low
-            last[1:, e] = 1 + np.argmax(vals <= (low + tol)[:, None], axis=1)
+            table[k, e0 + 1 : e1 + 1] = low
+            last[k, e0 + 1 : e1 + 1] = k + np.argmax(vals <= low + tol, axis=0)
     return table[:, n], last
 
 
