@@ -1,0 +1,175 @@
+"""ViSP parts (visp.txt, section 3): summary sampling, gradient flow, hard negatives, encoder.
+
+* Reparameterization (Table 1): ``concrete`` (binary concrete relaxation, eq. 6:
+  ``y = sigmoid((log e - log(1 - e) + alpha) / lambda)``, e ~ U(0, 1)), ``gumbel`` (two-class
+  Gumbel-softmax over {keep, drop} with log-probabilities ``logsigmoid(+-alpha)``) and
+  ``sigmoid`` (the paper's "(-) Concrete": no noise, ``y = sigmoid(alpha / lambda)``).
+* Gradient flow (Table 1): ``gating`` (``X_s = X * y``), ``marginalization`` (eq. 9: dropped
+  frames are filled with the frames of another video of the batch at the same relative
+  position) and ``ste`` (a Bernoulli draw with probability ``y`` is used in the forward pass,
+  the gradient of ``y`` in the backward pass; gating otherwise).
+* Hard negative: a random summary of the same video with as many kept steps as the generated
+  one (rounded), filled the same way.
+* Video encoder E: a network of the summarizer's architecture whose CLS state is the video
+  vector (visp.txt, appendix .3); its per-step scoring head is dropped.
+
+Every function keeps padded steps at zero so that padding never leaks into a video.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.distributions import RelaxedBernoulli
+
+from vsumlab.errors import ConfigError
+from vsumlab.models.components.registry import build_summarizer
+
+REPARAMETERIZATIONS = ("concrete", "gumbel", "sigmoid")
+GRADIENT_FLOWS = ("gating", "marginalization", "ste")
+
+
+def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"visp: {name}={value!r} is unknown; expected one of {', '.join(allowed)}")
+
+
+def relaxed_summary(logits: Tensor, mask: Tensor, temperature: float, method: str) -> Tensor:
+    """Relaxed keep variables y in (0, 1) for every step (B, T); 0 on padding."""
+    check_choice("reparameterization", method, REPARAMETERIZATIONS)
+    if temperature <= 0:
+        raise ConfigError(f"visp: temperature={temperature} must be > 0")
+    logits = logits.float()
+    if method == "concrete":
+        y = RelaxedBernoulli(torch.tensor(temperature, device=logits.device), logits=logits).rsample()
+    elif method == "gumbel":
+        two_class = torch.stack([F.logsigmoid(logits), F.logsigmoid(-logits)], dim=-1)
+        y = F.gumbel_softmax(two_class, tau=temperature, hard=False)[..., 0]
+    else:
+        y = torch.sigmoid(logits / temperature)
+    return y * mask.to(y.dtype)
+
+
+def straight_through_bernoulli(y: Tensor) -> Tensor:
+    """Binary draws with P(1) = y forward, identity gradient backward (Bengio et al., 2013)."""
+    hard = torch.bernoulli(y.detach())
+    return hard + (y - y.detach())  # exactly 0/1 forward (no rounding of 1 + y - y)
+
+
+def partner_videos(batch_size: int, device: torch.device | None = None) -> Tensor:
+    """For each video, another video of the batch (a random cyclic shift: never itself)."""
+    if batch_size < 2:
+        raise ConfigError(
+            "visp: marginalization fills dropped frames from another video of the batch and "
+            f"needs a batch of at least 2 videos, got {batch_size}"
+        )
+    shift = int(torch.randint(1, batch_size, (1,)))
+    return (torch.arange(batch_size, device=device) + shift) % batch_size
+
+
+def relative_position_indices(lengths: Tensor, partner: Tensor, max_len: int) -> Tensor:
+    """(B, max_len) step of the partner video at the same relative position.
+
+    Step t of a video with T steps maps to ``floor(t * T_p / T)`` of its partner (T_p steps):
+    nearest-below resampling, which is the up/down sampling of the partner the paper asks for.
+    Padded positions map to 0 (they are masked anyway).
+    """
+    steps = torch.arange(max_len, device=lengths.device)[None, :]
+    own = lengths[:, None]
+    other = lengths[partner][:, None]
+    index = torch.div(steps * other, own, rounding_mode="floor")
+    return torch.where(steps < own, index.clamp(max=max_len - 1), torch.zeros_like(index))
+
+
+def partner_frames(features: Tensor, mask: Tensor, partner: Tensor) -> Tensor:
+    """Z of eq. 9: for each video, its partner's frames resampled to the video's length."""
+    lengths = mask.sum(1)
+    index = relative_position_indices(lengths, partner, features.shape[1])
+    source = features[partner]
+    return torch.gather(source, 1, index[..., None].expand(-1, -1, features.shape[2]))
+
+
+def apply_summary(
+    features: Tensor, y: Tensor, mask: Tensor, fill: Tensor | None = None
+) -> Tensor:
+    """Gating ``X * y``, or with ``fill`` the marginalization ``X * y + Z * (1 - y)``."""
+    y = y.to(features.dtype)[..., None]
+    out = features * y
+    if fill is not None:
+        out = out + fill * (1 - y)
+    return out * mask[..., None].to(features.dtype)
+
+
+def random_summary(y: Tensor, mask: Tensor) -> Tensor:
+    """0/1 summaries with the same number of kept steps as ``y`` (rounded, at least 1),
+    chosen uniformly at random among each video's valid steps."""
+    lengths = mask.sum(1)
+    keep = y.detach().sum(1).round().long().clamp(min=1)
+    keep = torch.minimum(keep, lengths)
+    noise = torch.rand(y.shape, device=y.device).masked_fill(~mask, 2.0)
+    ranks = noise.argsort(1).argsort(1)
+    return ((ranks < keep[:, None]) & mask).to(y.dtype)
+
+
+class SummarySampler(nn.Module):
+    """alpha -> summary variables y (B, T) for the chosen reparameterization and gradient flow."""
+
+    def __init__(
+        self,
+        reparameterization: str = "concrete",
+        gradient_flow: str = "gating",
+        temperature: float = 0.5,
+    ) -> None:
+        super().__init__()
+        check_choice("reparameterization", reparameterization, REPARAMETERIZATIONS)
+        check_choice("gradient_flow", gradient_flow, GRADIENT_FLOWS)
+        if temperature <= 0:
+            raise ConfigError(f"visp: temperature={temperature} must be > 0")
+        self.reparameterization = reparameterization
+        self.gradient_flow = gradient_flow
+        self.temperature = temperature
+
+    def forward(self, logits: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        """(y used to build the summary, relaxed y for the penalties); both 0 on padding."""
+        soft = relaxed_summary(logits, mask, self.temperature, self.reparameterization)
+        if self.gradient_flow == "ste":
+            return straight_through_bernoulli(soft) * mask.to(soft.dtype), soft
+        return soft, soft
+
+    def summarize(
+        self, features: Tensor, y: Tensor, mask: Tensor, partner: Tensor | None = None
+    ) -> Tensor:
+        """X_s from y: gating, or marginalization with the partner videos' frames."""
+        if self.gradient_flow != "marginalization":
+            return apply_summary(features, y, mask)
+        if partner is None:
+            partner = partner_videos(features.shape[0], features.device)
+        return apply_summary(features, y, mask, partner_frames(features, mask, partner))
+
+
+class VideoEncoder(nn.Module):
+    """E(X): a summarizer-architecture network whose CLS state is the video vector."""
+
+    def __init__(
+        self,
+        name: str,
+        input_dim: int,
+        projection_dim: int | None = None,
+        **summarizer_args: Any,
+    ) -> None:
+        super().__init__()
+        if name == "transformer":
+            summarizer_args.setdefault("cls_token", True)
+        self.net = build_summarizer(name, input_dim, **summarizer_args)
+        # The scoring head is never used by encode(); dropping it keeps every parameter in
+        # the graph (DDP then needs no unused-parameter search).
+        self.net.head = nn.Identity()
+        width = int(self.net.encode_dim)
+        self.projection = nn.Linear(width, projection_dim) if projection_dim else nn.Identity()
+        self.dim = projection_dim or width
+
+    def forward(self, features: Tensor, mask: Tensor) -> Tensor:
+        return self.projection(self.net.encode(features, mask))

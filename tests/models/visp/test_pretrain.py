@@ -1,0 +1,218 @@
+"""ViSPPretrainModule and its data: every Table 1 variant trains, checkpoints carry the
+summarizer weights that the supervised harness loads, bad input is named."""
+
+from itertools import product
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+
+from vsumlab.data.schema import write_dataset
+from vsumlab.data.synthetic import make_synthetic_dataset
+from vsumlab.errors import ConfigError
+from vsumlab.models.loading import load_summarizer
+from vsumlab.models.summarizer import SummarizerModule
+from vsumlab.models.visp import (
+    ViSPPretrainDataModule,
+    ViSPPretrainModule,
+    collate_unlabeled,
+    planted_lift,
+    with_generic_background,
+)
+
+DIM = 16
+CSTA_ARGS = {"trunk_channels": 4, "head_hidden": 16}
+TRANSFORMER_ARGS = {"d_model": 16, "n_heads": 2, "dim_feedforward": 32, "head_hidden": 16}
+
+
+def small_set(kind: str, seed: int, dim: int = DIM, n_videos: int = 6):
+    return make_synthetic_dataset(
+        kind, seed=seed, n_videos=n_videos, feature_dim=dim, min_duration=15, max_duration=40
+    )
+
+
+@pytest.fixture(scope="module")
+def h5_files(tmp_path_factory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("visp_data")
+    paths = []
+    for kind, seed in (("tvsum", 0), ("summe", 1)):
+        data = small_set(kind, seed)
+        paths.append(write_dataset(folder / f"{kind}.h5", data.records.values(), data.attrs))
+    return paths
+
+
+def batch_of(dataset) -> dict:
+    from vsumlab.models.visp import UnlabeledVideos
+
+    items = UnlabeledVideos(list(dataset.records.items()))
+    return collate_unlabeled([items[i] for i in range(len(items))])
+
+
+def module(**kwargs) -> ViSPPretrainModule:
+    torch.manual_seed(0)
+    args = {"summarizer": "csta", "summarizer_args": CSTA_ARGS, "input_dim": DIM}
+    args.update(kwargs)
+    return ViSPPretrainModule(**args)
+
+
+VARIANTS = [
+    (reparam, flow, False)
+    for reparam, flow in product(("concrete", "gumbel", "sigmoid"), ("gating", "marginalization", "ste"))
+] + [("concrete", "gating", True), ("concrete", "marginalization", True)]
+
+
+@pytest.mark.parametrize(("reparameterization", "gradient_flow", "hard_negative"), VARIANTS)
+def test_every_table1_variant_trains(reparameterization, gradient_flow, hard_negative):
+    model = module(
+        reparameterization=reparameterization,
+        gradient_flow=gradient_flow,
+        hard_negative=hard_negative,
+    )
+    batch = batch_of(small_set("tvsum", 0, n_videos=4))
+    loss, logs = model.training_loss(batch)
+    assert torch.isfinite(loss)
+    assert {"nce", "size", "binary", "keep", "nce_accuracy", "planted_lift"} <= set(logs)
+    loss.backward()
+    # the summarizer learns through the sampled summary, the encoder through InfoNCE
+    for part in (model.summarizer, model.encoder):
+        grads = [p.grad for p in part.parameters() if p.requires_grad]
+        assert all(g is not None and torch.isfinite(g).all() for g in grads)
+        assert sum(g.abs().sum() for g in grads) > 0
+    assert model.summarizer.head[1].weight.grad.abs().sum() > 0
+
+
+def test_transformer_summarizer_is_pretrained_too():
+    model = module(
+        summarizer="transformer",
+        summarizer_args=TRANSFORMER_ARGS,
+        gradient_flow="marginalization",
+        hard_negative=True,
+    )
+    assert model.encoder.net.cls is not None  # the encoder gets a CLS token
+    loss, _ = model.training_loss(batch_of(small_set("summe", 1, n_videos=4)))
+    loss.backward()
+    assert model.summarizer.head[0].weight.grad.abs().sum() > 0
+
+
+def test_loss_is_eq10_sum_of_parts():
+    model = module(beta_size=3.0, beta_binary=0.5, reparameterization="sigmoid")
+    loss, logs = model.training_loss(batch_of(small_set("tvsum", 0, n_videos=4)))
+    expected = logs["nce"] + 0.5 * logs["binary"] + 3.0 * logs["size"]
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_fit_checkpoint_and_finetune_initialisation(h5_files, tmp_path):
+    data = ViSPPretrainDataModule([str(p) for p in h5_files], batch_size=4, val_fraction=0.2)
+    model = module()
+    trainer = L.Trainer(
+        max_epochs=2, accelerator="cpu", logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path,
+    )  # fmt: skip
+    before = {k: v.clone() for k, v in model.summarizer.state_dict().items()}
+    trainer.fit(model, datamodule=data)
+    assert any(not torch.equal(before[k], v) for k, v in model.summarizer.state_dict().items())
+    assert "val/nce" in trainer.callback_metrics and "train/loss" in trainer.callback_metrics
+    path = tmp_path / "visp.ckpt"
+    trainer.save_checkpoint(path)
+
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    state = payload["summarizer_state_dict"]
+    assert not any(k.startswith("encoder") for k in state)  # the encoder is discarded
+    assert payload["summarizer_config"] == {
+        "summarizer": "csta", "summarizer_args": CSTA_ARGS, "input_dim": DIM,
+    }  # fmt: skip
+
+    # Fine-tuning: the supervised harness initialised from the pretrained summarizer.
+    finetune = SummarizerModule(
+        summarizer="csta", summarizer_args=CSTA_ARGS, input_dim=DIM, pretrained=str(path)
+    )
+    for key, value in model.summarizer.state_dict().items():
+        torch.testing.assert_close(finetune.summarizer.state_dict()[key], value)
+
+    # The pretrained checkpoint also scores videos by itself (zero-shot use).
+    loaded = load_summarizer(path)
+    assert isinstance(loaded, ViSPPretrainModule)
+    scores = loaded.score_video(np.ones((7, DIM), dtype=np.float32))
+    assert scores.shape == (7,) and np.all((scores >= 0) & (scores <= 1))
+
+
+def test_finetune_rejects_a_pretrained_checkpoint_of_another_architecture(h5_files, tmp_path):
+    model = module()
+    trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(model, datamodule=ViSPPretrainDataModule([str(h5_files[0])], batch_size=3))
+    trainer.save_checkpoint(tmp_path / "visp.ckpt")
+    with pytest.raises(ConfigError, match="does not fit the summarizer"):
+        SummarizerModule(summarizer="transformer", input_dim=DIM, pretrained=str(tmp_path / "visp.ckpt"))
+
+
+def test_datamodule_concatenates_files_and_ignores_labels(h5_files):
+    data = ViSPPretrainDataModule([str(p) for p in h5_files], batch_size=4)
+    keys = list(data.records["train"])
+    assert len(keys) == 12 and not data.records["val"]
+    assert {k.split("/")[0] for k in keys} == {"synthetic_tvsum", "synthetic_summe"}
+    batch = next(iter(data.train_dataloader()))
+    assert batch["features"].shape[0] == 4 and batch["mask"].dtype == torch.bool
+    assert torch.all(batch["gtscore"] == 0)  # labels are never read
+    assert len(data.train_dataloader()) == 3  # 12 videos, incomplete batches dropped
+
+
+def test_datamodule_fraction_and_val_split_are_deterministic(h5_files):
+    paths = [str(p) for p in h5_files]
+    half = ViSPPretrainDataModule(paths, fraction=0.5, val_fraction=0.5, seed=3)
+    again = ViSPPretrainDataModule(paths, fraction=0.5, val_fraction=0.5, seed=3)
+    assert len(half.records["train"]) == 3 and len(half.records["val"]) == 3
+    assert list(half.records["train"]) == list(again.records["train"])
+    other = ViSPPretrainDataModule(paths, fraction=0.5, val_fraction=0.5, seed=4)
+    assert set(other.records["train"]) | set(other.records["val"]) != set(
+        half.records["train"]
+    ) | set(half.records["val"])
+
+
+def test_bad_data_options_are_named(h5_files, tmp_path):
+    with pytest.raises(ConfigError, match="batch_size=1.*at least 2"):
+        ViSPPretrainDataModule([str(h5_files[0])], batch_size=1)
+    with pytest.raises(ConfigError, match="fraction=0"):
+        ViSPPretrainDataModule([str(h5_files[0])], fraction=0)
+    wide = small_set("tvsum", 5, dim=8)
+    wide.attrs["dataset_name"] = "wide"
+    other = write_dataset(tmp_path / "wide.h5", wide.records.values(), wide.attrs)
+    with pytest.raises(ConfigError, match="different feature dimensions.*wide.h5.*8"):
+        _ = ViSPPretrainDataModule([str(h5_files[0]), str(other)]).records
+
+
+def test_feature_dim_mismatch_names_both_numbers(h5_files):
+    model = module(input_dim=DIM * 2)
+    trainer = L.Trainer(max_epochs=1, logger=False, enable_progress_bar=False)
+    with pytest.raises(ConfigError, match=r"16-d features but model.input_dim is 32"):
+        trainer.fit(model, datamodule=ViSPPretrainDataModule([str(h5_files[0])], batch_size=2))
+
+
+def test_bad_model_options_are_named():
+    with pytest.raises(ConfigError, match="similarity='euclid'"):
+        module(similarity="euclid")
+    with pytest.raises(ConfigError, match="beta_size=-1"):
+        module(beta_size=-1)
+    with pytest.raises(ConfigError, match="gradient_flow='gate'"):
+        module(gradient_flow="gate")
+
+
+def test_planted_lift_by_hand():
+    logits = torch.tensor([[0.0, 0.0, 100.0, -100.0]])
+    planted = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
+    kept, share = planted_lift(logits, planted, torch.ones(1, 4, dtype=torch.bool))
+    # keep probabilities 0.5, 0.5, 1, 0: planted share of kept = 1.5 / 2; video share 2 / 4
+    assert kept.item() == pytest.approx(0.75) and share.item() == pytest.approx(0.5)
+
+
+def test_generic_background_keeps_planted_steps():
+    data = small_set("tvsum", 0, n_videos=3)
+    generic = with_generic_background(data, n_generic=2, noise=0.0)
+    for key, record in data.records.items():
+        planted = record.extra["planted"].astype(bool)
+        new = generic[key].features
+        np.testing.assert_array_equal(new[planted], record.features[planted])
+        # background steps show one of the 2 shared scenes
+        assert len(np.unique(new[~planted], axis=0)) <= 2
