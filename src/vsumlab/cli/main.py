@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vsumlab.cli.cv",
     "vsumlab.cli.features",
     "vsumlab.cli.summarize",
+    "vsumlab.cli.timelapse",
 )
 
 
@@ -34,7 +35,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="vsumlab", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="vsumlab",
+        description="vsumlab: video summarization research (Cap2Sum, ViSP, DeSumNet, CLIP-It) "
+        "over one evaluation protocol",
+    )
     parser.add_argument("--version", action="version", version=f"vsumlab {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in LIGHTNING_SUBCOMMANDS:

@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,13 +236,17 @@ def _n_folds(composed_path: Path, options: CVOptions) -> int:
 def run_cv(options: CVOptions) -> list[ResultRow]:
     """Run every fold (and seed) of a recipe; write and return the results rows."""
     composed = compose_recipe(options.recipe)
-    identity = _identity(options, composed)
-    prepare_out_dir(options, identity)
+    text = yaml.safe_dump(composed, sort_keys=False)
+    with tempfile.TemporaryDirectory(prefix="vsumlab-cv-") as tmp:
+        # Validate the whole configuration before anything is written to the results folder.
+        probe_path = Path(tmp) / "config.yaml"
+        probe_path.write_text(text)
+        n_folds = _n_folds(probe_path, options)
+    prepare_out_dir(options, _identity(options, composed))
     composed_path = options.out_dir / "config.yaml"
-    write_text_atomic(composed_path, yaml.safe_dump(composed, sort_keys=False))
+    write_text_atomic(composed_path, text)
     write_json_atomic(options.out_dir / "environment.json", environment_record())
 
-    n_folds = _n_folds(composed_path, options)
     folds = options.folds if options.folds is not None else list(range(n_folds))
     for fold in folds:
         if not 0 <= fold < n_folds:
