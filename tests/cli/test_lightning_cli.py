@@ -102,3 +102,10 @@ def test_config_typo_is_one_line_error(small_tvsum_h5, tmp_path, capsys) -> None
     code = main(["fit", "--config", str(tmp_path / "nope.yaml")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and "nope.yaml: recipe not found" in err[-1]
+
+
+def test_missing_checkpoint_names_the_path(small_tvsum_h5, tmp_path, capsys) -> None:
+    missing = tmp_path / "gone.ckpt"
+    code = main(["test", *_common(small_tvsum_h5, tmp_path), f"--ckpt_path={missing}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1] == f"vsumlab: error: --ckpt_path: checkpoint not found: {missing}"

@@ -48,9 +48,26 @@ class VsumCLI(LightningCLI):
             overrides["callbacks"] = [*configured, *overrides["callbacks"]]
         return super().instantiate_trainer(**{**kwargs, **overrides})
 
+    def _check_checkpoint(self) -> None:
+        config = self.config.get(self.subcommand, self.config)
+        ckpt = config.get("ckpt_path")
+        # "best"/"last" name checkpoints of the current trainer, not files
+        if ckpt and ckpt not in ("best", "last", "hpc", "registry") and not Path(ckpt).is_file():
+            raise ConfigError(f"--ckpt_path: checkpoint not found: {ckpt}")
+
+    def before_fit(self) -> None:
+        self._check_checkpoint()
+
+    def before_validate(self) -> None:
+        self._check_checkpoint()
+
+    def before_test(self) -> None:
+        self._check_checkpoint()
+
     def before_predict(self) -> None:
         from vsumlab.training.callbacks import PredictionsWriter
 
+        self._check_checkpoint()
         config = self.config.get(self.subcommand, self.config)
         output = config.get("predictions")
         if output:

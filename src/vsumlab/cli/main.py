@@ -70,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vsumlab: error: {exc}", file=sys.stderr)
         return 2
     except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        print(f"vsumlab: error: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        where = f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
+        print(f"vsumlab: error: {where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("vsumlab: interrupted", file=sys.stderr)

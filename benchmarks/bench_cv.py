@@ -1,0 +1,68 @@
+"""Wall time of a full 5-fold CV of the transformer summarizer on the synthetic TVSum-size set.
+
+Prints seconds per fold and in total, with the machine. The issue's target: under 10 minutes on
+a 2-core CPU. Usage: python benchmarks/bench_cv.py [--epochs N] [--recipe PATH] [--folds 0,1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def machine() -> str:
+    model = "unknown cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{platform.machine()} {model}, {os.cpu_count()} CPUs, load {load:.1f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", type=Path,
+                        default=ROOT / "experiments/supervised/transformer_tvsum.yaml")
+    parser.add_argument("--epochs", type=int, default=None, help="override max_epochs")
+    parser.add_argument("--folds", default=None, help="only these folds, e.g. 0,1")
+    args = parser.parse_args()
+
+    from vsumlab.data.schema import write_dataset
+    from vsumlab.data.synthetic import make_synthetic_dataset
+    from vsumlab.training.cv import CVOptions, run_cv
+
+    with tempfile.TemporaryDirectory(prefix="bench-cv-") as tmp:
+        data = Path(tmp) / "synthetic_tvsum.h5"
+        dataset = make_synthetic_dataset("tvsum", seed=0)
+        write_dataset(data, dataset, attrs=dataset.attrs)
+        overrides = [f"--data.init_args.dataset={data}", "--trainer.accelerator=cpu"]
+        if args.epochs:
+            overrides.append(f"--trainer.max_epochs={args.epochs}")
+        folds = [int(f) for f in args.folds.split(",")] if args.folds else None
+        start = time.perf_counter()
+        rows = run_cv(CVOptions(recipe=args.recipe, out_dir=Path(tmp) / "run",
+                                overrides=overrides, folds=folds, quiet=True,
+                                wandb_mode="disabled"))
+        total = time.perf_counter() - start
+    n = len(rows[0].folds)
+    print(f"machine: {machine()}")
+    print(f"recipe: {args.recipe.relative_to(ROOT)}  videos: {len(dataset)}  folds: {n}")
+    print(f"cv wall time: {total:.1f} s total, {total / n:.1f} s per fold")
+    print(f"model: F1 {rows[0].mean('f1'):.2f}  tau {rows[0].mean('kendall'):.3f}  "
+          f"rho {rows[0].mean('spearman'):.3f}")
+    for row in rows[1:]:
+        print(f"{row.name}: F1 {row.mean('f1'):.2f}  tau {row.mean('kendall'):.3f}")
+
+
+if __name__ == "__main__":
+    main()
