@@ -163,6 +163,9 @@ class VideoEncoder(nn.Module):
         super().__init__()
         if name == "transformer":
             summarizer_args.setdefault("cls_token", True)
+            # A per-frame LayerNorm would rescale gated frames (x * y) back to unit scale and
+            # so undo the gating the summary is made of.
+            summarizer_args.setdefault("input_norm", False)
         self.net = build_summarizer(name, input_dim, **summarizer_args)
         # The scoring head is never used by encode(); dropping it keeps every parameter in
         # the graph (DDP then needs no unused-parameter search).
