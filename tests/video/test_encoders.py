@@ -138,3 +138,30 @@ def test_text_encoder_tiny_clip():
         text.encode_text("apple")
     with pytest.raises(ConfigError, match="no text tower"):
         build_text_encoder("googlenet")
+
+
+def test_open_clip_tag_is_found_in_the_local_hf_cache(tmp_path, monkeypatch):
+    """A pretrained tag resolves to the Hugging Face cache layout, never to a download."""
+    import huggingface_hub.constants
+    import open_clip.pretrained
+
+    tag_cfg = {"hf_hub": "vsumlab/tiny-clip/", "mean": (0.5, 0.5, 0.5), "std": (0.25,) * 3,
+               "quick_gelu": True}
+    monkeypatch.setitem(open_clip.pretrained._PRETRAINED, TINY_CLIP, {"unit": tag_cfg})
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(EncoderError, match="weights 'unit' are not in the local cache"):
+        build_encoder(TINY_CLIP, weights="unit")
+    # the layout huggingface_hub writes: models--org--name/{refs/main, snapshots/<rev>/file}
+    repo = tmp_path / "models--vsumlab--tiny-clip"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    snapshot = repo / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    torch.manual_seed(4)
+    model = open_clip.create_model(TINY_CLIP, pretrained=None, force_quick_gelu=True)
+    torch.save(model.state_dict(), snapshot / "open_clip_pytorch_model.bin")
+    enc = build_encoder(TINY_CLIP, weights="unit")
+    assert enc.weights == f"unit:{snapshot / 'open_clip_pytorch_model.bin'}"
+    assert (enc.mean, enc.std) == ((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))  # the tag's own
+    batch = enc.preprocess(_frames())
+    torch.testing.assert_close(enc.encode(batch), model.eval().encode_image(batch).detach())

@@ -229,8 +229,10 @@ def _cached_open_clip_file(model_name: str, tag: str) -> Path | None:
         return Path(cfg["file"]) if Path(cfg["file"]).is_file() else None
     hub = cfg.get("hf_hub", "")
     if hub:
-        from huggingface_hub import try_to_load_from_cache
-
+        try:
+            from huggingface_hub import try_to_load_from_cache  # comes with open_clip
+        except ImportError:
+            try_to_load_from_cache = None
         # "org/name/" (default file names) or "org/name/file"
         parts = hub.split("/", 2)
         repo_id = "/".join(parts[:2])
@@ -239,7 +241,7 @@ def _cached_open_clip_file(model_name: str, tag: str) -> Path | None:
             "open_clip_model.safetensors",
             "open_clip_pytorch_model.bin",
         ]
-        for name in names:
+        for name in names if try_to_load_from_cache is not None else []:
             found = try_to_load_from_cache(repo_id, name)
             if isinstance(found, str) and os.path.isfile(found):
                 return Path(found)
