@@ -95,6 +95,7 @@ def googlenet_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[GoogLeNet,
     return net, str(path)
 
 
+@pytest.mark.slow  # first GoogLeNet forward pays oneDNN warm-up: 1-7 s on the shared 2 cores
 def test_googlenet_pool5_from_a_local_file(googlenet_file):
     net, path = googlenet_file
     enc = build_encoder("googlenet", weights=path, image_size=32)
