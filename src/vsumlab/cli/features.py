@@ -6,9 +6,9 @@ import argparse
 import sys
 
 ENCODER_HELP = (
-    "frame encoder: an open_clip model name (default ViT-B-16, the Cap2Sum encoder; also "
-    "ViT-B-32, ViT-L-14, ...), googlenet (GoogLeNet pool5, 1024-d, the standard benchmark "
-    "feature) or colorhist (colour histogram, no weights needed)"
+    "frame encoder: an open_clip model name (ViT-B-16 is the Cap2Sum encoder; also ViT-B-32, "
+    "ViT-L-14, ...), googlenet (GoogLeNet pool5, 1024-d, the standard benchmark feature) or "
+    "colorhist (colour histogram, no weights needed)"
 )
 
 
@@ -16,7 +16,8 @@ def add_encoder_arguments(parser: argparse.ArgumentParser, default_model: str | 
     """--model/--weights/--fps/--stride/--batch-size/--device/--bf16, shared with summarize."""
     from vsumlab.video.weights import WEIGHTS_HELP
 
-    parser.add_argument("--model", default=default_model, help=ENCODER_HELP)
+    default = f"default {default_model}" if default_model else "default: from the checkpoint"
+    parser.add_argument("--model", default=default_model, help=f"{ENCODER_HELP} ({default})")
     parser.add_argument(
         "--weights",
         metavar="PATH|TAG",

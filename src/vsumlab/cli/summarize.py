@@ -22,7 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("video", metavar="VIDEO", help="video file")
     parser.add_argument("--checkpoint", required=True, metavar="CKPT", help="vsumlab checkpoint")
     parser.add_argument(
-        "--ratio", type=float, default=0.15, help="summary length as a share of the video"
+        "--ratio",
+        type=float,
+        default=0.15,
+        help="knapsack budget: summary length as a share of the video (default 0.15)",
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     add_encoder_arguments(parser, default_model=None)
