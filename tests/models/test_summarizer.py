@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from vsumlab.data.datamodules import SummarizationDataModule, collate_videos
+from vsumlab.data.schema import read_dataset, write_dataset
 from vsumlab.errors import ConfigError
 from vsumlab.models.loading import load_summarizer
 from vsumlab.models.summarizer import SummarizerModule, masked_mse
@@ -76,7 +77,10 @@ def test_training_lowers_loss_and_validation_logs_metrics(small_tvsum_h5, tmp_pa
 
 
 def test_checkpoint_round_trip_and_loader_errors(small_tvsum_h5, tmp_path) -> None:
-    dm = SummarizationDataModule(str(small_tvsum_h5))
+    source = read_dataset(small_tvsum_h5)
+    data = tmp_path / "encoded.h5"
+    write_dataset(data, source, attrs={**source.attrs, "feature_model": "colorhist"})
+    dm = SummarizationDataModule(str(data))
     module = _tiny()
     trainer = _trainer(tmp_path, max_epochs=1)
     trainer.fit(module, datamodule=dm)
@@ -84,6 +88,8 @@ def test_checkpoint_round_trip_and_loader_errors(small_tvsum_h5, tmp_path) -> No
     trainer.save_checkpoint(path)
     loaded = load_summarizer(path)
     assert isinstance(loaded, SummarizerModule) and loaded.input_dim == 64
+    # the encoder that made the training features travels with the checkpoint
+    assert loaded.feature_model == "colorhist"
     features = dm.record(dm.keys["test"][0]).features
     np.testing.assert_allclose(loaded.score_video(features), module.score_video(features), atol=1e-6)
     with pytest.raises(ConfigError, match="checkpoint not found"):

@@ -46,6 +46,9 @@ def load_summarizer(
     if "pretrained" in payload.get("hyper_parameters", {}):
         # the weights are in the checkpoint; the pretraining file need not exist any more
         overrides["pretrained"] = None
-    module = cls.load_from_checkpoint(path, map_location=map_location, **overrides)
+    # our own checkpoints hold plain Python objects (hyperparameters, vocabularies)
+    module = cls.load_from_checkpoint(
+        path, map_location=map_location, weights_only=False, **overrides
+    )
     module.eval()
     return module

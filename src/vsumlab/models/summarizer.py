@@ -90,6 +90,8 @@ class SummarizerModule(L.LightningModule):
         if pretrained:
             load_summarizer_weights(self.summarizer, pretrained)
         self.metrics: nn.ModuleDict = nn.ModuleDict()
+        self.feature_model: str | None = None
+        self.feature_weights: str | None = None
 
     # ------------------------------------------------------------------ model
     def forward(self, features: Tensor, mask: Tensor) -> Tensor:
@@ -140,6 +142,9 @@ class SummarizerModule(L.LightningModule):
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
         if datamodule is None or not hasattr(datamodule, "records_for"):
             return
+        # Which encoder made the training features, so `vsumlab summarize` can use the same one.
+        self.feature_model = datamodule.target.attrs.get("feature_model")
+        self.feature_weights = datamodule.target.attrs.get("feature_weights")
         data_dim = datamodule.feature_dim
         if data_dim != self.input_dim:
             raise ConfigError(
@@ -196,3 +201,12 @@ class SummarizerModule(L.LightningModule):
         checkpoint["summarizer_state_dict"] = {
             k: v.detach().cpu() for k, v in self.summarizer.state_dict().items()
         }
+        checkpoint["feature_source"] = {
+            "feature_model": self.feature_model,
+            "feature_weights": self.feature_weights,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        source = checkpoint.get("feature_source") or {}
+        self.feature_model = source.get("feature_model")
+        self.feature_weights = source.get("feature_weights")
