@@ -13,7 +13,7 @@ from .summarizer_checks import (
 
 def small(**kwargs) -> CSTA:
     torch.manual_seed(0)
-    args = dict(trunk_channels=4, head_hidden=16)
+    args = dict(trunk_channels=4, head_hidden=16, embed_dim=None)
     args.update(kwargs)
     return CSTA(16, **args)
 
@@ -107,7 +107,7 @@ def test_wrong_feature_dim_names_both_shapes():
 
 def test_overfits_planted_segments():
     torch.manual_seed(0)
-    model = CSTA(32, trunk_channels=4, head_hidden=32)
+    model = CSTA(32, trunk_channels=4, head_hidden=32)  # default embed_dim: projected to 128
     mse, baseline = fit_planted(model, steps=120, lr=3e-3)
     # Predicting the mean score gives baseline ~0.17; the model must get 10x below it.
     assert baseline > 0.1
