@@ -20,7 +20,7 @@ SUMME_H5 ?= $(GENERATED)/synthetic_summe.h5
 method ?= transformer
 finetune_recipe = $(if $(filter transformer csta,$(method)),experiments/supervised/$(method)_$(1).yaml,experiments/$(method)/finetune_$(1).yaml)
 
-.PHONY: help install test test-fast lint bench demo data-synth clean finetune-tvsum finetune-summe
+.PHONY: help install test test-fast lint bench demo data-synth clean finetune-tvsum finetune-summe pretrain-visp finetune-visp-tvsum finetune-visp-summe
 
 help:  ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -64,6 +64,29 @@ finetune-tvsum: install $(TVSUM_H5)  ## supervised 5-fold CV on TVSum (method=tr
 
 finetune-summe: install $(SUMME_H5)  ## supervised 5-fold CV on SumMe (method=..., SUMME_H5=...)
 	$(VSUMLAB) cv --config $(call finetune_recipe,summe) --data.init_args.dataset=$(SUMME_H5) --out runs/finetune-summe-$(method) $(ARGS)
+
+# ViSP: pretrain CSTA once on unlabeled videos (every PRETRAIN_H5 file, labels ignored), then the
+# supervised CSTA 5-fold CV starts from it. PRETRAIN_ARGS go to the pretraining, ARGS to the CV.
+PRETRAIN_H5 ?= $(TVSUM_H5) $(SUMME_H5)
+PRETRAIN_ARGS ?=
+VISP_DIR ?= runs/visp/pretrain
+VISP_CKPT := $(VISP_DIR)/visp-pretrained.ckpt
+visp_comma := ,
+visp_space := $(subst ,, )
+visp_datasets = [$(subst $(visp_space),$(visp_comma),$(strip $(PRETRAIN_H5)))]
+
+pretrain-visp: install $(PRETRAIN_H5)  ## ViSP pretraining of CSTA (PRETRAIN_H5="a.h5 b.h5"; FORCE=1 to redo)
+	@if [ -e $(VISP_CKPT) ] && [ -z "$(FORCE)" ]; then echo "$(VISP_CKPT) exists; pass FORCE=1 to pretrain again" >&2; exit 2; fi
+	VISP_PRETRAIN_DIR=$(VISP_DIR) $(VSUMLAB) fit --config experiments/visp/pretrain_fit.yaml --data.init_args.datasets='$(visp_datasets)' $(PRETRAIN_ARGS)
+
+$(VISP_CKPT):
+	$(MAKE) pretrain-visp
+
+finetune-visp-tvsum: install $(TVSUM_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on TVSum from make pretrain-visp's checkpoint
+	$(VSUMLAB) cv --config experiments/visp/finetune_tvsum.yaml --data.init_args.dataset=$(TVSUM_H5) --model.init_args.pretrained=$(VISP_CKPT) --out runs/finetune-tvsum-visp $(ARGS)
+
+finetune-visp-summe: install $(SUMME_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on SumMe from make pretrain-visp's checkpoint
+	$(VSUMLAB) cv --config experiments/visp/finetune_summe.yaml --data.init_args.dataset=$(SUMME_H5) --model.init_args.pretrained=$(VISP_CKPT) --out runs/finetune-summe-visp $(ARGS)
 
 clean:  ## remove generated data and runs (keeps .venv)
 	rm -rf $(GENERATED) runs lightning_logs wandb
