@@ -36,6 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cv.add_argument("--wandb-project", default="vsumlab")
     cv.add_argument("--reference-draws", type=int, default=20,
                     help="random-baseline draws per fold")
+    cv.add_argument("--pretrain", type=Path, default=None,
+                    help="pretraining recipe fitted once before the folds, which fine-tune from "
+                    "its checkpoint (--model.init_args.pretrained); override it with "
+                    "--pretrain.KEY=VALUE, e.g. --pretrain.model.init_args.beta_size=10")
     cv.set_defaults(handler=_run_cv, accepts_overrides=True)
 
     results = subparsers.add_parser("results", help="print (and merge) results tables")
@@ -44,19 +48,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     results.set_defaults(handler=_print_results)
 
 
+PRETRAIN_PREFIX = "--pretrain."
+
+
+def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
+    """LightningCLI overrides of the folds, and those of the pretraining stage (prefix removed)."""
+    folds: list[str] = []
+    pretrain: list[str] = []
+    for item in items:
+        if not item.startswith("--"):
+            raise ConfigError(f"unexpected argument {item!r}: overrides look like --key=value")
+        if item.startswith(PRETRAIN_PREFIX):
+            pretrain.append("--" + item[len(PRETRAIN_PREFIX):])
+        else:
+            folds.append(item)
+    return folds, pretrain
+
+
+def default_out_dir(name: str) -> Path:
+    """runs/<name>; under a W&B sweep agent one folder per trial: runs/sweeps/<sweep>/<run>."""
+    from vsumlab.training.cv import sweep_context
+
+    sweep = sweep_context()
+    if sweep is not None:
+        return Path("runs") / "sweeps" / sweep.sweep_id / sweep.run_id
+    return Path("runs") / name
+
+
 def _run_cv(args: argparse.Namespace) -> int:
     from vsumlab.training.cv import CVOptions, run_cv
 
-    overrides = list(getattr(args, "overrides", []) or [])
-    for item in overrides:
-        if not item.startswith("--"):
-            raise ConfigError(f"unexpected argument {item!r}: overrides look like --key=value")
+    overrides, pretrain_overrides = split_overrides(list(getattr(args, "overrides", []) or []))
     name = args.name or args.config.stem
     run_cv(
         CVOptions(
             recipe=args.config,
-            out_dir=args.out or Path("runs") / name,
+            out_dir=args.out or default_out_dir(name),
             overrides=overrides,
+            pretrain=args.pretrain,
+            pretrain_overrides=pretrain_overrides,
             name=name,
             folds=args.folds,
             seeds=args.seeds,

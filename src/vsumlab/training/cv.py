@@ -6,13 +6,22 @@ Layout of a results folder::
       run.json            identity of the run (recipe, overrides, seeds); a rerun must match it
       config.yaml         the composed recipe
       environment.json    git commit, package versions, machine
+      pretrain/           optional pretraining stage (``pretrain`` recipe): checkpoints/, csv/,
+                          config.yaml, result.json; every fold fine-tunes from its checkpoint
       seed_<s>/fold_<k>/  checkpoints/ (last.ckpt, best), csv/, predictions.h5, result.json
-      results.json        rows: model and references (random, uniform, human), F1 in percent
+                          (test and validation metrics of the selected checkpoint, seeds)
+      results.json        rows: model and references (random, uniform, human), F1 in percent;
+                          the model row also holds val_f1/val_kendall/... (mean over folds of
+                          the selected checkpoints' validation metrics: what sweeps optimise)
       results.md          the same as a markdown table
 
 A finished fold (its ``result.json`` exists) is skipped on rerun; an interrupted one resumes
 from ``checkpoints/last.ckpt``. An existing folder of another run is never overwritten
 without ``force``.
+
+Under a W&B sweep agent (``WANDB_SWEEP_ID`` and ``WANDB_RUN_ID`` set), all folds log into the
+agent's single run (per-fold curves prefixed ``fold<k>``, per-fold and mean metrics, the mean
+validation metrics in its summary) instead of one run per fold, which would clash on the id.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,23 +59,52 @@ class CVOptions:
     wandb_project: str = "vsumlab"
     reference_draws: int = 20
     quiet: bool = False
+    # optional pretraining stage (e.g. ViSP, Cap2Sum): one fit of this recipe, then every fold
+    # starts from its last checkpoint through --model.init_args.pretrained
+    pretrain: Path | None = None
+    pretrain_overrides: list[str] = field(default_factory=list)
 
     @property
     def experiment(self) -> str:
         return self.name or self.recipe.stem
 
 
-def _identity(options: CVOptions, composed: dict[str, Any]) -> dict[str, Any]:
-    digest = hashlib.sha256(
-        json.dumps([composed, options.overrides], sort_keys=True, default=str).encode()
-    ).hexdigest()[:16]
-    return {
+@dataclass(frozen=True)
+class SweepContext:
+    """The W&B sweep run this process was started for by ``wandb agent``."""
+
+    sweep_id: str
+    run_id: str
+
+
+def sweep_context(environ: Mapping[str, str] | None = None) -> SweepContext | None:
+    """The sweep run named by the agent's environment variables, or None outside a sweep."""
+    env = os.environ if environ is None else environ
+    sweep_id, run_id = env.get("WANDB_SWEEP_ID"), env.get("WANDB_RUN_ID")
+    if sweep_id and run_id:
+        return SweepContext(sweep_id, run_id)
+    return None
+
+
+def _identity(
+    options: CVOptions, composed: dict[str, Any], pretrain: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    hashed: list[Any] = [composed, options.overrides]
+    if pretrain is not None:  # runs without a pretraining stage keep their earlier hash
+        hashed += [pretrain, options.pretrain_overrides]
+    digest = hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()
+    identity = {
         "experiment": options.experiment,
         "recipe": str(options.recipe),
         "overrides": options.overrides,
-        "config_hash": digest,
+        "config_hash": digest[:16],
         "deterministic": options.deterministic,
+        "seeds": options.seeds,
     }
+    if pretrain is not None:
+        identity["pretrain"] = {"recipe": str(options.pretrain),
+                                "overrides": options.pretrain_overrides}
+    return identity
 
 
 def prepare_out_dir(options: CVOptions, identity: dict[str, Any]) -> None:
@@ -92,14 +130,31 @@ def prepare_out_dir(options: CVOptions, identity: dict[str, Any]) -> None:
     write_json_atomic(run_file, identity)
 
 
-def _loggers(options: CVOptions, fold_dir: Path, run_name: str, config: dict[str, Any]) -> list:
-    from lightning.pytorch.loggers import CSVLogger
-
-    loggers: list = [CSVLogger(save_dir=str(fold_dir), name="csv", version="")]
+def _wandb_mode(options: CVOptions) -> str:
     mode = options.wandb_mode or os.environ.get("WANDB_MODE", "offline")
     if mode not in ("offline", "online", "disabled", "dryrun", "run"):
         raise ConfigError(f"--wandb-mode={mode!r} is unknown; expected offline, online, disabled")
-    if mode != "disabled":
+    return mode
+
+
+def _loggers(
+    options: CVOptions,
+    fold_dir: Path,
+    run_name: str,
+    config: dict[str, Any],
+    shared_run: Any = None,
+    prefix: str = "",
+) -> list:
+    from lightning.pytorch.loggers import CSVLogger
+
+    loggers: list = [CSVLogger(save_dir=str(fold_dir), name="csv", version="")]
+    mode = _wandb_mode(options)
+    if shared_run is not None:
+        from lightning.pytorch.loggers import WandbLogger
+
+        # the sweep's single run: each fold's curves under its own prefix
+        loggers.append(WandbLogger(experiment=shared_run, prefix=prefix))
+    elif mode != "disabled":
         from lightning.pytorch.loggers import WandbLogger
 
         wandb_logger = WandbLogger(
@@ -115,17 +170,70 @@ def _loggers(options: CVOptions, fold_dir: Path, run_name: str, config: dict[str
     return loggers
 
 
-def _finish_wandb(loggers: Sequence[Any]) -> None:
+def _finish_wandb(loggers: Sequence[Any], shared_run: Any = None) -> None:
     for logger in loggers:
-        if logger.__class__.__name__ == "WandbLogger":
+        if logger.__class__.__name__ == "WandbLogger" and logger.experiment is not shared_run:
             logger.experiment.finish()
 
 
-def _fold_args(composed_path: Path, options: CVOptions, fold: int, seed: int | None) -> list[str]:
+def _start_sweep_run(options: CVOptions, sweep: SweepContext, config: dict[str, Any]) -> Any:
+    """Attach to the agent's run (wandb takes its id and sweep parameters from the env)."""
+    import wandb
+
+    mode = _wandb_mode(options)
+    return wandb.init(
+        project=os.environ.get("WANDB_PROJECT") or options.wandb_project,
+        group=options.experiment,
+        job_type="cv",
+        dir=str(options.out_dir),
+        mode="offline" if mode in ("offline", "dryrun") else "online",
+        config={"vsumlab_cv": {"recipe": str(options.recipe), "overrides": options.overrides,
+                               "out": str(options.out_dir)},
+                "recipe_config": config},
+    )
+
+
+def _fold_log(result: dict[str, Any], index: int) -> dict[str, Any]:
+    values: dict[str, Any] = {"fold": result["fold"], "fold_index": index}
+    for metric, value in result["model"].items():
+        values[f"fold/test_{metric}"] = value
+    for metric, value in (result.get("val") or {}).items():
+        values[f"fold/val_{metric}"] = value
+    return values
+
+
+def _fold_args(
+    composed_path: Path,
+    options: CVOptions,
+    fold: int,
+    seed: int | None,
+    pretrained: Path | None = None,
+) -> list[str]:
     args = ["--config", str(composed_path), *options.overrides, f"--data.init_args.fold={fold}"]
+    if pretrained is not None:
+        args.append(f"--model.init_args.pretrained={pretrained}")
     if seed is not None:
         args.append(f"--seed_everything={seed}")
     return args
+
+
+def _effective_seeds(cli: Any) -> dict[str, Any]:
+    """The seeds a fold actually ran with (LightningCLI writes a drawn seed back)."""
+    config = cli.config
+    seed = config.get("seed_everything") if hasattr(config, "get") else None
+    data_hparams = dict(getattr(cli.datamodule, "hparams", {}) or {})
+    return {"seed_everything": seed, "split_seed": data_hparams.get("split_seed")}
+
+
+def _validation_metrics(trainer: Any, model: Any, datamodule: Any) -> dict[str, float] | None:
+    """Validation metrics of the selected model (what a sweep optimises), or None without a
+    validation subset. One extra validation pass: the selected checkpoint is in ``model``."""
+    keys = getattr(datamodule, "keys", None)
+    if not isinstance(keys, Mapping) or not keys.get("val"):
+        return None
+    outputs = trainer.validate(model, datamodule=datamodule, verbose=False)
+    metrics = outputs[0] if outputs else {}
+    return {k.split("/", 1)[1]: float(v) for k, v in metrics.items() if k.startswith("val/")}
 
 
 def _selection(model: Any) -> str:
@@ -134,7 +242,13 @@ def _selection(model: Any) -> str:
 
 
 def run_fold(
-    options: CVOptions, composed_path: Path, composed: dict[str, Any], fold: int, seed: int | None
+    options: CVOptions,
+    composed_path: Path,
+    composed: dict[str, Any],
+    fold: int,
+    seed: int | None,
+    pretrained: Path | None = None,
+    shared_run: Any = None,
 ) -> dict[str, Any]:
     """Train (or resume) one fold, then score its test videos. Returns the fold's result."""
     from lightning.pytorch.callbacks import ModelCheckpoint
@@ -153,7 +267,8 @@ def run_fold(
     run_name = f"{options.experiment}-fold{fold}" + (f"-seed{seed}" if seed is not None else "")
 
     # Peek at the model's selection rule before building the trainer callbacks.
-    probe = make_cli(_fold_args(composed_path, options, fold, seed), run=False,
+    fold_args = _fold_args(composed_path, options, fold, seed, pretrained)
+    probe = make_cli(fold_args, run=False,
                      trainer_overrides={"logger": False, "callbacks": [],
                                         "enable_checkpointing": False})
     selection = _selection(probe.model)
@@ -166,7 +281,8 @@ def run_fold(
         save_last=True,
         save_top_k=1,
     )
-    loggers = _loggers(options, fold_dir, run_name, composed)
+    prefix = f"fold{fold}" + (f"_seed{seed}" if seed is not None else "")
+    loggers = _loggers(options, fold_dir, run_name, composed, shared_run, prefix)
     overrides: dict[str, Any] = {
         "default_root_dir": str(fold_dir),
         "logger": loggers,
@@ -176,8 +292,7 @@ def run_fold(
     }
     if options.deterministic:
         overrides["deterministic"] = True
-    cli = make_cli(_fold_args(composed_path, options, fold, seed), run=False,
-                   trainer_overrides=overrides)
+    cli = make_cli(fold_args, run=False, trainer_overrides=overrides)
     trainer, model, datamodule = cli.trainer, cli.model, cli.datamodule
 
     if datamodule.keys["train"]:
@@ -186,6 +301,7 @@ def run_fold(
         if monitor is not None and checkpoint.best_model_path:
             best = model.__class__.load_from_checkpoint(checkpoint.best_model_path)
             model.load_state_dict(best.state_dict())
+    val_metrics = _validation_metrics(trainer, model, datamodule)
 
     outputs = trainer.predict(model, dataloaders=datamodule.test_dataloader())
     predictions = {k: v for batch in outputs for k, v in batch.items()}
@@ -206,6 +322,8 @@ def run_fold(
         "fold": fold,
         "seed": seed,
         "model": _as_metrics(scores),
+        "val": val_metrics,
+        "seeds": _effective_seeds(cli),
         "references": {name: _as_metrics(value) for name, value in references.items()},
         "model_selection": selection,
         "checkpoint": checkpoint.best_model_path or checkpoint.last_model_path or None,
@@ -214,7 +332,7 @@ def run_fold(
     for logger in trainer.loggers:
         logger.log_metrics({f"test/{k}": v for k, v in result["model"].items()})
         logger.save()
-    _finish_wandb(trainer.loggers)
+    _finish_wandb(trainer.loggers, shared_run)
     write_json_atomic(done, result)
     return result
 
@@ -233,38 +351,138 @@ def _n_folds(composed_path: Path, options: CVOptions) -> int:
     return len(cli.datamodule.splits())
 
 
+def _pretrain_args(config_path: Path, options: CVOptions) -> list[str]:
+    return ["--config", str(config_path), *options.pretrain_overrides]
+
+
+def _check_pretrain(config_path: Path, options: CVOptions) -> None:
+    from vsumlab.cli.lightning import make_cli
+
+    make_cli(_pretrain_args(config_path, options), run=False,
+             trainer_overrides={"logger": False, "callbacks": [], "enable_checkpointing": False})
+
+
+def run_pretrain(options: CVOptions, text: str, shared_run: Any = None) -> Path:
+    """Fit the pretraining recipe once (resuming if interrupted); its last checkpoint."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from vsumlab.cli.lightning import make_cli
+
+    stage = options.out_dir / "pretrain"
+    done = stage / "result.json"
+    if done.is_file():
+        return Path(json.loads(done.read_text())["checkpoint"])
+    config_path = stage / "config.yaml"
+    write_text_atomic(config_path, text)
+    checkpoint = ModelCheckpoint(dirpath=str(stage / "checkpoints"), save_last=True, save_top_k=0)
+    loggers = _loggers(options, stage, f"{options.experiment}-pretrain",
+                       yaml.safe_load(text), shared_run, "pretrain")
+    overrides: dict[str, Any] = {
+        "default_root_dir": str(stage),
+        "logger": loggers,
+        "callbacks": [checkpoint],
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+    }
+    if options.deterministic:
+        overrides["deterministic"] = True
+    cli = make_cli(_pretrain_args(config_path, options), run=False, trainer_overrides=overrides)
+    last = stage / "checkpoints" / "last.ckpt"
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule,
+                    ckpt_path=str(last) if last.is_file() else None)
+    _finish_wandb(cli.trainer.loggers, shared_run)
+    if not last.is_file():
+        raise ConfigError(f"{options.pretrain}: pretraining wrote no checkpoint (no epoch ran?)")
+    write_json_atomic(done, {"checkpoint": str(last), "seeds": _effective_seeds(cli),
+                             "recipe": str(options.pretrain),
+                             "overrides": options.pretrain_overrides})
+    return last
+
+
+def _mean_metrics(values: Sequence[dict[str, float] | None]) -> dict[str, float]:
+    """Mean over folds of each metric every fold has (none when a fold has no values)."""
+    if not values or any(v is None for v in values):
+        return {}
+    common = set.intersection(*(set(v) for v in values))  # type: ignore[arg-type]
+    return {k: float(sum(v[k] for v in values) / len(values))  # type: ignore[index]
+            for k in sorted(common)}
+
+
 def run_cv(options: CVOptions) -> list[ResultRow]:
     """Run every fold (and seed) of a recipe; write and return the results rows."""
+    if options.pretrain_overrides and options.pretrain is None:
+        raise ConfigError("--pretrain.* overrides given without --pretrain RECIPE")
     composed = compose_recipe(options.recipe)
     text = yaml.safe_dump(composed, sort_keys=False)
+    pretrain = compose_recipe(options.pretrain) if options.pretrain is not None else None
+    pretrain_text = yaml.safe_dump(pretrain, sort_keys=False) if pretrain is not None else ""
     with tempfile.TemporaryDirectory(prefix="vsumlab-cv-") as tmp:
         # Validate the whole configuration before anything is written to the results folder.
         probe_path = Path(tmp) / "config.yaml"
         probe_path.write_text(text)
         n_folds = _n_folds(probe_path, options)
-    prepare_out_dir(options, _identity(options, composed))
-    composed_path = options.out_dir / "config.yaml"
-    write_text_atomic(composed_path, text)
-    write_json_atomic(options.out_dir / "environment.json", environment_record())
-
+        if pretrain is not None:
+            pretrain_path = Path(tmp) / "pretrain.yaml"
+            pretrain_path.write_text(pretrain_text)
+            _check_pretrain(pretrain_path, options)
     folds = options.folds if options.folds is not None else list(range(n_folds))
     for fold in folds:
         if not 0 <= fold < n_folds:
             raise ConfigError(f"--folds: fold {fold} out of range (the setting has {n_folds})")
+    prepare_out_dir(options, _identity(options, composed, pretrain))
+    composed_path = options.out_dir / "config.yaml"
+    write_text_atomic(composed_path, text)
+    write_json_atomic(options.out_dir / "environment.json", environment_record())
     seeds: list[int | None] = list(options.seeds) if options.seeds else [None]
 
-    results = [run_fold(options, composed_path, composed, f, s) for s in seeds for f in folds]
+    sweep = sweep_context()
+    shared_run = None
+    if sweep is not None and _wandb_mode(options) != "disabled":
+        shared_run = _start_sweep_run(options, sweep, composed)
+    try:
+        pretrained = run_pretrain(options, pretrain_text, shared_run) if pretrain else None
+        results = []
+        for s in seeds:
+            for f in folds:
+                results.append(run_fold(options, composed_path, composed, f, s, pretrained,
+                                        shared_run))
+                if shared_run is not None:
+                    shared_run.log(_fold_log(results[-1], len(results) - 1))
 
-    selection = results[0]["model_selection"]
-    note = "best test epoch: not comparable" if selection == "best_test" else ""
-    rows = [ResultRow(options.experiment, [r["model"] for r in results], note=note,
-                      extra={"seeds": [r["seed"] for r in results],
-                             "fold_ids": [r["fold"] for r in results]})]
-    for name in REFERENCE_ROWS:
-        rows.append(ResultRow(name, [r["references"][name] for r in results], kind="reference"))
-    meta = {"experiment": options.experiment, "model_selection": selection,
-            "n_folds": n_folds, "folds": folds, "seeds": seeds}
-    write_results(options.out_dir, rows, meta, options.experiment)
+        selection = results[0]["model_selection"]
+        note = "best test epoch: not comparable" if selection == "best_test" else ""
+        val = [r.get("val") for r in results]
+        val_means = _mean_metrics(val)
+        extra: dict[str, Any] = {
+            "seeds": [r["seed"] for r in results],
+            "fold_ids": [r["fold"] for r in results],
+            "seeds_used": [r.get("seeds") for r in results],
+            "val_folds": val,
+            **{f"val_{k}": v for k, v in val_means.items()},
+        }
+        rows = [ResultRow(options.experiment, [r["model"] for r in results], note=note,
+                          extra=extra)]
+        for name in REFERENCE_ROWS:
+            rows.append(ResultRow(name, [r["references"][name] for r in results],
+                                  kind="reference"))
+        meta = {"experiment": options.experiment, "model_selection": selection,
+                "n_folds": n_folds, "folds": folds, "seeds": seeds}
+        if pretrained is not None:
+            meta["pretrained"] = str(pretrained)
+        if sweep is not None:
+            meta["sweep"] = {"sweep_id": sweep.sweep_id, "run_id": sweep.run_id}
+        write_results(options.out_dir, rows, meta, options.experiment)
+        if shared_run is not None:
+            summary = {f"val_{k}": v for k, v in val_means.items()}
+            summary.update({f"test_{m}": rows[0].mean(m) for m in ("f1", "kendall", "spearman")})
+            shared_run.log(summary)
+            shared_run.summary.update(summary)
+    except BaseException:
+        if shared_run is not None:
+            shared_run.finish(exit_code=1)
+        raise
+    if shared_run is not None:
+        shared_run.finish()
     if not options.quiet:
         print(format_table(rows, options.experiment))
     return rows

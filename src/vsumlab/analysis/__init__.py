@@ -1,0 +1,1 @@
+"""Helpers behind the notebooks: results folders, W&B offline runs, score curves, datasets."""

@@ -1,0 +1,138 @@
+"""A cv results folder as the notebooks see it: rows, per-fold results, predictions, curves."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from vsumlab.errors import VsumError
+from vsumlab.training.results import ResultRow, read_results
+
+METRICS = ("f1", "kendall", "spearman")
+
+
+@dataclass
+class RunView:
+    """Everything `vsumlab cv` wrote into one results folder."""
+
+    folder: Path
+    title: str
+    rows: list[ResultRow]
+    meta: dict[str, Any]
+    folds: list[dict[str, Any]]  # each fold's result.json, plus "dir"
+    config: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model(self) -> ResultRow:
+        return next(row for row in self.rows if row.kind == "model")
+
+    @property
+    def dataset_path(self) -> str | None:
+        for fold in self.folds:
+            path = (fold.get("data") or {}).get("dataset")
+            if path:
+                return str(path)
+        return self.config.get("data", {}).get("init_args", {}).get("dataset")
+
+    @property
+    def protocol_options(self) -> dict[str, Any] | None:
+        return self.config.get("model", {}).get("init_args", {}).get("protocol")
+
+
+def load_run(folder: str | os.PathLike) -> RunView:
+    """Read a results folder (results.json, config.yaml, environment.json, fold results)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise VsumError(f"{folder}: results folder not found (run `vsumlab cv` first)")
+    title, rows, meta = read_results(folder)
+    folds = []
+    for result in sorted(folder.glob("seed_*/fold_*/result.json")):
+        data = json.loads(result.read_text())
+        data["dir"] = str(result.parent)
+        folds.append(data)
+    folds.sort(key=lambda f: (str(f.get("seed")), int(f["fold"])))
+    config_file, env_file = folder / "config.yaml", folder / "environment.json"
+    config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else {}
+    environment = json.loads(env_file.read_text()) if env_file.is_file() else {}
+    return RunView(folder, title, rows, meta, folds, config or {}, environment)
+
+
+def fold_table(run: RunView) -> list[dict[str, Any]]:
+    """One row per fold (and seed): test metrics, validation metrics, reference F1s."""
+    table = []
+    for fold in run.folds:
+        row: dict[str, Any] = {"seed": fold.get("seed"), "fold": fold["fold"]}
+        row.update({f"test_{m}": fold["model"][m] for m in METRICS})
+        for metric, value in (fold.get("val") or {}).items():
+            if metric in METRICS:
+                row[f"val_{metric}"] = value
+        for name, ref in fold.get("references", {}).items():
+            row[f"{name}_f1"] = ref["f1"]
+        row["n_test"] = (fold.get("data") or {}).get("n_test")
+        table.append(row)
+    return table
+
+
+def _cell(value: Any, digits: int) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.{digits}f}"
+    return "" if value is None else str(value)
+
+
+def markdown_table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, digits: int = 3
+) -> str:
+    """A markdown table of dict rows (columns: the union of keys in first-seen order)."""
+    if columns is None:
+        seen: dict[str, None] = {}
+        for row in rows:
+            seen.update(dict.fromkeys(row))
+        columns = list(seen)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row.get(c), digits) for c in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def fold_predictions(run: RunView, seed: Any = "first") -> dict[str, np.ndarray]:
+    """Test-fold step scores of every video (each is tested once per seed): key -> scores."""
+    from vsumlab.evaluation.predictions import read_predictions
+
+    seeds = [f.get("seed") for f in run.folds]
+    chosen = seeds[0] if seed == "first" and seeds else seed
+    merged: dict[str, np.ndarray] = {}
+    for fold in run.folds:
+        if fold.get("seed") != chosen:
+            continue
+        path = Path(fold["dir"]) / "predictions.h5"
+        if path.is_file():
+            merged.update(read_predictions(path))
+    return merged
+
+
+def fold_curves(run: RunView, metric: str = "val/f1") -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per fold, (epochs, values) of a metric from the fold's CSV log (csv/metrics.csv)."""
+    curves = {}
+    for fold in run.folds:
+        path = Path(fold["dir"]) / "csv" / "metrics.csv"
+        if not path.is_file():
+            continue
+        epochs, values = [], []
+        with path.open() as handle:
+            for row in csv.DictReader(handle):
+                if row.get(metric) not in (None, "") and row.get("epoch") not in (None, ""):
+                    epochs.append(int(float(row["epoch"])))
+                    values.append(float(row[metric]))
+        label = f"fold {fold['fold']}" + (f" seed {fold['seed']}" if fold.get("seed") else "")
+        curves[label] = (np.asarray(epochs), np.asarray(values))
+    return curves
