@@ -10,9 +10,12 @@ Rows are the ``results.json`` rows written by ``vsumlab cv`` (``folds`` with per
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -119,3 +122,28 @@ def format_comparison(base_name: str, other_name: str, results: Mapping[str, Wel
             f" | {r.difference:+.4f} | {r.t:.3f} | {r.dof:.1f} | {r.p_value:.4f} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def model_row(results: str | os.PathLike) -> Mapping[str, Any]:
+    """The first model row of a results folder's ``results.json`` (or of that file)."""
+    path = Path(results)
+    file = path / "results.json" if path.is_dir() else path
+    if not file.is_file():
+        raise VsumError(f"{file}: no results.json (is the run finished?)")
+    try:
+        rows = json.loads(file.read_text())["rows"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise VsumError(f"{file}: not a vsumlab results file ({exc.__class__.__name__})") from exc
+    for row in rows:
+        if row.get("kind", "model") == "model":
+            return row
+    raise VsumError(f"{file}: field 'rows' holds no model row")
+
+
+def compare_results(
+    base: str | os.PathLike, other: str | os.PathLike, metrics: Sequence[str] = METRICS
+) -> str:
+    """Welch's t-test table between the model rows of two results folders (several seeds)."""
+    base_row, other_row = model_row(base), model_row(other)
+    results = compare_rounds(base_row, other_row, metrics)
+    return format_comparison(str(base_row["name"]), str(other_row["name"]), results)

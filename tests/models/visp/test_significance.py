@@ -7,6 +7,7 @@ from scipy import stats
 
 from vsumlab.errors import VsumError
 from vsumlab.evaluation.significance import (
+    compare_results,
     compare_rounds,
     format_comparison,
     round_scores,
@@ -81,3 +82,18 @@ def test_malformed_rows_are_named():
         round_scores({"name": "x", "folds": []}, "f1")
     with pytest.raises(VsumError, match="unknown metric 'acc'"):
         round_scores(base, "acc")
+
+
+def test_compare_results_reads_model_rows_of_results_folders(tmp_path):
+    import json
+
+    base, other = rows()
+    for name, row in (("base", base), ("other", other)):
+        (tmp_path / name).mkdir()
+        reference = {"name": "random", "kind": "reference", "folds": row["folds"]}
+        payload = {"rows": [{**row, "kind": "model"}, reference]}
+        (tmp_path / name / "results.json").write_text(json.dumps(payload))
+    text = compare_results(tmp_path / "base", tmp_path / "other")
+    assert "visp+csta vs csta" in text and "| f1 | 50.8333 (n=3) | 56.2500 (n=2) |" in text
+    with pytest.raises(VsumError, match="no results.json"):
+        compare_results(tmp_path / "missing", tmp_path / "other")
