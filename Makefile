@@ -88,5 +88,33 @@ finetune-visp-tvsum: install $(TVSUM_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on
 finetune-visp-summe: install $(SUMME_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on SumMe from make pretrain-visp's checkpoint
 	$(VSUMLAB) cv --config experiments/visp/finetune_summe.yaml --data.init_args.dataset=$(SUMME_H5) --model.init_args.pretrained=$(VISP_CKPT) --out runs/finetune-summe-visp $(ARGS)
 
+# Experiment operations. Sweeps: experiments/sweeps/<name>.yaml; `make sweep-transformer` creates
+# one (needs a W&B login or server), `make agent SWEEP=entity/project/id [COUNT=n]` runs trials
+# (each a `vsumlab cv`, logged into the agent's run, results in runs/sweeps/<sweep>/<run>).
+# Reproduction: `make reproduce` writes $(REPRODUCE_OUT)/<paper>.md, our figures beside the
+# published ones, on TVSUM_H5 / SUMME_H5 (OVP_H5, YOUTUBE_H5 when given); REPRODUCE_DESUMNET=1
+# runs `make desumnet-table3` first. REPRODUCE_ARGS go to `vsumlab reproduce` (e.g. --papers visp).
+.PHONY: agent reproduce reproduce-quick
+SWEEP ?=
+COUNT ?=
+WANDB_PROJECT ?= vsumlab
+REPRODUCE_OUT ?= runs/reproduce
+REPRODUCE_ARGS ?=
+REPRODUCE_DESUMNET ?=
+
+sweep-%: install  # create the W&B sweep experiments/sweeps/%.yaml
+	$(VENV)/bin/wandb sweep --project $(WANDB_PROJECT) experiments/sweeps/$*.yaml
+
+agent: install $(TVSUM_H5) $(SUMME_H5)  ## run W&B sweep trials: make agent SWEEP=entity/project/id [COUNT=n]; make sweep-<name> creates one
+	@test -n "$(SWEEP)" || { echo "usage: make agent SWEEP=<entity/project/sweep id> [COUNT=n]" >&2; exit 2; }
+	PATH="$(abspath $(VENV))/bin:$$PATH" TVSUM_H5=$(abspath $(TVSUM_H5)) SUMME_H5=$(abspath $(SUMME_H5)) $(VENV)/bin/wandb agent $(if $(COUNT),--count $(COUNT)) $(SWEEP)
+
+reproduce: install $(TVSUM_H5) $(SUMME_H5)  ## papers' main tables, ours beside the published figures: $(REPRODUCE_OUT)/<paper>.md
+	$(if $(REPRODUCE_DESUMNET),$(MAKE) desumnet-table3)
+	TVSUM_H5=$(TVSUM_H5) SUMME_H5=$(SUMME_H5) $(VSUMLAB) reproduce --out $(REPRODUCE_OUT) $(REPRODUCE_ARGS) $(ARGS)
+
+reproduce-quick: install $(TVSUM_H5) $(SUMME_H5)  ## the same with 1 epoch and 2 folds (checks the pipeline; figures not comparable)
+	TVSUM_H5=$(TVSUM_H5) SUMME_H5=$(SUMME_H5) $(VSUMLAB) reproduce --quick --out $(REPRODUCE_OUT)-quick $(REPRODUCE_ARGS) $(ARGS)
+
 clean:  ## remove generated data and runs (keeps .venv)
 	rm -rf $(GENERATED) runs lightning_logs wandb

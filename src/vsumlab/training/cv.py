@@ -130,8 +130,8 @@ def prepare_out_dir(options: CVOptions, identity: dict[str, Any]) -> None:
     write_json_atomic(run_file, identity)
 
 
-def _wandb_mode(options: CVOptions) -> str:
-    mode = options.wandb_mode or os.environ.get("WANDB_MODE", "offline")
+def _wandb_mode(options: CVOptions, default: str = "offline") -> str:
+    mode = options.wandb_mode or os.environ.get("WANDB_MODE", default)
     if mode not in ("offline", "online", "disabled", "dryrun", "run"):
         raise ConfigError(f"--wandb-mode={mode!r} is unknown; expected offline, online, disabled")
     return mode
@@ -180,7 +180,7 @@ def _start_sweep_run(options: CVOptions, sweep: SweepContext, config: dict[str, 
     """Attach to the agent's run (wandb takes its id and sweep parameters from the env)."""
     import wandb
 
-    mode = _wandb_mode(options)
+    mode = _wandb_mode(options, default="online")  # the agent's server needs the results
     return wandb.init(
         project=os.environ.get("WANDB_PROJECT") or options.wandb_project,
         group=options.experiment,
@@ -437,7 +437,7 @@ def run_cv(options: CVOptions) -> list[ResultRow]:
 
     sweep = sweep_context()
     shared_run = None
-    if sweep is not None and _wandb_mode(options) != "disabled":
+    if sweep is not None and _wandb_mode(options, default="online") != "disabled":
         shared_run = _start_sweep_run(options, sweep, composed)
     try:
         pretrained = run_pretrain(options, pretrain_text, shared_run) if pretrain else None

@@ -1,0 +1,290 @@
+"""Published tables (``experiments/published/<paper>.yaml``) and the markdown that puts our
+figures beside them.
+
+A file records one paper: ``paper``, ``title``, ``source`` and ``tables``. A table has an
+``id``, a ``caption`` (the source table), a default ``metric`` (f1 | kendall | spearman),
+``digits``, ``columns`` and ``rows``. A column has ``id`` and ``label``, and when we can
+reproduce it: ``dataset`` (tvsum | summe | ... or a ``predictions`` column) and ``setting``
+(canonical | augmented | transfer | zero_shot), optionally its own ``metric``; ``mean_of``
+makes a column the mean of others (e.g. ViSP's "Avg."). A row has ``name``, ``published``
+(column id -> value) and optionally ``ours``: how to reproduce it (see
+:mod:`vsumlab.training.reproduce`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vsumlab.errors import ConfigError
+
+METRICS = ("f1", "kendall", "spearman")
+SETTINGS = ("canonical", "augmented", "transfer", "zero_shot")
+OURS_KEYS = {"recipe", "pretrain", "overrides", "pretrain_overrides", "setting", "reference",
+             "of", "predictions", "dataset_file"}
+REFERENCES = ("random", "uniform", "human")
+
+
+@dataclass(frozen=True)
+class Column:
+    id: str
+    label: str
+    dataset: str | None = None
+    setting: str | None = None
+    metric: str | None = None
+    mean_of: tuple[str, ...] = ()
+
+    @property
+    def reproducible(self) -> bool:
+        return self.dataset is not None or bool(self.mean_of)
+
+
+@dataclass
+class Row:
+    name: str
+    published: dict[str, float | None]
+    ours: dict[str, Any] | None = None
+
+
+@dataclass
+class Table:
+    id: str
+    caption: str
+    metric: str
+    digits: int
+    columns: list[Column]
+    rows: list[Row]
+
+    def column(self, column_id: str) -> Column:
+        return next(c for c in self.columns if c.id == column_id)
+
+    def metric_of(self, column: Column) -> str:
+        return column.metric or self.metric
+
+
+@dataclass
+class Paper:
+    key: str
+    paper: str
+    title: str
+    source: str
+    tables: list[Table]
+    note: str = ""
+    path: Path | None = None
+
+
+@dataclass
+class Cell:
+    """Our figure for one (table, row, column): a value, or why there is none."""
+
+    status: str  # ok | unavailable | failed | skipped (filtered out) | none (no run of ours)
+    value: float | None = None
+    std: float | None = None
+    folds: int = 0
+    synthetic: bool = False
+    reason: str = ""
+    run: str | None = None  # results folder
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+@dataclass
+class RenderContext:
+    """What the markdown says about the whole reproduction."""
+
+    datasets: dict[str, str] = field(default_factory=dict)  # name -> "path (synthetic)"
+    quick: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _fail(path: Path, where: str, message: str) -> ConfigError:
+    return ConfigError(f"{path}: {where}: {message}")
+
+
+def _column(raw: Any, path: Path, where: str) -> Column:
+    if not isinstance(raw, Mapping) or "id" not in raw:
+        raise _fail(path, where, "a column needs at least an 'id' (and 'label')")
+    unknown = sorted(set(raw) - {"id", "label", "dataset", "setting", "metric", "mean_of"})
+    if unknown:
+        raise _fail(path, f"{where} column {raw['id']!r}", f"unknown field(s) {unknown}")
+    setting = raw.get("setting")
+    if setting is not None and setting not in SETTINGS:
+        raise _fail(path, f"{where} column {raw['id']!r}",
+                    f"setting={setting!r}; expected one of {', '.join(SETTINGS)}")
+    metric = raw.get("metric")
+    if metric is not None and metric not in METRICS:
+        raise _fail(path, f"{where} column {raw['id']!r}",
+                    f"metric={metric!r}; expected one of {', '.join(METRICS)}")
+    return Column(str(raw["id"]), str(raw.get("label", raw["id"])), raw.get("dataset"), setting,
+                  metric, tuple(raw.get("mean_of") or ()))
+
+
+def _row(raw: Any, columns: Sequence[Column], path: Path, where: str) -> Row:
+    if not isinstance(raw, Mapping) or "name" not in raw:
+        raise _fail(path, where, "a row needs a 'name' and 'published' values")
+    name = str(raw["name"])
+    published = dict(raw.get("published") or {})
+    ids = {c.id for c in columns}
+    unknown = sorted(set(published) - ids)
+    if unknown:
+        raise _fail(path, f"{where} row {name!r}",
+                    f"published has unknown column(s) {unknown}; columns: {sorted(ids)}")
+    for key, value in published.items():
+        if value is not None and not isinstance(value, int | float):
+            raise _fail(path, f"{where} row {name!r}", f"published {key}={value!r} is not a number")
+    ours = raw.get("ours")
+    if ours is not None:
+        if not isinstance(ours, Mapping):
+            raise _fail(path, f"{where} row {name!r}", "ours must be a mapping")
+        unknown = sorted(set(ours) - OURS_KEYS)
+        if unknown:
+            raise _fail(path, f"{where} row {name!r}",
+                        f"ours has unknown field(s) {unknown}; known: {sorted(OURS_KEYS)}")
+        if "reference" in ours and ours["reference"] not in REFERENCES:
+            raise _fail(path, f"{where} row {name!r}",
+                        f"ours.reference={ours['reference']!r}; expected one of {REFERENCES}")
+        if not ({"recipe", "reference", "predictions"} & set(ours)):
+            raise _fail(path, f"{where} row {name!r}",
+                        "ours needs a recipe, a reference (with 'of') or predictions")
+        ours = dict(ours)
+    return Row(name, {k: (None if v is None else float(v)) for k, v in published.items()}, ours)
+
+
+def load_paper(path: str | os.PathLike) -> Paper:
+    """Read and check one published-tables file (errors name the file, table, row, field)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: published tables file not found")
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, Mapping) or not isinstance(data.get("tables"), list):
+        raise ConfigError(f"{path}: expected a mapping with 'paper', 'source' and a 'tables' list")
+    tables = []
+    for index, raw in enumerate(data["tables"]):
+        where = f"table {raw.get('id', index)!r}" if isinstance(raw, Mapping) else f"table {index}"
+        if not isinstance(raw, Mapping) or "columns" not in raw or "rows" not in raw:
+            raise _fail(path, where, "a table needs 'id', 'caption', 'columns' and 'rows'")
+        columns = [_column(c, path, where) for c in raw["columns"]]
+        ids = {c.id for c in columns}
+        for column in columns:
+            missing = sorted(set(column.mean_of) - ids)
+            if missing:
+                raise _fail(path, f"{where} column {column.id!r}", f"mean_of names {missing}")
+        metric = raw.get("metric", "f1")
+        if metric not in METRICS:
+            raise _fail(path, where, f"metric={metric!r}; expected one of {', '.join(METRICS)}")
+        rows = [_row(r, columns, path, where) for r in raw["rows"]]
+        digits = int(raw.get("digits", 1 if metric == "f1" else 3))
+        tables.append(Table(str(raw.get("id", index)), str(raw.get("caption", "")).strip(),
+                            metric, digits, columns, rows))
+    return Paper(path.stem, str(data.get("paper", path.stem)), str(data.get("title", "")),
+                 str(data.get("source", "")), tables, str(data.get("note", "")).strip(), path)
+
+
+def load_papers(folder: str | os.PathLike, names: Sequence[str] | None = None) -> list[Paper]:
+    """Every ``*.yaml`` of the folder (or the named ones, by file stem)."""
+    folder = Path(folder)
+    files = sorted(folder.glob("*.yaml"))
+    if names:
+        known = {f.stem: f for f in files}
+        unknown = sorted(set(names) - set(known))
+        if unknown:
+            raise ConfigError(f"--papers: unknown {unknown}; published tables: {sorted(known)}")
+        files = [known[n] for n in names]
+    if not files:
+        raise ConfigError(f"{folder}: no published tables (*.yaml)")
+    return [load_paper(f) for f in files]
+
+
+def _number(value: float | None, digits: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def format_cell(cell: Cell | None, digits: int, footnotes: dict[str, int]) -> str:
+    """``mean ± std`` (and † for synthetic data), or a footnoted reason."""
+    if cell is None or cell.status == "none":
+        return ""
+    if cell.status == "ok":
+        text = _number(cell.value, digits)
+        if cell.std is not None and cell.folds > 1:
+            text += f" ± {_number(cell.std, digits)}"
+        return text + (" †" if cell.synthetic else "")
+    label = {"unavailable": "n/a", "failed": "failed", "skipped": "not run"}[cell.status]
+    if not cell.reason:
+        return label
+    number = footnotes.setdefault(cell.reason, len(footnotes) + 1)
+    return f"{label} [{number}]"
+
+
+def render_table(
+    paper: Paper, table: Table, cells: Mapping[tuple[str, str], Cell], context: RenderContext
+) -> str:
+    """One markdown table: each column's published value, and ours where reproducible."""
+    footnotes: dict[str, int] = {}
+    header, rule = ["method"], ["---"]
+    for column in table.columns:
+        if any(row.published.get(column.id) is not None for row in table.rows):
+            header.append(f"{column.label} (paper)")
+            rule.append("---:")
+        if column.reproducible:
+            header.append(f"{column.label} (ours)")
+            rule.append("---:")
+    ours = [c for c in table.columns if c.dataset is not None]
+    metric_names = sorted({table.metric_of(c) for c in ours}) or [table.metric]
+    lines = [
+        f"### {paper.paper}: {table.caption}",
+        "",
+        f"Source: {paper.source}, {table.id}. Our metric: {', '.join(metric_names)}"
+        + (" (F1 in %)" if "f1" in metric_names else "")
+        + "; mean ± std over folds (and seeds).",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(rule) + "|",
+    ]
+    synthetic = False
+    for row in table.rows:
+        out = [row.name]
+        for column in table.columns:
+            if any(r.published.get(column.id) is not None for r in table.rows):
+                out.append(_number(row.published.get(column.id), table.digits))
+            if column.reproducible:
+                cell = cells.get((row.name, column.id))
+                synthetic |= bool(cell and cell.status == "ok" and cell.synthetic)
+                out.append(format_cell(cell, table.digits, footnotes))
+        lines.append("| " + " | ".join(out) + " |")
+    lines.append("")
+    if synthetic:
+        lines.append("† ran on synthetic data (a dataset flagged synthetic_features): it shows "
+                     "the pipeline works, not a reproduction of the paper's figure.")
+    for reason, number in footnotes.items():
+        lines.append(f"[{number}] {reason}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_paper(
+    paper: Paper, cells: Mapping[tuple[str, str, str], Cell], context: RenderContext
+) -> str:
+    """The markdown report of one paper: every table, with the datasets used."""
+    parts = [f"# {paper.paper}: published vs ours", ""]
+    if paper.title:
+        parts += [f"{paper.title}", ""]
+    if context.quick:
+        parts += ["**Quick run** (1 epoch, 2 folds): checks the pipeline end to end; the "
+                  "figures are not comparable with the paper.", ""]
+    if context.datasets:
+        parts += ["Datasets: " + "; ".join(f"{k} = {v}" for k, v in context.datasets.items()), ""]
+    if paper.note:
+        parts += [paper.note, ""]
+    parts += context.notes + ([""] if context.notes else [])
+    for table in paper.tables:
+        table_cells = {(r, c): cell for (t, r, c), cell in cells.items() if t == table.id}
+        parts += [render_table(paper, table, table_cells, context), ""]
+    return "\n".join(parts).rstrip() + "\n"

@@ -1,0 +1,425 @@
+"""`vsumlab reproduce`: run the recipes behind the papers' main tables on the configured
+datasets and write one markdown table per paper, our figures beside the published ones.
+
+Published figures and how to reproduce each row live in ``experiments/published/<paper>.yaml``
+(:mod:`vsumlab.analysis.published`). A row's ``ours`` is one of:
+
+* ``recipe`` (+ ``pretrain``, ``overrides``, ``pretrain_overrides``, ``setting``): a `vsumlab cv`
+  run per column, on the column's dataset and setting. Placeholders ``{dataset}`` (column
+  target), ``{target}`` (its h5), ``{tvsum}``, ``{summe}``, ... (configured h5 files) and
+  ``{desumnet_data}``, ``{desumnet_runs}`` are filled in.
+* ``reference: random|uniform|human`` with ``of: <row name>``: that row's reference rows.
+* ``predictions`` (+ ``dataset_file``): a predictions file scored with the evaluation module.
+
+Datasets come from the environment (make variables): ``TVSUM_H5``, ``SUMME_H5``, ``OVP_H5``,
+``YOUTUBE_H5``; TVSum and SumMe default to the embedded synthetic sets. A missing recipe, dataset
+or file makes the cell "n/a" with the reason; a failing run makes it "failed" (and the command
+exit non-zero) while the other cells still run. Runs are ordinary cv folders under
+``OUT/runs/<slug>`` shared by every cell that needs them, so a rerun resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vsumlab.analysis.published import (
+    Cell,
+    Column,
+    Paper,
+    RenderContext,
+    Row,
+    Table,
+    load_papers,
+    render_paper,
+)
+from vsumlab.errors import ConfigError, VsumError
+from vsumlab.io import write_json_atomic, write_text_atomic
+
+DATASET_VARS = {"tvsum": "TVSUM_H5", "summe": "SUMME_H5", "ovp": "OVP_H5", "youtube": "YOUTUBE_H5"}
+DEFAULT_DATASETS = {"tvsum": "data/generated/synthetic_tvsum.h5",
+                    "summe": "data/generated/synthetic_summe.h5"}
+PATH_VARS = {"desumnet_data": ("DESUMNET_DATA", "data/generated/desumnet"),
+             "desumnet_runs": ("DESUMNET_RUNS", "runs/desumnet")}
+QUICK_FOLDS = ["--trainer.max_epochs=1", "--data.init_args.n_folds=2"]
+QUICK_PRETRAIN = ["--trainer.max_epochs=1"]
+
+
+class Unavailable(Exception):
+    """A cell we cannot produce here (missing recipe, dataset or file), with the reason."""
+
+
+@dataclass
+class DataSources:
+    """The h5 files of the benchmark datasets, and path variables for recipes' files."""
+
+    datasets: dict[str, Path]
+    paths: dict[str, str]
+    _attrs: dict[Path, tuple[bool, int]] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> DataSources:
+        env = os.environ if environ is None else environ
+        datasets = {}
+        for name, var in DATASET_VARS.items():
+            value = env.get(var) or DEFAULT_DATASETS.get(name)
+            if value:
+                datasets[name] = Path(value)
+        paths = {key: env.get(var) or default for key, (var, default) in PATH_VARS.items()}
+        return cls(datasets, paths)
+
+    def path(self, name: str) -> Path:
+        if name not in self.datasets:
+            raise Unavailable(f"no {name} dataset configured (set {DATASET_VARS.get(name, name)})")
+        path = self.datasets[name]
+        if not path.is_file():
+            hint = " (make data-synth builds the synthetic sets)" if name in DEFAULT_DATASETS else ""
+            raise Unavailable(f"{DATASET_VARS.get(name, name)}={path}: file not found{hint}")
+        return path
+
+    def _read_attrs(self, path: Path) -> tuple[bool, int]:
+        if path not in self._attrs:
+            import h5py
+
+            with h5py.File(path, "r") as handle:
+                synthetic = bool(handle.attrs.get("synthetic_features", False))
+                groups = [k for k in handle if isinstance(handle[k], h5py.Group)]
+                dim = int(handle[groups[0]]["features"].shape[1]) if groups else 0
+            self._attrs[path] = (synthetic, dim)
+        return self._attrs[path]
+
+    def synthetic(self, path: Path) -> bool:
+        return self._read_attrs(path)[0]
+
+    def feature_dim(self, path: Path) -> int:
+        return self._read_attrs(path)[1]
+
+    def describe(self) -> dict[str, str]:
+        out = {}
+        for name, path in self.datasets.items():
+            if path.is_file():
+                out[name] = f"{path}" + (" (synthetic)" if self.synthetic(path) else "")
+            else:
+                out[name] = f"{path} (missing)"
+        return out
+
+    def placeholders(self, target: str | None) -> dict[str, str]:
+        values = {name: str(path) for name, path in self.datasets.items()}
+        values.update(self.paths)
+        if target is not None:
+            values["dataset"] = target
+            values["target"] = str(self.datasets.get(target, ""))
+        return values
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """``str.format`` of the placeholders; an unknown one makes the cell unavailable."""
+    names = {field_name for _, field_name, _, _ in string.Formatter().parse(text) if field_name}
+    missing = sorted(names - set(values))
+    if missing:
+        raise Unavailable(f"{text}: no value for {', '.join('{' + m + '}' for m in missing)}")
+    return text.format(**values)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One `vsumlab cv` run: a recipe on a target dataset and setting."""
+
+    recipe: str
+    dataset: str
+    setting: str
+    overrides: tuple[str, ...] = ()
+    pretrain: str | None = None
+    pretrain_overrides: tuple[str, ...] = ()
+
+    @property
+    def slug(self) -> str:
+        digest = hashlib.sha256(json.dumps(
+            [self.recipe, self.dataset, self.setting, self.overrides, self.pretrain,
+             self.pretrain_overrides]).encode()).hexdigest()[:8]
+        recipe = Path(self.recipe)
+        return f"{recipe.parent.name}-{recipe.stem}-{self.setting}-{digest}"
+
+
+@dataclass(frozen=True)
+class PredictionSpec:
+    predictions: str
+    dataset_file: str
+
+
+@dataclass(frozen=True)
+class ReferenceSpec:
+    reference: str
+    row: str
+
+
+@dataclass
+class ReproduceOptions:
+    out_dir: Path = Path("runs/reproduce")
+    published: Path = Path("experiments/published")
+    papers: list[str] | None = None
+    rows: list[str] | None = None  # case-insensitive substrings of row names
+    quick: bool = False
+    force: bool = False
+    dry_run: bool = False
+    seeds: list[int] | None = None
+    overrides: list[str] = field(default_factory=list)  # every fold run
+    wandb_mode: str | None = None
+    environ: Mapping[str, str] | None = None
+    quiet: bool = False
+
+
+@dataclass
+class ReproduceReport:
+    tables: dict[str, Path]  # paper key -> markdown
+    cells: dict[str, dict[tuple[str, str, str], Cell]]
+    runs: dict[str, str]  # slug -> status
+
+    @property
+    def failed(self) -> list[str]:
+        return [slug for slug, status in self.runs.items() if status.startswith("failed")]
+
+
+def plan_cell(row: Row, column: Column, data: DataSources) -> RunSpec | PredictionSpec | ReferenceSpec:
+    """What produces our figure of a row in a column (raises :class:`Unavailable`)."""
+    ours = row.ours or {}
+    if "reference" in ours:
+        return ReferenceSpec(ours["reference"], str(ours.get("of", "")))
+    if column.dataset is None:
+        raise Unavailable(f"{column.label}: no dataset for our runs")
+    values = data.placeholders(column.dataset)
+    if "predictions" in ours:
+        return PredictionSpec(fill(ours["predictions"], values),
+                              fill(ours.get("dataset_file", "{target}"), values))
+    data.path(column.dataset)  # the target must be configured and exist
+    recipe = fill(ours["recipe"], values)
+    if not Path(recipe).is_file():
+        raise Unavailable(f"recipe {recipe} is not in this checkout")
+    pretrain = fill(ours["pretrain"], values) if ours.get("pretrain") else None
+    if pretrain is not None and not Path(pretrain).is_file():
+        raise Unavailable(f"pretraining recipe {pretrain} is not in this checkout")
+    setting = ours.get("setting") or column.setting or "canonical"
+    return RunSpec(
+        recipe=recipe,
+        dataset=column.dataset,
+        setting=setting,
+        overrides=tuple(fill(o, values) for o in ours.get("overrides") or ()),
+        pretrain=pretrain,
+        pretrain_overrides=tuple(fill(o, values) for o in ours.get("pretrain_overrides") or ()),
+    )
+
+
+def _has_input_dim(recipe: str) -> bool:
+    from vsumlab.training.recipes import compose_recipe
+
+    init = (compose_recipe(recipe).get("model") or {}).get("init_args") or {}
+    return "input_dim" in init
+
+
+def run_overrides(spec: RunSpec, data: DataSources, options: ReproduceOptions) -> list[str]:
+    """LightningCLI overrides of the folds: target, setting, other datasets, feature size."""
+    target = data.path(spec.dataset)
+    out = [f"--data.init_args.dataset={target}", f"--data.init_args.setting={spec.setting}"]
+    if spec.setting in ("augmented", "transfer"):
+        others = [str(p) for name, p in data.datasets.items() if name != spec.dataset and p.is_file()]
+        if not others:
+            raise Unavailable(f"the {spec.setting} setting needs a dataset besides {spec.dataset}")
+        out.append(f"--data.init_args.extra_datasets=[{','.join(others)}]")
+    if _has_input_dim(spec.recipe):  # the model must fit the data's features
+        out.append(f"--model.init_args.input_dim={data.feature_dim(target)}")
+    out += list(spec.overrides)
+    if options.quick:
+        out += QUICK_FOLDS
+    return out + list(options.overrides)
+
+
+def pretrain_overrides(spec: RunSpec, data: DataSources, options: ReproduceOptions) -> list[str]:
+    if not spec.pretrain:
+        return []
+    out = []
+    if _has_input_dim(spec.pretrain):
+        out.append(f"--model.init_args.input_dim={data.feature_dim(data.path(spec.dataset))}")
+    out += list(spec.pretrain_overrides)
+    return out + (QUICK_PRETRAIN if options.quick else [])
+
+
+def _synthetic_inputs(spec: RunSpec, data: DataSources, overrides: Sequence[str]) -> bool:
+    """Whether any h5 file the run reads (target, extra and pretraining data) is synthetic."""
+    paths = [data.path(spec.dataset)]
+    for item in overrides:
+        for part in item.split("=", 1)[-1].strip("[]").split(","):
+            if part.endswith(".h5") and Path(part).is_file():
+                paths.append(Path(part))
+    return any(data.synthetic(p) for p in paths)
+
+
+def _metric_cell(results: Mapping[str, Any], row_name: str, metric: str, synthetic: bool,
+                 run: str) -> Cell:
+    row = next((r for r in results["rows"] if r["name"] == row_name), None)
+    if row is None:
+        return Cell("failed", reason=f"{run}: no '{row_name}' row in results.json")
+    return Cell("ok", float(row[metric]), float(row.get(f"{metric}_std", 0.0)),
+                len(row.get("folds", [])), synthetic, run=run)
+
+
+class Reproducer:
+    """Plans, runs (once per distinct run) and tabulates the cells of the published tables."""
+
+    def __init__(self, options: ReproduceOptions):
+        self.options = options
+        self.data = DataSources.from_env(options.environ)
+        self.runs: dict[str, str] = {}
+        self._results: dict[str, tuple[dict[str, Any] | None, str, bool]] = {}
+
+    def _wanted(self, row: Row) -> bool:
+        patterns = [p.lower() for p in self.options.rows or []]
+        return not patterns or any(p in row.name.lower() for p in patterns)
+
+    def run(self, spec: RunSpec) -> tuple[dict[str, Any] | None, str, bool]:
+        """(results.json, folder, synthetic) of a run, running it the first time it is needed."""
+        if spec.slug in self._results:
+            return self._results[spec.slug]
+        from vsumlab.training.cv import CVOptions, run_cv
+
+        folder = self.options.out_dir / "runs" / spec.slug
+        fold_overrides = run_overrides(spec, self.data, self.options)
+        pre_overrides = pretrain_overrides(spec, self.data, self.options)
+        synthetic = _synthetic_inputs(spec, self.data, [*fold_overrides, *pre_overrides])
+        if self.options.dry_run:
+            self.runs[spec.slug] = "planned: vsumlab cv --config " + " ".join(
+                [spec.recipe, *(["--pretrain", spec.pretrain] if spec.pretrain else []),
+                 *fold_overrides, *(f"--pretrain.{o[2:]}" for o in pre_overrides)])
+            self._results[spec.slug] = (None, str(folder), synthetic)
+            return self._results[spec.slug]
+        try:
+            run_cv(CVOptions(
+                recipe=Path(spec.recipe), out_dir=folder, overrides=fold_overrides,
+                name=spec.slug, seeds=self.options.seeds, force=self.options.force,
+                wandb_mode=self.options.wandb_mode, quiet=True,
+                pretrain=Path(spec.pretrain) if spec.pretrain else None,
+                pretrain_overrides=pre_overrides,
+            ))
+            results = json.loads((folder / "results.json").read_text())
+            self.runs[spec.slug] = "ok"
+        except Exception as exc:  # one failing recipe must not stop the other tables
+            message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+            if not isinstance(exc, VsumError):
+                message = f"{exc.__class__.__name__}: {message}"
+            self.runs[spec.slug] = f"failed: {message}"
+            results = None
+        self._results[spec.slug] = (results, str(folder), synthetic)
+        return self._results[spec.slug]
+
+    def cell(self, table: Table, row: Row, column: Column, done: Mapping[tuple[str, str], Cell],
+             rows_run: set[str]) -> Cell:
+        if row.ours is None:
+            return Cell("none")  # another paper's method: nothing of ours to show
+        if column.mean_of:
+            parts = [done.get((row.name, c)) for c in column.mean_of]
+            if not parts or any(p is None or p.status != "ok" for p in parts):
+                return Cell("skipped")
+            values = [p.value for p in parts if p is not None and p.value is not None]
+            return Cell("ok", sum(values) / len(values), None, 1,
+                        any(p.synthetic for p in parts if p is not None))
+        is_reference = "reference" in row.ours
+        if not is_reference and not self._wanted(row):
+            return Cell("skipped")
+        try:
+            spec = plan_cell(row, column, self.data)
+            if isinstance(spec, ReferenceSpec):
+                source = next((r for r in table.rows if r.name == spec.row), None)
+                if source is None:
+                    raise Unavailable(f"reference of unknown row {spec.row!r}")
+                if source.name not in rows_run:
+                    return Cell("skipped")
+                inner = self.cell(table, source, column, done, rows_run)
+                if inner.status != "ok" or inner.run is None or self.options.dry_run:
+                    return Cell(inner.status, reason=inner.reason)
+                results = json.loads((Path(inner.run) / "results.json").read_text())
+                return _metric_cell(results, spec.reference, table.metric_of(column),
+                                    inner.synthetic, inner.run)
+            if isinstance(spec, PredictionSpec):
+                return self._score_predictions(spec, table.metric_of(column))
+            results, folder, synthetic = self.run(spec)
+            if self.options.dry_run:
+                return Cell("skipped", reason="dry run", run=folder, synthetic=synthetic)
+            if results is None:
+                return Cell("failed", reason=f"{spec.slug}: {self.runs[spec.slug][8:]}",
+                            run=folder)
+            return _metric_cell(results, spec.slug, table.metric_of(column), synthetic, folder)
+        except Unavailable as exc:
+            return Cell("unavailable", reason=str(exc))
+
+    def _score_predictions(self, spec: PredictionSpec, metric: str) -> Cell:
+        from vsumlab.data.schema import read_dataset
+        from vsumlab.evaluation.metrics import evaluate_dataset
+        from vsumlab.evaluation.predictions import read_predictions
+
+        for path in (spec.predictions, spec.dataset_file):
+            if not Path(path).is_file():
+                raise Unavailable(f"{path} not found (run the method's pipeline first)")
+        if self.options.dry_run:
+            return Cell("skipped", reason="dry run")
+        dataset = read_dataset(spec.dataset_file)
+        predictions = read_predictions(spec.predictions)
+        scores = evaluate_dataset(dataset, predictions, keys=list(predictions))
+        return Cell("ok", float(getattr(scores.mean, metric)), None, 1, dataset.synthetic,
+                    run=spec.predictions)
+
+    def paper_cells(self, paper: Paper) -> dict[tuple[str, str, str], Cell]:
+        cells: dict[tuple[str, str, str], Cell] = {}
+        for table in paper.tables:
+            done: dict[tuple[str, str], Cell] = {}
+            rows_run = {r.name for r in table.rows if r.ours and "reference" not in r.ours
+                        and self._wanted(r)}
+            # plain columns first, so mean_of columns see them
+            ordered = sorted(table.columns, key=lambda c: bool(c.mean_of))
+            for row in table.rows:
+                for column in ordered:
+                    if not column.reproducible:
+                        continue
+                    done[(row.name, column.id)] = self.cell(table, row, column, done, rows_run)
+            cells.update({(table.id, r, c): cell for (r, c), cell in done.items()})
+        return cells
+
+
+def reproduce(options: ReproduceOptions) -> ReproduceReport:
+    """Run every published table's reproducible cells; write OUT/<paper>.md and OUT/cells.json."""
+    papers = load_papers(options.published, options.papers)
+    if options.rows:
+        check_rows(papers, options.rows)
+    reproducer = Reproducer(options)
+    context = RenderContext(datasets=reproducer.data.describe(), quick=options.quick)
+    report = ReproduceReport({}, {}, reproducer.runs)
+    for paper in papers:
+        cells = reproducer.paper_cells(paper)
+        report.cells[paper.key] = cells
+        if options.dry_run:
+            continue
+        path = options.out_dir / f"{paper.key}.md"
+        write_text_atomic(path, render_paper(paper, cells, context))
+        report.tables[paper.key] = path
+    if not options.dry_run:
+        write_json_atomic(options.out_dir / "cells.json", {
+            "quick": options.quick,
+            "datasets": context.datasets,
+            "runs": reproducer.runs,
+            "cells": {key: [{"table": t, "row": r, "column": c, **cell.to_dict()}
+                            for (t, r, c), cell in cells.items()]
+                      for key, cells in report.cells.items()},
+        })
+    return report
+
+
+def check_rows(papers: Sequence[Paper], patterns: Sequence[str]) -> None:
+    """--rows must match at least one reproducible row (typos fail early)."""
+    for pattern in patterns:
+        if not any(pattern.lower() in r.name.lower() for p in papers for t in p.tables
+                   for r in t.rows if r.ours):
+            raise ConfigError(f"--rows: {pattern!r} matches no reproducible row")

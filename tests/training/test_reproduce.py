@@ -1,0 +1,150 @@
+"""`vsumlab reproduce`: planning cells (placeholders, settings, unavailable reasons), failures
+that do not stop the other cells, and a quick end-to-end run of the supervised CSTA rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vsumlab.analysis.published import Column, Row
+from vsumlab.cli.main import main
+from vsumlab.errors import ConfigError
+from vsumlab.training.reproduce import (
+    DataSources,
+    ReproduceOptions,
+    RunSpec,
+    Unavailable,
+    fill,
+    plan_cell,
+    reproduce,
+    run_overrides,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def data(small_tvsum_h5: Path, small_summe_h5: Path) -> DataSources:
+    return DataSources.from_env({"TVSUM_H5": str(small_tvsum_h5),
+                                 "SUMME_H5": str(small_summe_h5)})
+
+
+def test_placeholders_and_plans(data: DataSources, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    assert fill("experiments/x/{dataset}.yaml", {"dataset": "tvsum"}) == "experiments/x/tvsum.yaml"
+    with pytest.raises(Unavailable, match=r"no value for \{ovp\}"):
+        fill("[{ovp}]", data.placeholders("tvsum"))
+    column = Column("c", "TVSum", dataset="tvsum", setting="augmented")
+    row = Row("visp", {}, {"recipe": "experiments/visp/finetune_{dataset}.yaml",
+                           "pretrain": "experiments/visp/pretrain.yaml",
+                           "pretrain_overrides": ["--data.init_args.datasets=[{tvsum},{summe}]"]})
+    spec = plan_cell(row, column, data)
+    assert spec == RunSpec(
+        recipe="experiments/visp/finetune_tvsum.yaml", dataset="tvsum", setting="augmented",
+        pretrain="experiments/visp/pretrain.yaml",
+        pretrain_overrides=(f"--data.init_args.datasets=[{data.datasets['tvsum']},"
+                            f"{data.datasets['summe']}]",),
+    )
+    overrides = run_overrides(spec, data, ReproduceOptions(quick=True, overrides=["--x=1"]))
+    assert overrides == [
+        f"--data.init_args.dataset={data.datasets['tvsum']}",
+        "--data.init_args.setting=augmented",
+        f"--data.init_args.extra_datasets=[{data.datasets['summe']}]",
+        "--model.init_args.input_dim=64",  # the fixtures' 64-d features, not the recipe's 1024
+        "--trainer.max_epochs=1", "--data.init_args.n_folds=2", "--x=1",
+    ]
+    zero = Row("z", {}, {"recipe": "experiments/supervised/csta_{dataset}.yaml",
+                         "setting": "zero_shot"})
+    assert plan_cell(zero, column, data).setting == "zero_shot"  # the row's setting wins
+    missing = Row("m", {}, {"recipe": "experiments/nowhere/{dataset}.yaml"})
+    with pytest.raises(Unavailable, match="recipe experiments/nowhere/tvsum.yaml is not in"):
+        plan_cell(missing, column, data)
+    with pytest.raises(Unavailable, match="no ovp dataset configured"):
+        plan_cell(zero, Column("o", "OVP", dataset="ovp"), data)
+    lonely = DataSources.from_env({"TVSUM_H5": str(data.datasets["tvsum"]),
+                                   "SUMME_H5": "/nonexistent.h5"})
+    with pytest.raises(Unavailable, match="needs a dataset besides tvsum"):
+        run_overrides(spec, lonely, ReproduceOptions())
+
+
+PUBLISHED = """
+paper: Toy
+source: papers/toy.txt
+tables:
+  - id: table1
+    caption: "Table 1: toy"
+    columns:
+      - {id: tvsum, label: TVSum, dataset: tvsum, setting: canonical}
+    rows:
+      - name: typo
+        published: {tvsum: 60.0}
+        ours:
+          recipe: experiments/supervised/transformer_{dataset}.yaml
+          overrides: [--model.init_args.lrr=0.1]
+      - name: future
+        published: {tvsum: 61.0}
+        ours: {recipe: "experiments/future/{dataset}.yaml"}
+      - name: other paper's method
+        published: {tvsum: 62.0}
+"""
+
+
+@pytest.mark.slow  # ~8 s: config validation imports Lightning
+def test_a_failing_run_is_reported_and_the_rest_still_renders(
+    tmp_path: Path, data: DataSources, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("TVSUM_H5", str(data.datasets["tvsum"]))
+    monkeypatch.setenv("SUMME_H5", str(data.datasets["summe"]))
+    published = tmp_path / "published"
+    published.mkdir()
+    (published / "toy.yaml").write_text(PUBLISHED)
+    code = main(["reproduce", "--published", str(published), "--out", str(tmp_path / "out"),
+                 "--quick", "--wandb-mode", "disabled"])
+    assert code == 1  # a failed run makes the command fail, after writing the tables
+    assert "lrr" in capsys.readouterr().out
+    lines = (tmp_path / "out" / "toy.md").read_text().splitlines()
+    assert any(line.startswith("| typo | 60.0 | failed [1] |") for line in lines)
+    assert "| future | 61.0 | n/a [2] |" in lines
+    assert "| other paper's method | 62.0 |  |" in lines
+    assert any("[2] recipe experiments/future/tvsum.yaml is not in this checkout" == line
+               for line in lines)
+    cells = json.loads((tmp_path / "out" / "cells.json").read_text())
+    assert {c["row"]: c["status"] for c in cells["cells"]["toy"]} == {
+        "typo": "failed", "future": "unavailable", "other paper's method": "none"}
+    with pytest.raises(ConfigError, match="--rows: 'nothing' matches no reproducible row"):
+        reproduce(ReproduceOptions(published=published, rows=["nothing"]))
+
+
+@pytest.mark.slow
+def test_quick_reproduction_of_the_supervised_rows(
+    tmp_path: Path, data: DataSources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("TVSUM_H5", str(data.datasets["tvsum"]))
+    monkeypatch.setenv("SUMME_H5", str(data.datasets["summe"]))
+    out = tmp_path / "reproduce"
+    code = main(["reproduce", "--quick", "--papers", "visp", "--rows", "CSTA (Son",
+                 "--out", str(out), "--wandb-mode", "disabled"])
+    assert code == 0
+    text = (out / "visp.md").read_text()
+    lines = {line.split(" |")[0][2:]: line for line in text.splitlines() if line.startswith("| ")}
+    cells = {(c["row"], c["column"]): c for c in
+             json.loads((out / "cells.json").read_text())["cells"]["visp"]}
+    for row in ("CSTA (Son et al., 2024)", "Random", "Human (Otani et al., 2019)"):
+        for column in ("summe_tau", "summe_rho", "tvsum_tau", "tvsum_rho", "avg"):
+            cell = cells[(row, column)]
+            assert cell["status"] == "ok" and cell["synthetic"], (row, column)
+        assert lines[row].count("†") == 5  # four metrics and their average, synthetic data
+    assert "| 0.246 |" in lines["CSTA (Son et al., 2024)"]  # the published value beside ours
+    assert cells[("ViSP+CSTA", "tvsum_tau")]["status"] == "skipped"  # filtered out by --rows
+    assert "not run" in lines["ViSP+CSTA"]
+    # the reference rows are those of the CSTA runs (same folder), 2 quick folds each
+    csta = cells[("CSTA (Son et al., 2024)", "tvsum_tau")]
+    human = cells[("Human (Otani et al., 2019)", "tvsum_tau")]
+    assert human["run"] == csta["run"] and csta["folds"] == 2
+    assert -1.0 <= csta["value"] <= 1.0 and human["value"] > 0.1  # annotators agree
+    results = json.loads((Path(csta["run"]) / "results.json").read_text())
+    assert results["rows"][0]["kendall"] == pytest.approx(csta["value"])
