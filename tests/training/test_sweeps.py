@@ -61,10 +61,9 @@ def agent_command(sweep: dict[str, Any], values: dict[str, Any]) -> list[str]:
     return out
 
 
-def cv_argv(command: list[str]) -> list[str]:
+def vsumlab_argv(command: list[str]) -> list[str]:
     """The `vsumlab` arguments of an agent command (from the sub-command on)."""
-    assert "cv" in command, command
-    return command[command.index("cv"):]
+    return command[command.index("vsumlab.cli.main") + 1:]
 
 
 def lookup(config: Any, dotted: str) -> Any:
@@ -80,10 +79,13 @@ def lookup(config: Any, dotted: str) -> Any:
 
 def _cli_for(argv: list[str], tmp_path: Path) -> tuple[Any, Any]:
     """Fold and pretraining CLIs (run=False) as `vsumlab cv` builds them from its arguments."""
-    from vsumlab.cli.lightning import make_cli
+    from vsumlab.cli.lightning import expand_recipes, make_cli
     from vsumlab.cli.main import build_parser
     from vsumlab.training.recipes import write_composed
 
+    if argv[0] == "fit":  # a plain LightningCLI trial (DeSumNet): its arguments as they are
+        expanded = expand_recipes(argv[1:], tmp_path)
+        return make_cli(expanded, run=False, trainer_overrides={"logger": False}), None
     args, unknown = build_parser().parse_known_args(argv)
     overrides, pretrain_overrides = split_overrides(unknown)
     recipe = write_composed(args.config, tmp_path / "recipe.yaml")
@@ -109,10 +111,14 @@ def test_sweep_file_structure(path: Path) -> None:
     sweep = _load(path)
     assert sweep["method"] in ("grid", "random", "bayes")
     assert sweep["metric"]["goal"] == "maximize"
-    # the mean over folds of a validation metric that cv writes on the model row
-    assert re.fullmatch(r"val_[a-z_0-9]+", sweep["metric"]["name"])
     command = [str(c) for c in sweep["command"]]
-    assert command[-1] == "${args}" and command[2:5] == ["-m", "vsumlab.cli.main", "cv"]
+    assert command[-1] == "${args}" and command[0] == "${env}"
+    subcommand = vsumlab_argv(command)[0]
+    assert command[command.index("vsumlab.cli.main") - 1] == "-m"
+    if subcommand == "cv":  # the mean over folds of a validation metric on cv's model row
+        assert re.fullmatch(r"val_[a-z_0-9]+", sweep["metric"]["name"])
+    else:  # a metric the LightningModule logs on validation
+        assert subcommand == "fit" and sweep["metric"]["name"].startswith("val/")
     recipe = command[command.index("--config") + 1]
     assert (ROOT / recipe).is_file(), recipe
     for name, spec in sweep["parameters"].items():
@@ -136,7 +142,7 @@ def test_every_swept_value_parses_and_reaches_the_config(
     # trial i gives every parameter its i-th candidate (cycling), so all values are covered
     for i in range(max(len(v) for v in options.values())):
         values = {name: opts[i % len(opts)] for name, opts in options.items()}
-        fold, pretrain = _cli_for(cv_argv(agent_command(sweep, values)), tmp_path)
+        fold, pretrain = _cli_for(vsumlab_argv(agent_command(sweep, values)), tmp_path)
         for name, wanted in values.items():
             cli, key = (pretrain, name[len("pretrain."):]) if name.startswith("pretrain.") else (
                 fold, name)
@@ -178,32 +184,40 @@ def test_agent_command_matches_wandb_format(monkeypatch: pytest.MonkeyPatch) -> 
                        "--trainer.max_epochs=3"]
 
 
-# constants the trial adds to the sweep's own parameters (as `value:` entries would): tiny sizes
+# constants a trial adds to the sweep's own parameters (as `value:` entries would): tiny sizes
 TINY = {
     "trainer.max_epochs": 1,
     "trainer.accelerator": "cpu",
     "data.init_args.n_folds": 2,
     "model.init_args.input_dim": 64,
 }
+TINY_PRETRAIN = {
+    "pretrain.trainer.max_epochs": 1,
+    "pretrain.trainer.accelerator": "cpu",
+    "pretrain.model.init_args.input_dim": 64,
+    "pretrain.data.init_args.batch_size": 4,
+}
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("sweep_name", "extra"), [("transformer", {}), ("visp", TINY_PRETRAIN)])
 def test_one_trial_through_the_agent_command(
-    small_tvsum_h5: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sweep_name: str, extra: dict[str, Any], small_tvsum_h5: Path, small_summe_h5: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sweep = _load(ROOT / "experiments" / "sweeps" / "transformer.yaml")
+    sweep = _load(ROOT / "experiments" / "sweeps" / f"{sweep_name}.yaml")
     values = {name: candidates(spec)[0] for name, spec in sweep["parameters"].items()}
-    values.update(TINY)
+    values.update(TINY, **extra)
     env = {
         **os.environ,
         "WANDB_MODE": "offline",
         "WANDB_SWEEP_ID": "sweeptest",
         "WANDB_RUN_ID": "trial0",
-        "TVSUM_H5": str(small_tvsum_h5),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONWARNINGS": "ignore",
     }
     monkeypatch.setenv("TVSUM_H5", str(small_tvsum_h5))  # the agent fills ${envvar:...}
+    monkeypatch.setenv("SUMME_H5", str(small_summe_h5))
     command = agent_command(sweep, values)
     (tmp_path / "experiments").symlink_to(ROOT / "experiments")  # the agent runs in a checkout
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
@@ -214,20 +228,35 @@ def test_one_trial_through_the_agent_command(
     results = json.loads((out / "results.json").read_text())
     model = results["rows"][0]
     assert results["sweep"] == {"sweep_id": "sweeptest", "run_id": "trial0"}
+    metric = sweep["metric"]["name"]  # val_f1 or val_kendall
     assert len(model["val_folds"]) == 2
-    mean_val_f1 = sum(f["f1"] for f in model["val_folds"]) / 2
-    assert model["val_f1"] == pytest.approx(mean_val_f1)
-    assert 0.0 <= model["val_f1"] <= 100.0
+    folds = [f[metric.removeprefix("val_")] for f in model["val_folds"]]
+    assert model[metric] == pytest.approx(sum(folds) / 2)
     run_json = json.loads((out / "run.json").read_text())
-    assert "--model.init_args.lr=1e-05" in run_json["overrides"]  # the swept value was used
+    first = next(iter(sweep["parameters"]))
+    swept = f"--{first.removeprefix('pretrain.')}={values[first]}"
+    used = run_json["pretrain"]["overrides"] if first.startswith("pretrain.") else run_json["overrides"]
+    assert swept in used  # the swept value reached the run
 
     # exactly one W&B run: the agent's, holding both folds and the means
     runs = find_offline_runs(out)
     assert len(runs) == 1
     run = read_offline_run(runs[0])
     assert run.run_id == "trial0" and run.finished
-    assert run.summary["val_f1"] == pytest.approx(model["val_f1"])
+    assert run.summary[metric] == pytest.approx(model[metric])
     assert run.summary["test_f1"] == pytest.approx(model["f1"])
     assert sorted(run.series("fold")) == [0, 1]
-    assert run.series("fold/val_f1") == pytest.approx([f["f1"] for f in model["val_folds"]])
+    assert run.series(f"fold/{metric}") == pytest.approx(folds)
     assert any(key.startswith("fold1-val/") for row in run.history for key in row)  # curves
+
+    if extra:  # the pretraining stage ran once and every fold fine-tuned from its checkpoint
+        import torch
+
+        checkpoint = Path(results["pretrained"])
+        assert checkpoint == (out / "pretrain" / "checkpoints" / "last.ckpt").resolve()
+        assert checkpoint.is_file()
+        for fold in (0, 1):
+            last = out / "seed_default" / f"fold_{fold}" / "checkpoints" / "last.ckpt"
+            hparams = torch.load(last, map_location="cpu", weights_only=False)["hyper_parameters"]
+            assert hparams["pretrained"] == str(checkpoint)
+        assert any(key.startswith("pretrain-") for row in run.history for key in row)

@@ -368,7 +368,7 @@ def run_pretrain(options: CVOptions, text: str, shared_run: Any = None) -> Path:
 
     from vsumlab.cli.lightning import make_cli
 
-    stage = options.out_dir / "pretrain"
+    stage = options.out_dir.resolve() / "pretrain"  # folds record the path: absolute
     done = stage / "result.json"
     if done.is_file():
         return Path(json.loads(done.read_text())["checkpoint"])
