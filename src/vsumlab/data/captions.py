@@ -1,0 +1,675 @@
+"""Dense-caption data (ActivityNet Captions form) for Cap2Sum's weakly supervised training.
+
+* Files: ``{video_id: {"duration": s, "timestamps": [[start, end], ...], "sentences": [...]}}``
+  (ActivityNet Captions; any dense-caption set in this form loads unchanged; extra fields are
+  ignored). A corrupt file or a malformed entry raises :class:`CaptionError` naming the file,
+  the video id and the field.
+* Events are clipped to ``[0, duration]``; an event entirely outside the video is dropped.
+* Tokens: lower-cased runs of letters/digits (deterministic, no external tokenizer). The
+  vocabulary is built from training captions: words with at least ``min_count`` occurrences,
+  ordered by (-count, word); it saves/loads as JSON and travels inside Cap2Sum checkpoints.
+* Steps: features are one vector per step. Step ``i`` covers ``[t_i, t_{i+1})`` seconds
+  (``t_T = duration``): ``t_i = picks[i] / fps`` for a standard-schema h5 with picks and fps,
+  else steps split the duration evenly. An event covers every step it overlaps (at least one);
+  its box is ``(first / T, (last + 1) / T)`` of the step axis as (center, length).
+* Features: a standard-schema h5 (one group per video id with ``features``; ``picks``/``fps``
+  used when present) or a folder of ``<video_id>.npy`` files. Videos without features are
+  reported once (count printed) and skipped, never zero-padded.
+* Synthetic caption-aligned features (:func:`make_caption_features`) for tests and the demo.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sys
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import lightning as L
+import numpy as np
+import torch
+from scipy.signal import lfilter
+from torch.utils.data import DataLoader
+from torch.utils.data import Dataset as TorchDataset
+
+from vsumlab.data.schema import VideoRecord, change_points_from_boundaries, write_dataset
+from vsumlab.errors import ConfigError, DatasetError
+from vsumlab.io import check_writable, write_json_atomic
+
+PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
+SPECIALS = (PAD, BOS, EOS, UNK)  # ids 0..3; padding is id 0 everywhere
+VOCAB_FORMAT = "vsumlab-vocabulary"
+
+
+class CaptionError(DatasetError):
+    """A caption or vocabulary file is malformed (names file, video id and field)."""
+
+
+# ---------------------------------------------------------------------------------- files
+@dataclass(frozen=True)
+class CaptionEvent:
+    start: float  # seconds, within [0, duration]
+    end: float
+    sentence: str
+
+
+@dataclass(frozen=True)
+class CaptionVideo:
+    video_id: str
+    duration: float
+    events: tuple[CaptionEvent, ...]
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def parse_video(video_id: str, entry: Any, source: str) -> CaptionVideo:
+    """One entry of a caption file; raises :class:`CaptionError` naming the field."""
+    where = f"{source}: video '{video_id}'"
+    if not isinstance(entry, Mapping):
+        raise CaptionError(
+            f"{where}: expected an object with fields duration, timestamps, sentences, "
+            f"got {type(entry).__name__}"
+        )
+    for name in ("duration", "timestamps", "sentences"):
+        if name not in entry:
+            raise CaptionError(f"{where} field '{name}': missing")
+    duration = _number(entry["duration"])
+    if duration is None or duration <= 0:
+        raise CaptionError(
+            f"{where} field 'duration': expected a positive number of seconds, "
+            f"got {entry['duration']!r}"
+        )
+    stamps, sentences = entry["timestamps"], entry["sentences"]
+    if not isinstance(stamps, list):
+        raise CaptionError(f"{where} field 'timestamps': expected a list of [start, end] pairs")
+    if not isinstance(sentences, list) or not all(isinstance(s, str) for s in sentences):
+        raise CaptionError(f"{where} field 'sentences': expected a list of strings")
+    if len(sentences) != len(stamps):
+        raise CaptionError(
+            f"{where} field 'sentences': expected {len(stamps)} sentences (one per timestamp), "
+            f"got {len(sentences)}"
+        )
+    events = []
+    for index, (stamp, sentence) in enumerate(zip(stamps, sentences)):
+        pair = stamp if isinstance(stamp, list) and len(stamp) == 2 else None
+        start, end = (_number(pair[0]), _number(pair[1])) if pair else (None, None)
+        if start is None or end is None:
+            raise CaptionError(
+                f"{where} field 'timestamps': event {index} is {stamp!r}, expected "
+                "[start, end] in seconds"
+            )
+        if start > end:
+            raise CaptionError(
+                f"{where} field 'timestamps': event {index} starts after it ends ({start} > {end})"
+            )
+        if end <= 0 or start >= duration:  # entirely outside the video: nothing to learn from
+            continue
+        events.append(CaptionEvent(max(0.0, start), min(duration, end), sentence.strip()))
+    return CaptionVideo(str(video_id), duration, tuple(events))
+
+
+def parse_captions(data: Any, source: str = "<captions>") -> dict[str, CaptionVideo]:
+    if not isinstance(data, Mapping):
+        raise CaptionError(
+            f"{source}: expected a JSON object {{video_id: {{duration, timestamps, sentences}}}}, "
+            f"got {type(data).__name__}"
+        )
+    if not data:
+        raise CaptionError(f"{source}: contains no videos")
+    return {str(vid): parse_video(str(vid), entry, source) for vid, entry in data.items()}
+
+
+def load_captions(path: str | os.PathLike) -> dict[str, CaptionVideo]:
+    """Read and validate a dense-caption JSON file; video order is the file's order."""
+    path = Path(path)
+    if not path.is_file():
+        raise CaptionError(f"{path}: no such caption file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise CaptionError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise CaptionError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    return parse_captions(data, str(path))
+
+
+# ---------------------------------------------------------------------------- vocabulary
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def tokenize(sentence: str) -> list[str]:
+    """Lower-cased runs of ASCII letters and digits: "The man's dog." -> the, man, s, dog."""
+    return _WORD.findall(sentence.lower())
+
+
+class Vocabulary:
+    """Word <-> id map; ids 0..3 are <pad>, <bos>, <eos>, <unk>."""
+
+    def __init__(self, words: Sequence[str], min_count: int = 1):
+        words = [w for w in words if w not in SPECIALS]
+        if len(set(words)) != len(words):
+            raise ConfigError("vocabulary: duplicate words")
+        self.itos: list[str] = [*SPECIALS, *words]
+        self.stoi = {w: i for i, w in enumerate(self.itos)}
+        self.min_count = min_count
+
+    pad, bos, eos, unk = 0, 1, 2, 3
+
+    @classmethod
+    def build(cls, sentences: Iterable[str], min_count: int = 5) -> Vocabulary:
+        """Words seen at least ``min_count`` times, most frequent first, ties alphabetical."""
+        counts = Counter(word for s in sentences for word in tokenize(s))
+        kept = sorted(
+            (w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w)
+        )
+        return cls(kept, min_count)
+
+    @classmethod
+    def from_captions(cls, videos: Mapping[str, CaptionVideo], min_count: int = 5) -> Vocabulary:
+        return cls.build((e.sentence for v in videos.values() for e in v.events), min_count)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Vocabulary) and self.itos == other.itos
+
+    @property
+    def words(self) -> list[str]:
+        return self.itos[len(SPECIALS) :]
+
+    def encode(self, sentence: str, max_len: int = 30) -> list[int]:
+        """<bos> + at most ``max_len`` word ids + <eos>."""
+        ids = [self.stoi.get(w, self.unk) for w in tokenize(sentence)[:max_len]]
+        return [self.bos, *ids, self.eos]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        words = []
+        for i in ids:
+            i = int(i)
+            if i == self.eos:
+                break
+            if i not in (self.pad, self.bos):
+                words.append(self.itos[i] if 0 <= i < len(self.itos) else UNK)
+        return " ".join(words)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": VOCAB_FORMAT, "min_count": self.min_count, "words": self.words}
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "<vocabulary>") -> Vocabulary:
+        if not isinstance(data, Mapping) or data.get("format") != VOCAB_FORMAT:
+            raise CaptionError(f"{source}: field 'format': expected '{VOCAB_FORMAT}'")
+        words = data.get("words")
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise CaptionError(f"{source}: field 'words': expected a list of strings")
+        return cls(words, int(data.get("min_count", 1)))
+
+    def save(self, path: str | os.PathLike, force: bool = False) -> Path:
+        path = check_writable(path, force)
+        write_json_atomic(path, self.to_dict())
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Vocabulary:
+        path = Path(path)
+        if not path.is_file():
+            raise CaptionError(f"{path}: no such vocabulary file")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise CaptionError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        return cls.from_dict(data, str(path))
+
+
+# ---------------------------------------------------------------------------- time -> steps
+def uniform_step_times(duration: float, n_steps: int) -> np.ndarray:
+    return np.arange(n_steps, dtype=np.float64) * (duration / n_steps)
+
+
+def event_step_range(
+    start: float, end: float, duration: float, n_steps: int, step_times: np.ndarray | None = None
+) -> tuple[int, int]:
+    """Inclusive (first, last) steps an event overlaps; step i covers [t_i, t_{i+1})."""
+    times = uniform_step_times(duration, n_steps) if step_times is None else step_times
+    start, end = min(max(start, 0.0), duration), min(max(end, 0.0), duration)
+    first = int(np.searchsorted(times, start, side="right")) - 1
+    last = int(np.searchsorted(times, end, side="left")) - 1
+    first = min(max(first, 0), n_steps - 1)
+    return first, min(max(last, first), n_steps - 1)
+
+
+def event_boxes(
+    video: CaptionVideo, n_steps: int, step_times: np.ndarray | None = None
+) -> np.ndarray:
+    """(G, 2) (center, length) of each event on the step axis, in [0, 1]."""
+    boxes = np.zeros((len(video.events), 2), dtype=np.float32)
+    for g, event in enumerate(video.events):
+        first, last = event_step_range(event.start, event.end, video.duration, n_steps, step_times)
+        boxes[g] = [(first + last + 1) / (2 * n_steps), (last + 1 - first) / n_steps]
+    return boxes
+
+
+def captioned_mask(boxes: np.ndarray, n_steps: int) -> np.ndarray:
+    """(T,) 1 on steps inside any event (from step-axis boxes), else 0."""
+    mask = np.zeros(n_steps, dtype=np.float32)
+    for center, length in boxes:
+        first = int(round((center - length / 2) * n_steps))
+        last = int(round((center + length / 2) * n_steps))
+        mask[first:last] = 1.0
+    return mask
+
+
+# ---------------------------------------------------------------------------------- features
+class FeatureStore:
+    """Per-video features from a standard-schema h5 (group per video id) or an .npy folder.
+
+    Opened lazily and re-opened in each DataLoader worker (h5 handles do not survive a fork).
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if self.path.is_dir():
+            self.kind = "npy"
+            self._keys = {p.stem for p in self.path.glob("*.npy")}
+        elif self.path.is_file():
+            self.kind = "h5"
+            try:
+                with h5py.File(self.path, "r") as handle:
+                    self._keys = {k for k in handle if isinstance(handle[k], h5py.Group)}
+            except OSError as exc:
+                raise DatasetError(f"{self.path}: not a readable HDF5 file ({exc})") from exc
+        else:
+            raise DatasetError(f"{self.path}: no such feature file or folder")
+        self._handle: h5py.File | None = None
+
+    def __contains__(self, video_id: str) -> bool:
+        return video_id in self._keys
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_handle": None}
+
+    def load(self, video_id: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """(features (T, D) float32, step start times in seconds or None for uniform steps)."""
+        if self.kind == "npy":
+            file = self.path / f"{video_id}.npy"
+            feats = np.load(file)
+            times = None
+        else:
+            if self._handle is None:
+                self._handle = h5py.File(self.path, "r")
+            group = self._handle[video_id]
+            if "features" not in group:
+                raise DatasetError(f"{self.path}: video '{video_id}' field 'features': missing")
+            feats = group["features"][()]
+            times = None
+            if "picks" in group and "fps" in group:
+                times = np.asarray(group["picks"][()], dtype=np.float64).reshape(-1)
+                times = times / float(np.asarray(group["fps"][()]).item())
+        feats = np.asarray(feats, dtype=np.float32)
+        where = f"{self.path}: video '{video_id}'"
+        if feats.ndim != 2 or feats.shape[0] == 0:
+            raise DatasetError(
+                f"{where} field 'features': expected (n_steps, dim), got {feats.shape}"
+            )
+        if times is not None and times.shape != (feats.shape[0],):
+            raise DatasetError(
+                f"{where} field 'picks': expected shape ({feats.shape[0]},), got {times.shape}"
+            )
+        return feats, times
+
+
+def join_features(
+    videos: Mapping[str, CaptionVideo], store: FeatureStore, source: str = "captions"
+) -> list[str]:
+    """Video ids that have features; the others are reported once (count printed) and skipped."""
+    kept = [vid for vid in videos if vid in store]
+    missing = len(videos) - len(kept)
+    if missing:
+        example = next(vid for vid in videos if vid not in store)
+        print(
+            f"vsumlab: {source}: {missing} of {len(videos)} videos have no features in "
+            f"{store.path} (e.g. '{example}'); skipping them",
+            file=sys.stderr,
+        )
+    if not kept:
+        raise DatasetError(
+            f"{source}: none of its {len(videos)} videos has features in {store.path}"
+        )
+    return kept
+
+
+# ---------------------------------------------------------------------------------- datasets
+class CaptionDataset(TorchDataset):
+    """Items: key, features (T, D), event boxes (G, 2), tokens (G, L), sentences."""
+
+    def __init__(
+        self,
+        videos: Mapping[str, CaptionVideo],
+        store: FeatureStore,
+        vocabulary: Vocabulary,
+        max_caption_len: int = 30,
+        keys: Sequence[str] | None = None,
+        source: str = "captions",
+    ):
+        self.videos, self.store, self.vocabulary = videos, store, vocabulary
+        self.max_caption_len = max_caption_len
+        self.keys = list(keys) if keys is not None else join_features(videos, store, source)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        key = self.keys[index]
+        video = self.videos[key]
+        feats, times = self.store.load(key)
+        boxes = event_boxes(video, feats.shape[0], times)
+        encoded = [self.vocabulary.encode(e.sentence, self.max_caption_len) for e in video.events]
+        width = max((len(t) for t in encoded), default=2)
+        tokens = torch.zeros(len(encoded), width, dtype=torch.long)
+        for g, ids in enumerate(encoded):
+            tokens[g, : len(ids)] = torch.tensor(ids)
+        return {
+            "key": key,
+            "features": torch.from_numpy(feats),
+            "boxes": torch.from_numpy(boxes),
+            "tokens": tokens,
+            "sentences": [e.sentence for e in video.events],
+            "captioned": torch.from_numpy(captioned_mask(boxes, feats.shape[0])),
+        }
+
+
+def collate_captions(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Pad videos to the longest (``mask`` True on real steps); events stay per-video lists."""
+    lengths = torch.tensor([item["features"].shape[0] for item in items], dtype=torch.long)
+    batch, longest, dim = len(items), int(lengths.max()), items[0]["features"].shape[1]
+    features = torch.zeros(batch, longest, dim)
+    captioned = torch.zeros(batch, longest)
+    for row, item in enumerate(items):
+        n = item["features"].shape[0]
+        features[row, :n] = item["features"]
+        captioned[row, :n] = item["captioned"]
+    mask = torch.arange(longest)[None, :] < lengths[:, None]
+    return {
+        "features": features,
+        "mask": mask,
+        "captioned": captioned,
+        "keys": [item["key"] for item in items],
+        "n_steps": lengths,
+        "event_boxes": [item["boxes"] for item in items],
+        "event_tokens": [item["tokens"] for item in items],
+        "sentences": [item["sentences"] for item in items],
+    }
+
+
+def subsample(keys: Sequence[str], fraction: float, seed: int = 0) -> list[str]:
+    """A deterministic ``fraction`` of the keys (at least one), in their original order."""
+    if not 0.0 < fraction <= 1.0:
+        raise ConfigError(f"data.train_fraction={fraction} must be in (0, 1]")
+    if fraction >= 1.0:
+        return list(keys)
+    n = max(1, int(round(fraction * len(keys))))
+    chosen = set(np.random.default_rng(seed).permutation(len(keys))[:n].tolist())
+    return [k for i, k in enumerate(keys) if i in chosen]
+
+
+class CaptionDataModule(L.LightningDataModule):
+    """Dense-caption training data (Cap2Sum pretraining / weak fine-tuning).
+
+    Args:
+        train_captions, val_captions: caption JSON files (val optional).
+        features: standard-schema h5 or folder of ``<video_id>.npy`` for the train videos;
+            ``val_features`` for validation (default: the same).
+        vocabulary: a vocabulary JSON to use; default: built from the train captions, keeping
+            words seen at least ``min_word_count`` times (not stated in the papers: a config).
+        max_caption_len: words kept per sentence.
+        train_fraction, max_videos, seed: use part of the training videos (fraction studies,
+            quick demos); deterministic.
+    """
+
+    def __init__(
+        self,
+        train_captions: str,
+        features: str,
+        val_captions: str | None = None,
+        val_features: str | None = None,
+        vocabulary: str | None = None,
+        min_word_count: int = 5,
+        max_caption_len: int = 30,
+        batch_size: int = 1,
+        num_workers: int = 0,
+        train_fraction: float = 1.0,
+        max_videos: int | None = None,
+        seed: int = 0,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        subsample([], train_fraction)  # validate early
+        self.train_path, self.val_path = train_captions, val_captions
+        self.features_path = features
+        self.val_features_path = val_features or features
+        self._vocabulary: Vocabulary | None = Vocabulary.load(vocabulary) if vocabulary else None
+        self._datasets: dict[str, CaptionDataset] = {}
+
+    @property
+    def train_videos(self) -> dict[str, CaptionVideo]:
+        if not hasattr(self, "_train_videos"):
+            self._train_videos = load_captions(self.train_path)
+        return self._train_videos
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        if self._vocabulary is None:
+            self._vocabulary = Vocabulary.from_captions(
+                self.train_videos, self.hparams.min_word_count
+            )
+        return self._vocabulary
+
+    def use_vocabulary(self, vocabulary: Vocabulary) -> None:
+        """Encode sentences with another vocabulary (a pretrained captioner's); rebuilds the
+        datasets, so call it before the loaders are made."""
+        self._vocabulary = vocabulary
+        self._datasets.clear()
+
+    @property
+    def feature_dim(self) -> int:
+        dataset = self.dataset("train")
+        return int(dataset.store.load(dataset.keys[0])[0].shape[1])
+
+    def dataset(self, stage: str) -> CaptionDataset:
+        if stage not in self._datasets:
+            hp = self.hparams
+            if stage == "train":
+                videos, path, feats = self.train_videos, self.train_path, self.features_path
+            elif stage == "val" and self.val_path is not None:
+                videos, path, feats = (
+                    load_captions(self.val_path),
+                    self.val_path,
+                    self.val_features_path,
+                )
+            else:
+                raise ConfigError(f"caption data has no '{stage}' split")
+            store = FeatureStore(feats)
+            keys = join_features(videos, store, str(path))
+            if stage == "train":
+                keys = subsample(keys, hp.train_fraction, hp.seed)
+            if hp.max_videos is not None:
+                keys = keys[: hp.max_videos]
+            self._datasets[stage] = CaptionDataset(
+                videos, store, self.vocabulary, hp.max_caption_len, keys=keys
+            )
+        return self._datasets[stage]
+
+    def _loader(self, stage: str, shuffle: bool) -> DataLoader:
+        return DataLoader(
+            self.dataset(stage),
+            batch_size=self.hparams.batch_size,
+            shuffle=shuffle,
+            num_workers=self.hparams.num_workers,
+            collate_fn=collate_captions,
+            persistent_workers=self.hparams.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader | list:
+        return self._loader("val", shuffle=False) if self.val_path else []
+
+
+# ------------------------------------------------------------------- synthetic features
+def word_direction(word: str, dim: int) -> np.ndarray:
+    """A fixed random unit vector per word (seeded by the word itself, so order-independent)."""
+    rng = np.random.default_rng([zlib.crc32(word.encode("utf-8")), dim])
+    v = rng.standard_normal(dim)
+    return v / np.linalg.norm(v)
+
+
+class _SentenceMeaning:
+    """Unit 'meaning' vector of a sentence: the normalized mean of its word directions."""
+
+    def __init__(self, dim: int):
+        self.dim = dim
+        self.words: dict[str, np.ndarray] = {}
+
+    def __call__(self, sentence: str) -> np.ndarray:
+        tokens = tokenize(sentence) or ["<empty>"]
+        for w in tokens:
+            if w not in self.words:
+                self.words[w] = word_direction(w, self.dim)
+        meaning = np.mean([self.words[w] for w in tokens], axis=0)
+        return meaning / max(float(np.linalg.norm(meaning)), 1e-8)
+
+
+def make_caption_features(
+    videos: Mapping[str, CaptionVideo],
+    dim: int = 1024,
+    steps_per_second: float = 2.0,
+    fps: float = 30.0,
+    signal: float = 2.5,
+    word_gain: float = 2.0,
+    distractor_gain: float = 2.0,
+    seed: int = 0,
+) -> list[VideoRecord]:
+    """Synthetic features whose content follows the captions' real timestamps.
+
+    They live in the feature space of :mod:`vsumlab.data.synthetic` (its scene subspace and
+    hidden "importance" direction ``u``): smooth per-shot scene content and AR(1) noise, plus
+
+    * on steps inside an event: ``signal * u`` (importance 1) and ``word_gain`` times the
+      meaning of the event's sentence (normalized mean of fixed random word directions);
+    * on other steps: a per-shot background importance in [0, 0.4] along ``u`` (as there) and,
+      per shot, ``distractor_gain`` times the meaning of a sentence of ANOTHER video: uncaptioned
+      footage shows things too, just not what this video's captions describe.
+
+    So captions are learnable from the features, words alone do not tell captioned steps from
+    others, and what captions cover looks like what is important in the synthetic
+    summarization sets: the synthetic stand-in for "captions describe the important content"
+    that Cap2Sum relies on. Records follow the standard schema (picks every
+    ``fps / steps_per_second`` frames) with ``extra["captioned"]`` the (T,) 0/1 captioned mask.
+    """
+    from vsumlab.data.synthetic import _feature_space, synthetic_config
+
+    config = synthetic_config("tvsum", feature_dim=dim)
+    basis, direction = _feature_space(config)
+    stride = max(1, int(round(fps / steps_per_second)))
+    meaning = _SentenceMeaning(dim)
+    pool = [(vid, e.sentence) for vid, v in videos.items() for e in v.events]
+    records = []
+    for index, (vid, video) in enumerate(videos.items()):
+        rng = np.random.default_rng([seed, index])
+        n_frames = max(1, int(round(video.duration * fps)))
+        picks = np.arange(0, n_frames, stride, dtype=np.int64)
+        n_steps = len(picks)
+        times = picks / fps
+        # shots of ~4 s on average, neighbouring scenes alike (as in vsumlab.data.synthetic)
+        shot_of_step = np.cumsum(rng.random(n_steps) < 1.0 / (4.0 * steps_per_second))
+        shot_of_step -= shot_of_step[0]
+        n_shots = int(shot_of_step[-1]) + 1
+        fresh = rng.standard_normal((n_shots, config.scene_dim))
+        scenes = lfilter([np.sqrt(1 - 0.3**2)], [1, -0.3], fresh, axis=0)
+        feats = scenes[shot_of_step] @ basis
+        noise = rng.standard_normal(feats.shape)
+        feats += 0.3 * lfilter([np.sqrt(1 - 0.7**2)], [1, -0.7], noise, axis=0)
+        captioned = np.zeros(n_steps, dtype=bool)
+        for event in video.events:
+            first, last = event_step_range(event.start, event.end, video.duration, n_steps, times)
+            feats[first : last + 1] += word_gain * meaning(event.sentence)
+            captioned[first : last + 1] = True
+        others = [sentence for other, sentence in pool if other != vid]
+        background = rng.uniform(0.0, config.background_max, n_shots)
+        for shot in np.unique(shot_of_step[~captioned]):
+            steps = (shot_of_step == shot) & ~captioned
+            if others and distractor_gain:
+                sentence = others[int(rng.integers(len(others)))]
+                feats[steps] += distractor_gain * meaning(sentence)
+        importance = np.where(captioned, 1.0, background[shot_of_step])
+        feats += signal * importance[:, None] * direction[None, :]
+        starts = picks[np.flatnonzero(np.diff(shot_of_step)) + 1]
+        cps = change_points_from_boundaries(starts, n_frames)
+        records.append(
+            VideoRecord(
+                key=vid,
+                features=feats.astype(np.float32),
+                picks=picks,
+                n_frames=n_frames,
+                fps=fps,
+                change_points=cps,
+                n_frame_per_seg=cps[:, 1] - cps[:, 0] + 1,
+                video_id=vid,
+                extra={"captioned": captioned.astype(np.float32)},
+            )
+        )
+    return records
+
+
+def write_caption_features(
+    path: str | os.PathLike,
+    videos: Mapping[str, CaptionVideo],
+    force: bool = False,
+    **kwargs: Any,
+) -> Path:
+    """:func:`make_caption_features` written as a standard-schema h5 flagged synthetic."""
+    records = make_caption_features(videos, **kwargs)
+    attrs = {"dataset_name": "synthetic_captions", "synthetic_features": True}
+    return write_dataset(path, records, attrs=attrs, force=force)
+
+
+def select_videos(
+    videos: Mapping[str, CaptionVideo],
+    n: int,
+    max_duration: float | None = None,
+    max_coverage: float | None = None,
+) -> dict[str, CaptionVideo]:
+    """The first ``n`` videos (file order) within a duration and caption-coverage limit.
+
+    Coverage = share of the video inside some event; ActivityNet events cover ~99% of a median
+    video, so learning "captioned spans score higher" needs videos that leave some uncovered.
+    """
+    chosen: dict[str, CaptionVideo] = {}
+    for vid, video in videos.items():
+        if len(chosen) >= n:
+            break
+        if max_duration is not None and video.duration > max_duration:
+            continue
+        if max_coverage is not None:
+            mask = captioned_mask(event_boxes(video, 200), 200)
+            if mask.mean() > max_coverage:
+                continue
+        chosen[vid] = video
+    return chosen

@@ -1,0 +1,241 @@
+"""The PDVC dense video captioner: pyramid -> deformable encoder -> event-query decoder -> heads.
+
+Defaults are PDVC's sizes (2 encoder + 2 decoder layers, hidden 512, 8 heads, 4 sampling points,
+4 pyramid levels, 10 event queries, event counts 0..10, LSTM caption head with deformable soft
+attention). ``ffn_dim`` (2048, Deformable DETR's default) and the caption head's sizes are not
+stated in the papers: they are config values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from vsumlab.errors import ConfigError
+from vsumlab.models.components.pdvc.decoding import beam_search, greedy_decode
+from vsumlab.models.components.pdvc.heads import (
+    CaptionContext,
+    CaptionHead,
+    EventCounter,
+    classification_head,
+    localization_head,
+)
+from vsumlab.models.components.pdvc.pyramid import (
+    TemporalPyramid,
+    flatten_levels,
+    sine_position_encoding,
+    valid_ratios,
+)
+from vsumlab.models.components.pdvc.segments import cl_to_se
+from vsumlab.models.components.pdvc.transformer import DeformableDecoder, DeformableEncoder
+
+
+@dataclass
+class LayerOutput:
+    """Predictions of one decoder layer (the last one is the model's answer, others are aux)."""
+
+    features: Tensor  # (B, Q, C) event query features
+    boxes: Tensor  # (B, Q, 2) (center, length) in [0, 1] of the valid video
+    logits: Tensor  # (B, Q) foreground logits
+    count_logits: Tensor  # (B, max_events + 1)
+
+
+@dataclass
+class CaptionerOutput:
+    layers: list[LayerOutput]
+    memory: Tensor  # (B, S, C) encoder output over all pyramid levels
+    memory_valid: Tensor  # (B, S)
+    level_lengths: list[int]
+    ratios: Tensor  # (B, n_levels)
+
+    @property
+    def last(self) -> LayerOutput:
+        return self.layers[-1]
+
+
+@dataclass
+class EventPrediction:
+    start: float  # fraction of the video in [0, 1]
+    end: float
+    score: float  # foreground probability
+    tokens: list[int]  # caption word ids (no <bos>, no <eos>)
+
+
+class PDVCCaptioner(nn.Module):
+    def __init__(
+        self,
+        input_dim: int,
+        vocab_size: int,
+        d_model: int = 512,
+        n_heads: int = 8,
+        n_points: int = 4,
+        n_levels: int = 4,
+        enc_layers: int = 2,
+        dec_layers: int = 2,
+        n_queries: int = 10,
+        ffn_dim: int = 2048,
+        dropout: float = 0.1,
+        max_events: int = 10,
+        caption_hidden: int = 512,
+        caption_word_dim: int = 512,
+        caption_attend: bool = True,
+        caption_heads: int = 1,
+        caption_points: int = 4,
+        norm_groups: int = 32,
+    ):
+        super().__init__()
+        if vocab_size < 5:
+            raise ConfigError(
+                f"captioner: vocab_size={vocab_size} is too small (4 specials + words)"
+            )
+        if dec_layers < 1 or enc_layers < 0 or n_queries < 1 or n_levels < 1:
+            raise ConfigError(
+                "captioner: need dec_layers >= 1, enc_layers >= 0, n_queries >= 1, n_levels >= 1; "
+                f"got {dec_layers}, {enc_layers}, {n_queries}, {n_levels}"
+            )
+        self.input_dim, self.d_model, self.n_queries = input_dim, d_model, n_queries
+        self.max_events, self.vocab_size = max_events, vocab_size
+        self.pyramid = TemporalPyramid(input_dim, d_model, n_levels, norm_groups)
+        self.level_embed = nn.Parameter(torch.randn(n_levels, d_model) * 0.02)
+        self.encoder = DeformableEncoder(
+            enc_layers, d_model, ffn_dim, dropout, n_levels, n_heads, n_points
+        )
+        self.decoder = DeformableDecoder(
+            dec_layers, d_model, ffn_dim, dropout, n_levels, n_heads, n_points
+        )
+        self.query_embed = nn.Embedding(n_queries, 2 * d_model)
+        self.reference_points = nn.Linear(d_model, 1)
+        nn.init.xavier_uniform_(self.reference_points.weight)
+        nn.init.constant_(self.reference_points.bias, 0.0)
+        # Box refinement: one localization / class / count head per decoder layer.
+        self.box_heads = nn.ModuleList(
+            localization_head(d_model, first=i == 0) for i in range(dec_layers)
+        )
+        self.decoder.box_heads = self.box_heads
+        self.class_heads = nn.ModuleList(classification_head(d_model) for _ in range(dec_layers))
+        self.counters = nn.ModuleList(EventCounter(d_model, max_events) for _ in range(dec_layers))
+        self.caption_head = CaptionHead(
+            vocab_size,
+            d_model,
+            hidden_dim=caption_hidden,
+            word_dim=caption_word_dim,
+            attend=caption_attend,
+            n_levels=n_levels,
+            n_heads=caption_heads,
+            n_points=caption_points,
+            dropout=dropout,
+        )
+
+    def forward(self, features: Tensor, valid: Tensor) -> CaptionerOutput:
+        """features (B,T,D), valid (B,T) bool True = real step."""
+        if features.shape[-1] != self.input_dim:
+            raise ConfigError(
+                f"captioner: features have dim {features.shape[-1]}, the captioner expects {self.input_dim}"
+            )
+        levels, masks = self.pyramid(features, valid)
+        ratios = valid_ratios(masks)
+        pos = [
+            sine_position_encoding(mask, self.d_model).to(features.dtype) + self.level_embed[i]
+            for i, mask in enumerate(masks)
+        ]
+        src, src_valid, lengths = flatten_levels(levels, masks)
+        memory = self.encoder(src, torch.cat(pos, dim=1), lengths, src_valid, ratios)
+        batch = features.shape[0]
+        query_pos, tgt = self.query_embed.weight.split(self.d_model, dim=-1)
+        query_pos = query_pos[None].expand(batch, -1, -1)
+        tgt = tgt[None].expand(batch, -1, -1)
+        reference = self.reference_points(query_pos).sigmoid()
+        hs, boxes = self.decoder(tgt, query_pos, reference, memory, lengths, src_valid, ratios)
+        layers = [
+            LayerOutput(h, box, cls(h)[..., 0], counter(h))
+            for h, box, cls, counter in zip(hs, boxes, self.class_heads, self.counters)
+        ]
+        return CaptionerOutput(layers, memory, src_valid, lengths, ratios)
+
+    # ---- captions -------------------------------------------------------------------------
+    def caption_context(
+        self, output: CaptionerOutput, layer: LayerOutput, batch_index: Tensor, query_index: Tensor
+    ) -> CaptionContext:
+        return self.caption_head.context(
+            output.memory,
+            output.memory_valid,
+            output.level_lengths,
+            output.ratios,
+            batch_index,
+            layer.boxes[batch_index, query_index],
+        )
+
+    def caption_logits(
+        self,
+        output: CaptionerOutput,
+        layer: LayerOutput,
+        batch_index: Tensor,
+        query_index: Tensor,
+        tokens_in: Tensor,
+    ) -> Tensor:
+        """Teacher-forced word logits (N, L, V) for the queries (batch_index, query_index)."""
+        ctx = self.caption_context(output, layer, batch_index, query_index)
+        return self.caption_head(layer.features[batch_index, query_index], tokens_in, ctx)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        output: CaptionerOutput,
+        batch_index: Tensor,
+        query_index: Tensor,
+        bos: int,
+        eos: int,
+        max_len: int = 30,
+        beam_size: int = 1,
+    ) -> tuple[Tensor, Tensor]:
+        """Captions of the chosen queries of the last layer: tokens (N, max_len), log-probs (N,)."""
+        layer = output.last
+        query = layer.features[batch_index, query_index]
+        ctx = self.caption_context(output, layer, batch_index, query_index)
+        head = self.caption_head
+
+        def step(tokens: Tensor, state: tuple[Tensor, ...], rows: Tensor):
+            logits, (h, c) = head.step(tokens, (state[0], state[1]), query[rows], ctx.select(rows))
+            return logits, (h, c)
+
+        state = head.start(query)
+        n = query.shape[0]
+        if beam_size <= 1:
+            return greedy_decode(step, state, n, bos, eos, max_len)
+        return beam_search(step, state, n, bos, eos, max_len, beam_size)
+
+    @torch.no_grad()
+    def predict_events(
+        self,
+        output: CaptionerOutput,
+        bos: int,
+        eos: int,
+        max_len: int = 30,
+        beam_size: int = 1,
+    ) -> list[list[EventPrediction]]:
+        """PDVC inference: keep the top-n queries by foreground score, n from the event counter
+        (at least one), caption them, and sort by start time."""
+        layer = output.last
+        n_events = layer.count_logits.argmax(-1).clamp(min=1, max=self.n_queries)
+        scores = layer.logits.sigmoid()
+        batch_index, query_index = [], []
+        for b in range(scores.shape[0]):
+            top = scores[b].topk(int(n_events[b])).indices
+            batch_index.append(torch.full_like(top, b))
+            query_index.append(top)
+        bi, qi = torch.cat(batch_index), torch.cat(query_index)
+        tokens, _ = self.generate(output, bi, qi, bos, eos, max_len, beam_size)
+        spans = cl_to_se(layer.boxes[bi, qi]).clamp(0.0, 1.0)
+        result: list[list[EventPrediction]] = [[] for _ in range(scores.shape[0])]
+        for row, (b, q) in enumerate(zip(bi.tolist(), qi.tolist())):
+            words = [t for t in tokens[row].tolist() if t not in (eos, 0)]
+            result[b].append(
+                EventPrediction(
+                    float(spans[row, 0]), float(spans[row, 1]), float(scores[b, q]), words
+                )
+            )
+        for events in result:
+            events.sort(key=lambda e: (e.start, e.end))
+        return result

@@ -1,0 +1,215 @@
+"""Dense-caption files, vocabulary, timestamp mapping, feature joining, the DataModule."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from vsumlab.data.captions import (
+    CaptionDataModule,
+    CaptionError,
+    FeatureStore,
+    Vocabulary,
+    captioned_mask,
+    collate_captions,
+    event_boxes,
+    event_step_range,
+    join_features,
+    load_captions,
+    make_caption_features,
+    parse_captions,
+    select_videos,
+    subsample,
+    tokenize,
+    write_caption_features,
+)
+from vsumlab.data.schema import read_dataset
+from vsumlab.errors import DatasetError
+
+SAMPLE = {
+    "v_a": {"duration": 20.0, "timestamps": [[2.0, 6.0], [10.0, 25.0]],
+            "sentences": ["A man runs.", " The man's dog jumps!"]},
+    "v_b": {"duration": 10.0, "timestamps": [[0, 4.5]], "sentences": ["a dog runs fast"]},
+}  # fmt: skip
+
+
+def write(tmp_path, data, name="captions.json"):
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return path
+
+
+def test_load_clips_events_to_the_video(tmp_path):
+    videos = load_captions(write(tmp_path, SAMPLE))
+    assert list(videos) == ["v_a", "v_b"]
+    a = videos["v_a"]
+    assert a.duration == 20.0 and len(a.events) == 2
+    assert (a.events[1].start, a.events[1].end) == (10.0, 20.0)  # 25 s clipped to 20 s
+    assert a.events[1].sentence == "The man's dog jumps!"
+
+
+def test_events_entirely_outside_are_dropped():
+    data = {"v": {"duration": 10.0, "timestamps": [[1, 2], [12, 15]], "sentences": ["x", "y"]}}
+    assert [e.sentence for e in parse_captions(data)["v"].events] == ["x"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"v_x": 3}', "video 'v_x': expected an object"),
+        ('{"v_x": {"duration": 5, "timestamps": []}}', "video 'v_x' field 'sentences': missing"),
+        ('{"v_x": {"duration": -1, "timestamps": [], "sentences": []}}', "field 'duration'"),
+        ('{"v_x": {"duration": 5, "timestamps": [[1]], "sentences": ["a"]}}', r"event 0 is \[1\]"),
+        ('{"v_x": {"duration": 5, "timestamps": [[3, 1]], "sentences": ["a"]}}', "starts after"),
+        (
+            '{"v_x": {"duration": 5, "timestamps": [[1, 2]], "sentences": []}}',
+            "expected 1 sentences",
+        ),
+        ('{"v_x": {"duration": 5, "timestamps": [[1, 2]], "sentences": [7]}}', "list of strings"),
+    ],
+)
+def test_malformed_files_name_file_video_and_field(tmp_path, content, message):
+    path = write(tmp_path, content)
+    with pytest.raises(CaptionError, match=message) as info:
+        load_captions(path)
+    assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_is_a_caption_error(tmp_path):
+    with pytest.raises(CaptionError, match="no such caption file"):
+        load_captions(tmp_path / "nope.json")
+
+
+def test_tokenizer_is_deterministic_and_simple():
+    assert tokenize("The man's dog, 2 times!") == ["the", "man", "s", "dog", "2", "times"]
+
+
+def test_vocabulary_order_min_count_and_round_trip(tmp_path):
+    sentences = ["b a c", "a b", "a d", "c"]
+    vocab = Vocabulary.build(sentences, min_count=2)
+    # counts a 3, b 2, c 2, d 1 -> by (-count, word); d dropped
+    assert vocab.words == ["a", "b", "c"]
+    assert Vocabulary.build(reversed(sentences), min_count=2) == vocab  # order-independent
+    assert vocab.encode("a d b") == [1, 4, 3, 5, 2]  # <bos> a <unk> b <eos>
+    assert vocab.encode("a b c", max_len=2) == [1, 4, 5, 2]
+    assert vocab.decode([1, 4, 5, 2, 6]) == "a b"
+    path = vocab.save(tmp_path / "vocab.json")
+    assert Vocabulary.load(path) == vocab
+
+
+def test_vocabulary_file_errors(tmp_path):
+    with pytest.raises(CaptionError, match="field 'format'"):
+        Vocabulary.load(write(tmp_path, {"words": ["a"]}))
+    with pytest.raises(CaptionError, match="field 'words'"):
+        Vocabulary.load(write(tmp_path, {"format": "vsumlab-vocabulary", "words": [1]}))
+
+
+def test_timestamp_to_steps_uniform_by_hand():
+    # 20 s, 10 steps of 2 s: [2, 6] overlaps steps 1, 2 (step 3 starts at 6: not overlapped)
+    assert event_step_range(2.0, 6.0, 20.0, 10) == (1, 2)
+    assert event_step_range(2.5, 6.1, 20.0, 10) == (1, 3)
+    assert event_step_range(0.0, 100.0, 20.0, 10) == (0, 9)  # clipped to the video
+    assert event_step_range(7.0, 7.0, 20.0, 10) == (3, 3)  # a point event keeps one step
+
+
+def test_timestamp_to_steps_with_picks():
+    times = np.array([0.0, 0.5, 1.0, 4.0])  # uneven steps, e.g. picks / fps
+    assert event_step_range(0.7, 3.0, 5.0, 4, times) == (1, 2)
+    assert event_step_range(4.5, 5.0, 5.0, 4, times) == (3, 3)
+
+
+def test_event_boxes_and_captioned_mask(tmp_path):
+    video = load_captions(write(tmp_path, SAMPLE))["v_a"]
+    boxes = event_boxes(video, 10)
+    # steps 1..2 -> [0.1, 0.3] -> center 0.2 length 0.2; steps 5..9 -> [0.5, 1.0]
+    np.testing.assert_allclose(boxes, [[0.2, 0.2], [0.75, 0.5]], atol=1e-6)
+    np.testing.assert_array_equal(captioned_mask(boxes, 10), [0, 1, 1, 0, 0, 1, 1, 1, 1, 1])
+
+
+def test_npy_folder_features_missing_videos_reported_once(tmp_path, capsys):
+    folder = tmp_path / "feats"
+    folder.mkdir()
+    np.save(folder / "v_a.npy", np.ones((10, 4), dtype=np.float32))
+    videos = load_captions(write(tmp_path, SAMPLE))
+    store = FeatureStore(folder)
+    assert join_features(videos, store, "caps.json") == ["v_a"]
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "1 of 2 videos have no features" in err and "'v_b'" in err
+    with pytest.raises(DatasetError, match="none of its 1 videos"):
+        join_features({"v_b": videos["v_b"]}, store)
+
+
+def test_synthetic_features_follow_captions(tmp_path):
+    videos = load_captions(write(tmp_path, SAMPLE))
+    records = make_caption_features(videos, dim=16, steps_per_second=1.0, fps=10.0)
+    a = records[0]
+    assert a.features.shape == (20, 16) and a.picks[1] == 10
+    # 1 step per second: captioned steps 2..5 and 10..19
+    expected = np.zeros(20)
+    expected[2:6] = 1
+    expected[10:] = 1
+    np.testing.assert_array_equal(a.extra["captioned"], expected)
+    path = write_caption_features(tmp_path / "f.h5", videos, dim=16, steps_per_second=1.0, fps=10.0)
+    data = read_dataset(path)
+    assert data.synthetic and data.keys == ["v_a", "v_b"]
+    np.testing.assert_array_equal(data["v_a"].features, a.features)
+    # the same events give the same words direction: captioned steps differ from the others
+    inside = a.features[expected == 1].mean(0)
+    outside = a.features[expected == 0].mean(0)
+    assert np.linalg.norm(inside - outside) > 1.0
+
+
+def test_datamodule_batches_pad_and_keep_events(tmp_path):
+    videos = load_captions(write(tmp_path, SAMPLE))
+    feats = write_caption_features(tmp_path / "f.h5", videos, dim=8, steps_per_second=1.0)
+    caps = write(tmp_path, SAMPLE)
+    dm = CaptionDataModule(str(caps), str(feats), val_captions=str(caps), min_word_count=1,
+                           batch_size=2)  # fmt: skip
+    assert dm.feature_dim == 8
+    batch = next(iter(dm.val_dataloader()))
+    assert batch["features"].shape == (2, 20, 8)
+    assert batch["mask"].sum(1).tolist() == [20, 10]
+    assert torch.all(batch["features"][1, 10:] == 0)
+    assert [b.shape[0] for b in batch["event_boxes"]] == [2, 1]
+    tokens = batch["event_tokens"][1][0].tolist()
+    assert dm.vocabulary.decode(tokens) == "a dog runs fast"
+    assert batch["sentences"][0] == ["A man runs.", "The man's dog jumps!"]
+    assert batch["captioned"][1, :5].tolist() == [1, 1, 1, 1, 1]
+
+
+def test_collate_and_subsample_are_deterministic():
+    keys = [f"v{i}" for i in range(20)]
+    assert subsample(keys, 0.25, seed=3) == subsample(keys, 0.25, seed=3)
+    assert len(subsample(keys, 0.25)) == 5 and len(subsample(keys, 0.01)) == 1
+    items = [
+        {"key": "x", "features": torch.ones(3, 2), "boxes": torch.zeros(0, 2),
+         "tokens": torch.zeros(0, 2, dtype=torch.long), "sentences": [],
+         "captioned": torch.zeros(3)},
+    ]  # fmt: skip
+    batch = collate_captions(items)
+    assert batch["mask"].tolist() == [[True, True, True]]
+
+
+# ----------------------------------------------------------------------- real annotations
+def test_real_activitynet_caption_files(anet_captions_dir):
+    train = load_captions(anet_captions_dir / "train_modified.json")
+    val = load_captions(anet_captions_dir / "val_1.json")
+    assert len(train) == 10009 and len(val) == 4917
+    # No event lies entirely outside its video, so none is dropped; 261 train events end a
+    # rounding error past the duration and are clipped.
+    assert sum(len(v.events) for v in train.values()) == 37421
+    assert sum(len(v.events) for v in val.values()) == 17505
+    assert all(0 <= e.start <= e.end <= v.duration for v in train.values() for e in v.events)
+    vocab = Vocabulary.from_captions(train, min_count=5)
+    assert vocab.words[:5] == ["the", "a", "and", "to", "in"]
+    assert 3000 < len(vocab) < 6000  # PDVC's ActivityNet vocabulary has ~5.7k words (min 2)
+    covered = select_videos(train, 20, max_duration=120, max_coverage=0.6)
+    assert len(covered) == 20
+    for video in covered.values():
+        assert captioned_mask(event_boxes(video, 200), 200).mean() <= 0.6

@@ -1,0 +1,187 @@
+"""Cap2SumModule: loss composition, gradient paths, modes, checkpoints, weak fine-tuning."""
+
+from __future__ import annotations
+
+import json
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+
+from vsumlab.data.captions import CaptionDataModule, load_captions, write_caption_features
+from vsumlab.data.datamodules import SummarizationDataModule
+from vsumlab.data.schema import write_dataset
+from vsumlab.data.synthetic import make_synthetic_dataset
+from vsumlab.errors import ConfigError
+from vsumlab.models.cap2sum import Cap2SumModule, captioned_margin
+from vsumlab.models.loading import load_summarizer
+
+DIM = 16
+CAPTIONER = dict(d_model=16, n_heads=2, n_points=2, n_levels=2, n_queries=4, ffn_dim=32,
+                 max_events=4, caption_hidden=16, caption_word_dim=8, norm_groups=4, dropout=0.0,
+                 caption_attend=False)  # fmt: skip
+SUMMARIZER = dict(
+    d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, head_hidden=16, dropout=0.0
+)
+CAPTIONS = {
+    "v_a": {"duration": 40.0, "timestamps": [[4.0, 12.0], [20.0, 30.0]],
+            "sentences": ["a man runs on a track", "the man jumps over a bar"]},
+    "v_b": {"duration": 30.0, "timestamps": [[0, 10.0]], "sentences": ["a dog runs on grass"]},
+    "v_c": {"duration": 36.0, "timestamps": [[10.0, 20.0]], "sentences": ["a woman plays a drum"]},
+}  # fmt: skip
+
+
+def module(**kwargs) -> Cap2SumModule:
+    torch.manual_seed(0)
+    base = dict(input_dim=DIM, summarizer_args=SUMMARIZER, captioner=CAPTIONER, lr=1e-3)
+    return Cap2SumModule(**{**base, **kwargs})
+
+
+@pytest.fixture
+def caption_data(tmp_path):
+    caps = tmp_path / "caps.json"
+    caps.write_text(json.dumps(CAPTIONS))
+    feats = write_caption_features(
+        tmp_path / "feats.h5", load_captions(caps), dim=DIM, steps_per_second=1.0
+    )
+    dm = CaptionDataModule(str(caps), str(feats), val_captions=str(caps), min_word_count=1,
+                           batch_size=3)  # fmt: skip
+    return dm
+
+
+def test_total_loss_is_the_papers_weighted_sum(caption_data):
+    model = module(vocabulary=caption_data.vocabulary.words)
+    batch = next(iter(caption_data.train_dataloader()))
+    loss, logs = model.training_loss(batch)
+    expected = 2 * logs["caption"] + 0.5 * logs["length"] + 0.5 * logs["variance"]
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert "prior" not in logs and "captioned_margin" in logs
+    # caption loss = 4 giou + 2 cls + 0.5 ec + 0.5 caption CE, over both decoder layers
+    assert logs["caption"].item() > 4 * logs["cap_giou"].item()
+
+
+def test_caption_loss_gradients_reach_the_summarizer_through_the_weights(caption_data):
+    model = module(vocabulary=caption_data.vocabulary.words, weight_length=0.0,
+                   weight_variance=0.0)  # fmt: skip
+    batch = next(iter(caption_data.train_dataloader()))
+    loss, _ = model.training_loss(batch)
+    loss.backward()
+    grads = [p.grad for p in model.summarizer.parameters() if p.grad is not None]
+    assert grads and sum(float(g.abs().sum()) for g in grads) > 0
+
+
+def test_captioner_mode_trains_the_captioner_alone(caption_data):
+    model = module(mode="captioner", vocabulary=caption_data.vocabulary.words)
+    batch = next(iter(caption_data.train_dataloader()))
+    loss, logs = model.training_loss(batch)
+    loss.backward()
+    assert all(p.grad is None for p in model.summarizer.parameters())
+    assert loss.item() == pytest.approx(logs["cap_total"].item())
+
+
+def test_supervised_mode_is_mse_plus_optional_prior(tmp_path):
+    data = make_synthetic_dataset("tvsum", seed=0, n_videos=2, feature_dim=DIM, min_duration=20,
+                                  max_duration=30)  # fmt: skip
+    records = list(data.records.values())
+    features = torch.stack([torch.from_numpy(r.features[:30]) for r in records])
+    gtscore = torch.rand(2, 30)
+    batch = {"features": features, "mask": torch.ones(2, 30, dtype=torch.bool),
+             "gtscore": gtscore, "keys": ["a", "b"], "n_steps": torch.tensor([30, 30])}  # fmt: skip
+    plain = module(mode="supervised")
+    loss, logs = plain.training_loss(batch)
+    scores = plain.scores(features, batch["mask"])
+    assert loss.item() == pytest.approx(((scores - gtscore) ** 2).mean().item(), rel=1e-5)
+    # the prior's text features: steps 0..11 of each video show "object 0", the rest none
+    text = np.eye(DIM, dtype=np.float32)[:4]
+    np.save(tmp_path / "text.npy", text)
+    features[:, :12] = torch.from_numpy(text[0])
+    features[:, 12:] = torch.from_numpy(np.eye(DIM, dtype=np.float32)[5])  # equally far from all
+    with_prior = module(mode="supervised", use_prior=True,
+                        prior={"text_features": str(tmp_path / "text.npy")})  # fmt: skip
+    loss, logs = with_prior.training_loss(batch)
+    scores = with_prior.scores(features, batch["mask"])
+    prior_term = ((scores[:, :12] - 1) ** 2).sum(1).div(30).mean()
+    assert logs["prior"].item() == pytest.approx(prior_term.item(), rel=1e-5)
+    assert loss.item() == pytest.approx(logs["mse"].item() + 10 * prior_term.item(), rel=1e-5)
+
+
+def test_checkpoint_round_trip_keeps_vocabulary_and_captioner(caption_data, tmp_path):
+    model = module()
+    trainer = L.Trainer(max_steps=2, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
+    trainer.fit(model, caption_data)  # builds the captioner from the data's vocabulary
+    assert model.vocabulary == caption_data.vocabulary
+    path = tmp_path / "pre.ckpt"
+    trainer.save_checkpoint(path)
+    payload = torch.load(path, weights_only=False)
+    assert payload["cap2sum_vocabulary"]["words"] == caption_data.vocabulary.words
+    loaded = Cap2SumModule.load_from_checkpoint(path, weights_only=False)
+    assert loaded.vocabulary == caption_data.vocabulary
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(a, b), name
+    scorer = load_summarizer(path)
+    feats = np.random.default_rng(0).standard_normal((9, DIM)).astype(np.float32)
+    np.testing.assert_allclose(scorer.score_video(feats), model.score_video(feats), rtol=1e-5)
+    # a later stage starts from this captioner and vocabulary
+    follow = module(mode="pretrain", captioner_from=str(path), freeze_captioner=True)
+    assert follow.vocabulary == caption_data.vocabulary
+    assert torch.equal(follow.captioner.query_embed.weight, model.captioner.query_embed.weight)
+    assert not any(p.requires_grad for p in follow.captioner.parameters())
+
+
+def test_validation_reports_dense_caption_metrics(caption_data):
+    model = module(vocabulary=caption_data.vocabulary.words, max_caption_len=6)
+    trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
+    (metrics,) = trainer.validate(model, caption_data, verbose=False)
+    for name in ("val/caption_loss", "val/count_accuracy", "val/bleu4", "val/recall@0.5",
+                 "val/precision@0.9", "val/captioned_margin"):  # fmt: skip
+        assert name in metrics, name
+    assert 0.0 <= metrics["val/recall@0.3"] <= 1.0
+
+
+def test_weak_finetune_maps_target_captions_by_key(tmp_path, capsys):
+    data = make_synthetic_dataset("tvsum", seed=0, n_videos=5, feature_dim=DIM, min_duration=20,
+                                  max_duration=30)  # fmt: skip
+    h5 = write_dataset(tmp_path / "syn.h5", data.records.values(), attrs=data.attrs)
+    keys = list(data.records)
+    caps = {key: {"duration": 20.0, "timestamps": [[2.0, 9.0]], "sentences": ["a man runs"]}
+            for key in keys[:-1]}  # fmt: skip
+    (tmp_path / "caps.json").write_text(json.dumps(caps))
+    dm = SummarizationDataModule(str(h5), n_folds=5, fold=0, val_fraction=0.0, batch_size=2)
+    model = module(mode="weak_finetune", target_captions=str(tmp_path / "caps.json"))
+    trainer = L.Trainer(max_steps=1, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
+    trainer.fit(model, dm)
+    train_keys = dm.keys["train"]
+    with_caps = [k for k in train_keys if k in caps]
+    assert sum(v is not None for v in model._targets.values()) == len(with_caps)
+    if len(with_caps) < len(train_keys):
+        assert "no captions for 1 of 4 training videos" in capsys.readouterr().err
+    key = with_caps[0]
+    record = data[key]
+    boxes = model._targets[key][1].boxes
+    # 2..9 s at 2 steps per second (picks every 15th frame at 30 fps): steps 4..17 of the
+    # record (step 18 starts at 9.0 s, where the event ends)
+    first, last = 4, 17
+    np.testing.assert_allclose(boxes[0].numpy(), [(first + last + 1) / 2 / record.n_steps,
+                                                  (last + 1 - first) / record.n_steps])  # fmt: skip
+
+
+def test_configuration_errors():
+    with pytest.raises(ConfigError, match="model.mode"):
+        module(mode="nope")
+    with pytest.raises(ConfigError, match="model.prior: unknown option"):
+        module(prior={"threshold": 0.4})
+    with pytest.raises(ConfigError, match="caption_loss: unknown option"):
+        module(caption_loss={"giou": 4})
+    with pytest.raises(ConfigError, match="target_captions"):
+        module(mode="weak_finetune")
+
+
+def test_captioned_margin_by_hand():
+    scores = torch.tensor([[0.9, 0.7, 0.1, 0.3], [0.5, 0.5, 0.5, 0.0]])
+    captioned = torch.tensor([[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 0.0]])
+    valid = torch.tensor([[True] * 4, [True, True, True, False]])
+    # video 1: 0.8 - 0.2; video 2 has no uncaptioned valid step and is left out
+    assert captioned_margin(scores, captioned, valid).item() == pytest.approx(0.6)

@@ -1,0 +1,165 @@
+"""PDVC captioner: shapes, padding invariance, event counter, decoding, criterion."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from vsumlab.errors import ConfigError
+from vsumlab.models.components.pdvc.captioner import PDVCCaptioner
+from vsumlab.models.components.pdvc.decoding import beam_search, greedy_decode
+from vsumlab.models.components.pdvc.heads import EventCounter
+from vsumlab.models.losses.captioning import DenseCaptionCriterion, EventTargets
+
+TINY = dict(
+    d_model=16,
+    n_heads=2,
+    n_points=2,
+    n_levels=3,
+    n_queries=4,
+    ffn_dim=32,
+    max_events=4,
+    caption_hidden=16,
+    caption_word_dim=8,
+    norm_groups=4,
+    dropout=0.0,
+)
+
+
+def tiny_captioner(vocab_size: int = 12, **overrides) -> PDVCCaptioner:
+    torch.manual_seed(0)
+    return PDVCCaptioner(input_dim=6, vocab_size=vocab_size, **{**TINY, **overrides}).eval()
+
+
+def test_output_shapes_and_box_range():
+    model = tiny_captioner()
+    out = model(torch.randn(2, 11, 6), torch.ones(2, 11, dtype=torch.bool))
+    assert len(out.layers) == 2  # one per decoder layer (aux + last)
+    assert out.last.boxes.shape == (2, 4, 2) and out.last.logits.shape == (2, 4)
+    assert out.last.count_logits.shape == (2, 5)
+    assert out.last.boxes.min() >= 0 and out.last.boxes.max() <= 1
+    assert out.level_lengths == [11, 6, 3]
+
+
+@pytest.mark.parametrize("attend", [True, False])
+def test_padding_does_not_change_a_videos_outputs(attend):
+    model = tiny_captioner(caption_attend=attend)
+    torch.manual_seed(3)
+    long, short = torch.randn(1, 13, 6), torch.randn(1, 6, 6)
+    batch = torch.cat([long, torch.cat([short, torch.randn(1, 7, 6)], 1)])  # junk padding
+    valid = torch.arange(13)[None] < torch.tensor([[13], [6]])
+    out = model(batch, valid)
+    alone = model(short, torch.ones(1, 6, dtype=torch.bool))
+    torch.testing.assert_close(out.last.boxes[1], alone.last.boxes[0], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(out.last.logits[1], alone.last.logits[0], atol=1e-5, rtol=1e-4)
+    tokens = torch.tensor([[1, 5, 6, 7]])
+    q = torch.tensor([2])
+    padded_words = model.caption_logits(out, out.last, torch.tensor([1]), q, tokens)
+    alone_words = model.caption_logits(alone, alone.last, torch.tensor([0]), q, tokens)
+    torch.testing.assert_close(padded_words, alone_words, atol=1e-5, rtol=1e-4)
+
+
+def test_event_counter_max_pools_queries_by_hand():
+    counter = EventCounter(d_model=2, max_events=1)
+    with torch.no_grad():
+        counter.fc.weight.copy_(torch.eye(2))
+        counter.fc.bias.zero_()
+    queries = torch.tensor([[[1.0, -2.0], [3.0, 0.0]]])
+    torch.testing.assert_close(counter(queries), torch.tensor([[3.0, 0.0]]))
+    # order of the queries does not matter
+    torch.testing.assert_close(counter(queries.flip(1)), counter(queries))
+
+
+def test_predict_events_takes_as_many_events_as_the_counter_says():
+    model = tiny_captioner()
+    with torch.no_grad():
+        model.counters[-1].fc.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 50.0, 0.0]))  # 3 events
+    out = model(torch.randn(2, 9, 6), torch.ones(2, 9, dtype=torch.bool))
+    events = model.predict_events(out, bos=1, eos=2, max_len=5)
+    assert [len(e) for e in events] == [3, 3]
+    for video in events:
+        starts = [e.start for e in video]
+        assert starts == sorted(starts)
+        assert all(0.0 <= e.start <= e.end <= 1.0 and len(e.tokens) <= 5 for e in video)
+
+
+# Markov "language model" for decoding: 0 pad, 1 bos, 2 eos, 3 'a', 4 'b'.
+# bos -> a 0.6 / b 0.4; a -> eos 0.4, a 0.3, b 0.3; b -> eos 1.0.
+TABLE = torch.log(
+    torch.tensor(
+        [
+            [1.0, 1e-9, 1e-9, 1e-9, 1e-9],
+            [1e-9, 1e-9, 1e-9, 0.6, 0.4],
+            [1e-9, 1e-9, 1.0, 1e-9, 1e-9],
+            [1e-9, 1e-9, 0.4, 0.3, 0.3],
+            [1e-9, 1e-9, 1.0, 1e-9, 1e-9],
+        ]
+    )
+)
+
+
+def markov_step(tokens, state, rows):
+    return TABLE[tokens], state
+
+
+def test_greedy_is_myopic_and_beam_search_finds_the_better_caption():
+    state = (torch.zeros(1, 1),)
+    tokens, logp = greedy_decode(markov_step, state, n=1, bos=1, eos=2, max_len=4)
+    assert tokens.tolist() == [[3, 2, 0, 0]]  # "a <eos>", p = 0.6 * 0.4 = 0.24
+    assert logp.item() == pytest.approx(math.log(0.24), rel=1e-4)
+    tokens, logp = beam_search(markov_step, state, n=1, bos=1, eos=2, max_len=4, beam_size=2)
+    assert tokens.tolist() == [[4, 2, 0, 0]]  # "b <eos>", p = 0.4
+    assert logp.item() == pytest.approx(math.log(0.4), rel=1e-4)
+
+
+def test_beam_search_handles_several_inputs_and_beam_one_equals_greedy():
+    state = (torch.zeros(3, 1),)
+    greedy, _ = greedy_decode(markov_step, state, n=3, bos=1, eos=2, max_len=4)
+    beam1, _ = beam_search(markov_step, state, n=3, bos=1, eos=2, max_len=4, beam_size=1)
+    beam3, _ = beam_search(markov_step, state, n=3, bos=1, eos=2, max_len=4, beam_size=3)
+    assert torch.equal(greedy, beam1)
+    assert beam3.tolist() == [[4, 2, 0, 0]] * 3
+
+
+def test_captioner_beam_decoding_runs_and_scores_at_least_as_well_on_one_word():
+    model = tiny_captioner()
+    out = model(torch.randn(1, 9, 6), torch.ones(1, 9, dtype=torch.bool))
+    bi, qi = torch.tensor([0, 0]), torch.tensor([0, 1])
+    greedy, g_logp = model.generate(out, bi, qi, bos=1, eos=2, max_len=1)
+    beam, b_logp = model.generate(out, bi, qi, bos=1, eos=2, max_len=1, beam_size=3)
+    # With a single word both pick the most likely word.
+    assert torch.equal(greedy, beam)
+    torch.testing.assert_close(g_logp, b_logp)
+
+
+def test_criterion_sums_weighted_components_over_layers():
+    model = tiny_captioner().train()
+    targets = [
+        EventTargets(
+            torch.tensor([[0.3, 0.2], [0.7, 0.3]]), torch.tensor([[1, 5, 6, 2], [1, 7, 2, 0]])
+        ),
+        EventTargets(torch.tensor([[0.5, 0.5]]), torch.tensor([[1, 8, 9, 2]])),
+    ]
+    out = model(torch.randn(2, 10, 6), torch.ones(2, 10, dtype=torch.bool))
+    last_only = DenseCaptionCriterion(aux_loss=False)
+    total, logs = last_only(model, out, targets)
+    expected = 4 * logs["giou"] + 2 * logs["cls"] + 0.5 * logs["ec"] + 0.5 * logs["caption"]
+    assert total.item() == pytest.approx(expected.item(), rel=1e-5)
+    with_aux, _ = DenseCaptionCriterion(aux_loss=True)(model, out, targets)
+    first = DenseCaptionCriterion().weighted(
+        DenseCaptionCriterion().layer_losses(model, out, out.layers[0], targets)
+    )
+    assert with_aux.item() == pytest.approx(total.item() + first.item(), rel=1e-5)
+    with_aux.backward()
+    assert model.query_embed.weight.grad.abs().sum() > 0
+    assert model.caption_head.out.weight.grad.abs().sum() > 0
+
+
+def test_bad_sizes_are_config_errors():
+    with pytest.raises(ConfigError, match="vocab_size"):
+        PDVCCaptioner(input_dim=4, vocab_size=3)
+    model = tiny_captioner()
+    with pytest.raises(ConfigError, match="dim 5"):
+        model(torch.randn(1, 4, 5), torch.ones(1, 4, dtype=torch.bool))
