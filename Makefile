@@ -88,6 +88,40 @@ finetune-visp-tvsum: install $(TVSUM_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on
 finetune-visp-summe: install $(SUMME_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on SumMe from make pretrain-visp's checkpoint
 	$(VSUMLAB) cv --config experiments/visp/finetune_summe.yaml --data.init_args.dataset=$(SUMME_H5) --model.init_args.pretrained=$(VISP_CKPT) --out runs/finetune-summe-visp $(ARGS)
 
+# CLIP-It (experiments/clipit): caption-aligned synthetic sets (data/generated/clipit), the
+# canonical/augmented/transfer settings, the text ablation and the query demo, with the random
+# tiny text tower. Real data: make finetune-tvsum method=clipit TVSUM_H5=... with local CLIP
+# weights (CLIPIT_TEXT_WEIGHTS=...), or CLIPIT_TEXT_ENCODER=vsumlab-tiny-clip CLIPIT_TEXT_DIM=32.
+.PHONY: clipit clipit-data clipit-canonical clipit-ablation clipit-augmented clipit-transfer clipit-query
+CLIPIT_DATA := data/generated/clipit
+CLIPIT_RUNS ?= runs/clipit
+clipit_cv = $(VSUMLAB) cv --config experiments/clipit/synthetic_$(1).yaml --out $(CLIPIT_RUNS)/$(1) --name clipit-$(1) $(ARGS)
+
+clipit-data: install  ## CLIP-It: caption-aligned synthetic SumMe-like + TVSum-like sets and their dense captions
+	$(PY) experiments/clipit/make_synthetic.py --out $(CLIPIT_DATA) --force
+
+$(CLIPIT_DATA)/captioned_summe.h5:
+	$(MAKE) clipit-data
+
+clipit-canonical: install $(CLIPIT_DATA)/captioned_summe.h5  ## CLIP-It 5-fold CV, canonical setting, caption-guided
+	$(call clipit_cv,canonical)
+
+clipit-ablation: install $(CLIPIT_DATA)/captioned_summe.h5  ## CLIP-It text ablation (same network, no language branch)
+	$(call clipit_cv,ablation)
+
+clipit-augmented: install $(CLIPIT_DATA)/captioned_summe.h5  ## CLIP-It augmented setting (+ the TVSum-like set in training)
+	$(call clipit_cv,augmented)
+
+clipit-transfer: install $(CLIPIT_DATA)/captioned_summe.h5  ## CLIP-It transfer setting (train TVSum-like, test SumMe-like)
+	$(call clipit_cv,transfer)
+
+clipit-query: install  ## CLIP-It query mode: a query naming one event vs another, on clipit-canonical's fold 0
+	test -f $(CLIPIT_RUNS)/canonical/seed_default/fold_0/checkpoints/last.ckpt || $(MAKE) clipit-canonical
+	$(PY) experiments/clipit/query_demo.py --fold $(CLIPIT_RUNS)/canonical/seed_default/fold_0 --dataset $(CLIPIT_DATA)/captioned_summe.h5 --captions $(CLIPIT_DATA)/captioned_summe_captions.json
+
+clipit: clipit-canonical clipit-ablation clipit-augmented clipit-transfer clipit-query  ## CLIP-It: all settings, the ablation and the query demo; one table
+	$(VSUMLAB) results $(CLIPIT_RUNS)/canonical $(CLIPIT_RUNS)/ablation $(CLIPIT_RUNS)/augmented $(CLIPIT_RUNS)/transfer | tee $(CLIPIT_RUNS)/results.md
+
 # Experiment operations. Sweeps: experiments/sweeps/<name>.yaml; `make sweep-transformer` creates
 # one (needs a W&B login or server), `make agent SWEEP=entity/project/id [COUNT=n]` runs trials
 # (each a `vsumlab cv`, logged into the agent's run, results in runs/sweeps/<sweep>/<run>).
