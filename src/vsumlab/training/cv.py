@@ -86,6 +86,30 @@ def sweep_context(environ: Mapping[str, str] | None = None) -> SweepContext | No
     return None
 
 
+def is_global_zero(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether this process is rank 0 of a multi-process run (True when alone).
+
+    Under DDP every process runs `vsumlab cv` (Lightning re-executes the command for its other
+    local ranks; srun and torchrun start all of them), so only rank 0 writes the results folder.
+    """
+    env = os.environ if environ is None else environ
+    for var in ("RANK", "SLURM_PROCID"):  # torchrun / SLURM: the global rank
+        if env.get(var):
+            return int(env[var]) == 0
+    return int(env.get("LOCAL_RANK") or 0) == 0 and int(env.get("NODE_RANK") or 0) == 0
+
+
+def gather_predictions(predictions: dict[str, Any]) -> dict[str, Any]:
+    """Every rank's predictions (each rank predicts its share of the test videos under DDP)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        parts: list[Any] = [None] * dist.get_world_size()
+        dist.all_gather_object(parts, predictions)
+        return {key: value for part in parts for key, value in part.items()}
+    return predictions
+
+
 def _identity(
     options: CVOptions, composed: dict[str, Any], pretrain: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -263,7 +287,8 @@ def run_fold(
     done = fold_dir / "result.json"
     if done.is_file():
         return json.loads(done.read_text())
-    fold_dir.mkdir(parents=True, exist_ok=True)
+    if is_global_zero():
+        fold_dir.mkdir(parents=True, exist_ok=True)
     run_name = f"{options.experiment}-fold{fold}" + (f"-seed{seed}" if seed is not None else "")
 
     # Peek at the model's selection rule before building the trainer callbacks.
@@ -304,8 +329,10 @@ def run_fold(
     val_metrics = _validation_metrics(trainer, model, datamodule)
 
     outputs = trainer.predict(model, dataloaders=datamodule.test_dataloader())
-    predictions = {k: v for batch in outputs for k, v in batch.items()}
-    write_predictions(fold_dir / "predictions.h5", predictions, force=True)
+    predictions = gather_predictions({k: v for batch in outputs for k, v in batch.items()})
+    zero = is_global_zero()
+    if zero:
+        write_predictions(fold_dir / "predictions.h5", predictions, force=True)
 
     test_records = datamodule.records_for("test")
     test_set = Dataset(records=test_records, attrs=dict(datamodule.target.attrs),
@@ -333,7 +360,8 @@ def run_fold(
         logger.log_metrics({f"test/{k}": v for k, v in result["model"].items()})
         logger.save()
     _finish_wandb(trainer.loggers, shared_run)
-    write_json_atomic(done, result)
+    if zero:
+        write_json_atomic(done, result)
     return result
 
 
@@ -362,8 +390,11 @@ def _check_pretrain(config_path: Path, options: CVOptions) -> None:
              trainer_overrides={"logger": False, "callbacks": [], "enable_checkpointing": False})
 
 
-def run_pretrain(options: CVOptions, text: str, shared_run: Any = None) -> Path:
-    """Fit the pretraining recipe once (resuming if interrupted); its last checkpoint."""
+def run_pretrain(
+    options: CVOptions, text: str, shared_run: Any = None, private_dir: Path | None = None
+) -> Path:
+    """Fit the pretraining recipe once (resuming if interrupted); its last checkpoint.
+    ``private_dir``: where a process other than rank 0 keeps its copy of the config."""
     from lightning.pytorch.callbacks import ModelCheckpoint
 
     from vsumlab.cli.lightning import make_cli
@@ -372,7 +403,7 @@ def run_pretrain(options: CVOptions, text: str, shared_run: Any = None) -> Path:
     done = stage / "result.json"
     if done.is_file():
         return Path(json.loads(done.read_text())["checkpoint"])
-    config_path = stage / "config.yaml"
+    config_path = private_dir / "pretrain.yaml" if private_dir else stage / "config.yaml"
     write_text_atomic(config_path, text)
     checkpoint = ModelCheckpoint(dirpath=str(stage / "checkpoints"), save_last=True, save_top_k=0)
     loggers = _loggers(options, stage, f"{options.experiment}-pretrain",
@@ -393,9 +424,10 @@ def run_pretrain(options: CVOptions, text: str, shared_run: Any = None) -> Path:
     _finish_wandb(cli.trainer.loggers, shared_run)
     if not last.is_file():
         raise ConfigError(f"{options.pretrain}: pretraining wrote no checkpoint (no epoch ran?)")
-    write_json_atomic(done, {"checkpoint": str(last), "seeds": _effective_seeds(cli),
-                             "recipe": str(options.pretrain),
-                             "overrides": options.pretrain_overrides})
+    if private_dir is None:
+        write_json_atomic(done, {"checkpoint": str(last), "seeds": _effective_seeds(cli),
+                                 "recipe": str(options.pretrain),
+                                 "overrides": options.pretrain_overrides})
     return last
 
 
@@ -429,18 +461,45 @@ def run_cv(options: CVOptions) -> list[ResultRow]:
     for fold in folds:
         if not 0 <= fold < n_folds:
             raise ConfigError(f"--folds: fold {fold} out of range (the setting has {n_folds})")
-    prepare_out_dir(options, _identity(options, composed, pretrain))
-    composed_path = options.out_dir / "config.yaml"
-    write_text_atomic(composed_path, text)
-    write_json_atomic(options.out_dir / "environment.json", environment_record())
-    seeds: list[int | None] = list(options.seeds) if options.seeds else [None]
+    zero = is_global_zero()
+    with tempfile.TemporaryDirectory(prefix="vsumlab-cv-rank-") as private:
+        if zero:
+            prepare_out_dir(options, _identity(options, composed, pretrain))
+            composed_path = options.out_dir / "config.yaml"
+            write_json_atomic(options.out_dir / "environment.json", environment_record())
+        else:  # other DDP ranks read their own copy and write nothing in the results folder
+            composed_path = Path(private) / "config.yaml"
+        write_text_atomic(composed_path, text)
+        rows = _run_folds(options, composed, composed_path, pretrain_text if pretrain else None,
+                          folds, n_folds, None if zero else Path(private))
+    if rows is None:
+        return []
+    if not options.quiet:
+        print(format_table(rows, options.experiment))
+    return rows
 
+
+def _run_folds(
+    options: CVOptions,
+    composed: dict[str, Any],
+    composed_path: Path,
+    pretrain_text: str | None,
+    folds: list[int],
+    n_folds: int,
+    private_dir: Path | None,
+) -> list[ResultRow] | None:
+    """Pretraining (optional), every fold and seed, the results files (rank 0; other ranks
+    take part in training and return None)."""
+    zero = private_dir is None
+    seeds: list[int | None] = list(options.seeds) if options.seeds else [None]
     sweep = sweep_context()
     shared_run = None
-    if sweep is not None and _wandb_mode(options, default="online") != "disabled":
+    if zero and sweep is not None and _wandb_mode(options, default="online") != "disabled":
         shared_run = _start_sweep_run(options, sweep, composed)
     try:
-        pretrained = run_pretrain(options, pretrain_text, shared_run) if pretrain else None
+        pretrained = None
+        if pretrain_text is not None:
+            pretrained = run_pretrain(options, pretrain_text, shared_run, private_dir)
         results = []
         for s in seeds:
             for f in folds:
@@ -448,6 +507,8 @@ def run_cv(options: CVOptions) -> list[ResultRow]:
                                         shared_run))
                 if shared_run is not None:
                     shared_run.log(_fold_log(results[-1], len(results) - 1))
+        if not zero:
+            return None
 
         selection = results[0]["model_selection"]
         note = "best test epoch: not comparable" if selection == "best_test" else ""
@@ -480,9 +541,19 @@ def run_cv(options: CVOptions) -> list[ResultRow]:
     except BaseException:
         if shared_run is not None:
             shared_run.finish(exit_code=1)
+        _flush_wandb()
         raise
     if shared_run is not None:
         shared_run.finish()
-    if not options.quiet:
-        print(format_table(rows, options.experiment))
+    _flush_wandb()
     return rows
+
+
+def _flush_wandb() -> None:
+    """Wait until W&B has written every run of this process (finish() returns earlier, so a
+    reader right after `vsumlab cv` could find an offline run file still empty)."""
+    import sys
+
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and getattr(wandb, "run", None) is None:
+        wandb.teardown()
