@@ -63,14 +63,7 @@ def fit(
         max_epochs=epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False,
     )  # fmt: skip
-    # tiny ops: a second thread buys nothing and, on a loaded 2-core machine, OpenMP barriers
-    # made this 20x slower; restore the setting for other tests
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        trainer.fit(module, loader)
-    finally:
-        torch.set_num_threads(threads)
+    trainer.fit(module, loader)  # one torch thread: see conftest.py
     return module.eval()
 
 
