@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vsumlab.data.schema import VideoRecord
-from vsumlab.errors import ConfigError
+from vsumlab.errors import ConfigError, VsumError
 from vsumlab.models.components.clipit import CLIPItScorer, FeatureReconstructor
 from vsumlab.models.components.text_encoder import TextFeatureCache
 from vsumlab.models.losses.clipit import (
@@ -339,7 +339,16 @@ class CLIPItModule(SummarizerModule):
             guide = self.guiding_text()
             names = datasets or {}
             texts = {k: guide.sentences(k, r, names.get(k)) for k, r in known.items()}
-        embeddings = self.text_cache.features({k: list(v) for k, v in texts.items()})
+        try:
+            embeddings = self.text_cache.features({k: list(v) for k, v in texts.items()})
+        except VsumError as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(
+                f"model.text_encoder={self.hparams.text_encoder}: {exc} In recipes: "
+                "model.init_args.text_encoder_weights=PATH (env CLIPIT_TEXT_WEIGHTS), or the "
+                "random tiny tower with CLIPIT_TEXT_ENCODER=vsumlab-tiny-clip CLIPIT_TEXT_DIM=32"
+            ) from exc
         dim = self.text_cache.dim
         if dim is not None and dim != self.hparams.text_dim:
             raise ConfigError(

@@ -166,4 +166,8 @@ def test_configuration_errors_name_the_option(small_set):
         module.score_video(np.zeros((5, 24), np.float32), query=" ")
     with pytest.raises(ConfigError, match="no captions for video"):
         tiny_module(24, captions=None).attach({"video_1": dataset["video_1"]})
+    # text weights that are not there: one line naming the option and how recipes set it
+    module = tiny_module(24, text_encoder="ViT-B-16", text_encoder_weights="absent.bin")
+    with pytest.raises(ConfigError, match="model.text_encoder=ViT-B-16: .*CLIPIT_TEXT_WEIGHTS"):
+        module.attach({"video_1": dataset["video_1"]}, {"video_1": ["a dog"]})
     assert TINY == "vsumlab-tiny-clip"
