@@ -128,3 +128,16 @@ def test_ddp_reduction_over_two_processes():
     for rank in (0, 1):
         assert results[rank]["f1"] == pytest.approx(expected.f1, abs=1e-9)
         assert results[rank]["spearman"] == pytest.approx(expected.spearman, abs=1e-9)
+
+
+def test_qualified_keys_tell_the_style_of_plain_records() -> None:
+    """Augmented settings mix datasets: "summe/<key>" must reduce F1 with max over users."""
+    from vsumlab.data.synthetic import make_synthetic_dataset
+    from vsumlab.evaluation.metrics import evaluate_video
+
+    record = next(iter(make_synthetic_dataset("summe", seed=2, n_videos=1, feature_dim=16)))
+    scores = np.linspace(0.0, 1.0, record.n_steps)
+    metric = SummarizationMetrics({f"synthetic_summe/{record.key}": record}, Protocol())
+    metric.update([f"synthetic_summe/{record.key}"], [torch.as_tensor(scores)])
+    expected = evaluate_video(record, scores, Protocol(), "summe")
+    assert float(metric.compute()["f1"]) == pytest.approx(expected.f1)

@@ -19,7 +19,12 @@ from torchmetrics.utilities import dim_zero_cat
 
 from vsumlab.data.schema import Dataset, VideoRecord
 from vsumlab.errors import ConfigError, PredictionError
-from vsumlab.evaluation.metrics import annotation_style, check_style, evaluate_video
+from vsumlab.evaluation.metrics import (
+    annotation_style,
+    check_style,
+    evaluate_video,
+    record_style,
+)
 from vsumlab.evaluation.protocol import DEFAULT_PROTOCOL, Protocol
 from vsumlab.evaluation.results import VideoScores
 
@@ -75,7 +80,9 @@ class SummarizationMetrics(Metric):
                     f"predictions: video '{key}' is not among the metric's records"
                 )
             values = np.asarray(torch.as_tensor(video_scores).detach().float().cpu().numpy())
-            result = evaluate_video(self._records[key], values, self.protocol, self.style)
+            # a qualified key ("summe/video_3") tells the style where the record's own key cannot
+            style = self.style if self.style is not None else record_style(key, self._records[key])
+            result = evaluate_video(self._records[key], values, self.protocol, style)
             self.video_index.append(torch.tensor([self._index[key]], device=self.device))
             for name in VALUES:
                 value = torch.tensor(
