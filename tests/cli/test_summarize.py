@@ -83,6 +83,7 @@ def test_summarize_default_encoder_comes_from_the_checkpoint(checkpoint, video, 
     [
         (["--ratio", "1.5"], "--ratio 1.5 must be in (0, 1]"),
         (["--checkpoint", "/no/model.ckpt"], "checkpoint not found"),
+        (["--query", "a dog"], "takes no text query"),
     ],
 )
 def test_summarize_bad_input(checkpoint, video, tmp_path, capsys, extra, message):
@@ -99,3 +100,25 @@ def test_summarize_unreadable_video(checkpoint, tmp_path, capsys):
                  str(tmp_path / "o"), "--model", "colorhist", "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and "bad.mp4: empty file (0 bytes)" in err and err.count("\n") == 1
+
+
+def test_summarize_query_reaches_a_text_guided_model(video, tmp_path, capsys):
+    """`--query` is passed to CLIP-It's score_video: the summary records different scores."""
+    from vsumlab.models.clipit import CLIPItModule
+
+    module = CLIPItModule(input_dim=512, text_encoder="vsumlab-tiny-clip", text_dim=32,
+                          text_cache_dir=str(tmp_path / "text"), d_model=16, n_heads=2,
+                          n_layers=1, dropout=0.0)
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, accelerator="cpu")
+    trainer.strategy.connect(module)
+    ckpt = tmp_path / "clipit.ckpt"
+    trainer.save_checkpoint(ckpt)
+    steps = {}
+    for query in ("a red scene", "a blue scene"):
+        out = tmp_path / query.replace(" ", "_")
+        code = main(["summarize", str(video), "--checkpoint", str(ckpt), "--out", str(out),
+                     "--model", "colorhist", "--query", query, "--no-progress"])
+        assert code == 0, capsys.readouterr().err
+        steps[query] = json.loads((out / "summary.json").read_text())["steps"]["scores"]
+    assert steps["a red scene"] != steps["a blue scene"]

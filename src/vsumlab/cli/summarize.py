@@ -28,6 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="knapsack budget: summary length as a share of the video (default 0.15)",
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--query",
+        default=None,
+        metavar="TEXT",
+        help="query-focused summary for models that take a text query (CLIP-It)",
+    )
     add_encoder_arguments(parser, default_model=None)
     parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -35,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _summarize(args: argparse.Namespace) -> int:
+    import inspect
     from pathlib import Path
 
     from vsumlab.errors import ConfigError
@@ -47,6 +54,14 @@ def _summarize(args: argparse.Namespace) -> int:
         raise ConfigError(f"--ratio {args.ratio} must be in (0, 1]")
     device = check_device(args.device)
     module = load_summarizer(args.checkpoint, map_location=device)
+    score_kwargs = None
+    if args.query is not None:
+        if "query" not in inspect.signature(module.score_video).parameters:
+            raise ConfigError(
+                f"{args.checkpoint}: {type(module).__name__} takes no text query; "
+                "--query needs a query-guided model such as CLIP-It"
+            )
+        score_kwargs = {"query": args.query}
     name, weights = checkpoint_encoder(module, args.model, args.weights, args.checkpoint)
     encoder = build_encoder(name, weights=weights, device=device, bf16=args.bf16)
     result = summarize_video(
@@ -60,6 +75,7 @@ def _summarize(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         model_info={"checkpoint": str(Path(args.checkpoint)), "class": type(module).__name__},
         progress=not args.no_progress,
+        score_kwargs=score_kwargs,
     )
     summary = result.summary
     print(
