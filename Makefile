@@ -147,8 +147,9 @@ reproduce: install $(TVSUM_H5) $(SUMME_H5)  ## papers' main tables, ours beside 
 	$(if $(REPRODUCE_DESUMNET),$(MAKE) desumnet-table3)
 	TVSUM_H5=$(TVSUM_H5) SUMME_H5=$(SUMME_H5) $(VSUMLAB) reproduce --out $(REPRODUCE_OUT) $(REPRODUCE_ARGS) $(ARGS)
 
+# Without CLIPIT_TEXT_ENCODER, the quick run gives CLIP-It its tiny random text tower (no weights).
 reproduce-quick: install $(TVSUM_H5) $(SUMME_H5)  ## the same with 1 epoch and 2 folds (checks the pipeline; figures not comparable)
-	TVSUM_H5=$(TVSUM_H5) SUMME_H5=$(SUMME_H5) $(VSUMLAB) reproduce --quick --out $(REPRODUCE_OUT)-quick $(REPRODUCE_ARGS) $(ARGS)
+	$(if $(CLIPIT_TEXT_ENCODER),,CLIPIT_TEXT_ENCODER=vsumlab-tiny-clip CLIPIT_TEXT_DIM=32) TVSUM_H5=$(TVSUM_H5) SUMME_H5=$(SUMME_H5) $(VSUMLAB) reproduce --quick --out $(REPRODUCE_OUT)-quick $(REPRODUCE_ARGS) $(ARGS)
 
 clean:  ## remove generated data and runs (keeps .venv)
 	rm -rf $(GENERATED) runs lightning_logs wandb

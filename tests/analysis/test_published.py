@@ -118,11 +118,13 @@ def test_markdown_puts_ours_beside_published(tmp_path) -> None:
     text = BASE.replace("columns:\n", "columns:\n      - {id: x, label: X}\n") + (
         "      - {name: base, published: {x: 70.0, a: 50.25}}\n"
         "      - {name: mine, published: {a: 60.0}, ours: {recipe: r.yaml}}\n"
-        "      - {name: gone, published: {a: 61.0}, ours: {recipe: q.yaml}}\n")
+        "      - {name: gone, published: {a: 61.0}, ours: {recipe: q.yaml}}\n"
+        "      - {name: long, published: {a: 62.0}, ours: {recipe: q.yaml}}\n")
     paper = load_paper(_write(tmp_path, text))
     cells = {("t1", "mine", "a"): Cell("ok", 41.234, 2.0, 5, synthetic=True),
              ("t1", "gone", "a"): Cell("unavailable", reason="recipe q.yaml is not here"),
-             ("t1", "base", "a"): Cell("none")}
+             ("t1", "base", "a"): Cell("none"),
+             ("t1", "long", "a"): Cell("failed", reason="x" * 500)}
     markdown = render_paper(paper, cells, RenderContext({"tvsum": "t.h5 (synthetic)"}, quick=True))
     lines = markdown.splitlines()
     assert "| method | X (paper) | A (paper) | A (ours) |" in lines
@@ -130,5 +132,7 @@ def test_markdown_puts_ours_beside_published(tmp_path) -> None:
     assert "| mine | - | 60.0 | 41.2 ± 2.0 † |" in lines
     assert "| gone | - | 61.0 | n/a [1] |" in lines
     assert "[1] recipe q.yaml is not here" in lines
+    assert "| long | - | 62.0 | failed [2] |" in lines
+    assert "[2] " + "x" * 240 + " ..." in lines  # long messages are cut in the footnote
     assert any(line.startswith("† ran on synthetic data") for line in lines)
     assert "**Quick run**" in markdown and "tvsum = t.h5 (synthetic)" in markdown

@@ -29,6 +29,7 @@ SETTINGS = ("canonical", "augmented", "transfer", "zero_shot")
 OURS_KEYS = {"recipe", "pretrain", "overrides", "pretrain_overrides", "setting", "reference",
              "of", "predictions", "dataset_file"}
 REFERENCES = ("random", "uniform", "human")
+MAX_REASON = 240  # footnotes stay readable; cells.json keeps the whole message
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,8 @@ def format_cell(cell: Cell | None, digits: int, footnotes: dict[str, int]) -> st
     label = {"unavailable": "n/a", "failed": "failed", "skipped": "not run"}[cell.status]
     if not cell.reason:
         return label
-    number = footnotes.setdefault(cell.reason, len(footnotes) + 1)
+    reason = cell.reason if len(cell.reason) <= MAX_REASON else cell.reason[:MAX_REASON] + " ..."
+    number = footnotes.setdefault(reason, len(footnotes) + 1)
     return f"{label} [{number}]"
 
 
