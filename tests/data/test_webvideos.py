@@ -347,3 +347,18 @@ def test_event_dataset_and_video_resolution(videos, tmp_path):
     record.video_name = "nowhere"
     with pytest.raises(DatasetError, match="video 'video_1' field 'video_name': no video named"):
         dataset_videos([record], tmp_path)
+
+
+def test_synthetic_background_is_shared_and_events_are_planted():
+    from vsumlab.data.webvideos.synthetic import render_frames
+
+    rng = np.random.default_rng(0)
+    background = (0.3, 1.2, 120.0)
+    a = render_frames(8, (32, 24), [(0, 0, 1)], 3, rng, background=background).astype(float)
+    b = render_frames(8, (32, 24), [(1, 6, 7)], 3, rng, background=background).astype(float)
+    # where neither shows its event the videos share the pattern; only pixel noise (sd 6,
+    # so a mean absolute difference of 6.8) differs; frames with an event differ more
+    assert np.abs(a[2:6] - b[2:6]).mean() < 8.0 and np.abs(a[:2] - b[:2]).mean() > 10.0
+    # during its event, category 0's square is its colour (230, 30, 30)
+    red = (a[0, ..., 0] > 200) & (a[0, ..., 1] < 60)
+    assert red.sum() == 12 * 12  # side = height // 2

@@ -64,17 +64,20 @@ def render_frames(
     texture: float = 25.0,
     noise: float = 6.0,
     strength: float = 1.0,
+    background: tuple[float, float, float] | None = None,
 ) -> np.ndarray:
     """Frames uint8 (n_frames, H, W, 3); ``events`` are (category, first, last) frame ranges.
 
     ``texture`` and ``noise`` are the background's pattern amplitude and pixel noise (grey
-    levels): the background looks busy but carries no category information. ``strength``
-    blends the event square over the background (1: opaque colour, lower: a fainter tint).
+    levels); ``background`` = (phase, drift, grey level) of the pattern (drawn from ``rng``
+    when None). ``strength`` blends the event square over the background (1: opaque colour,
+    lower: a fainter tint).
     """
     width, height = size
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    phase, drift = rng.uniform(0, 2 * np.pi, size=2)
-    base = rng.uniform(90, 150)
+    if background is None:
+        background = (*rng.uniform(0, 2 * np.pi, size=2), rng.uniform(90, 150))
+    phase, drift, base = background
     frames = np.empty((n_frames, height, width, 3), dtype=np.uint8)
     side = max(4, height // 2)
     for t in range(n_frames):
@@ -140,14 +143,23 @@ def make_category_videos(
     texture: float = 25.0,
     noise: float = 6.0,
     strength: float = 1.0,
+    shared_background: bool = True,
+    background_seed: int = 0,
 ) -> list[SyntheticVideo]:
     """Write ``out_dir/<category>/<category>_<i>.mp4`` (the UCF101 layout) and describe them.
 
     ``size`` is (width, height). Event starts are random, multiples of ``align``.
     ``category_offset`` shifts category indices (a disjoint "action" set for pretraining).
+    ``shared_background``: every video (of every call with the same ``background_seed``, so
+    training and test sets alike) shows the same background pattern, only the pixel noise
+    differs, so a clip without the event carries no information about the video; otherwise
+    each video's pattern differs and a classifier can memorise training videos by their
+    background instead of learning the events.
     """
     out_dir = Path(out_dir)
     rng = np.random.default_rng(seed)
+    drawn = np.random.default_rng(background_seed)
+    shared = (*drawn.uniform(0, 2 * np.pi, size=2), drawn.uniform(90, 150))
     span = event_len * (2 if distractor else 1)
     if n_frames < span:
         raise ValueError(f"n_frames={n_frames} too short for the event(s) of {event_len} frames")
@@ -168,7 +180,8 @@ def make_category_videos(
                     wrong = int(rng.choice([k for k in range(total) if k != c] or [c]))
                     events.append((wrong, *other))
             frames = render_frames(
-                n_frames, size, events, total, rng, texture, noise, strength
+                n_frames, size, events, total, rng, texture, noise, strength,
+                shared if shared_background else None,
             )
             name = category_name(c)
             path = write_mp4(out_dir / name / f"{name}_{i:02d}.mp4", frames, fps)
