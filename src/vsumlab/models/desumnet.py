@@ -116,11 +116,13 @@ class DeSumNetModule(L.LightningModule):
     """Category classification of clips with a 3D CNN, and gradient-based importance.
 
     Args:
-        num_classes / categories: the class count, or the category names (their count wins);
+        num_classes / class_names: the class count, or the category names (their count wins);
             names left unset are taken from the data module at fit time.
         width, fc_dim, dropout, clip_len, crop: the network (see :class:`C3D`).
-        frame_stride, resize: how raw videos are cut into clips when scoring them; taken from
-            the data module at fit time and stored in the checkpoint.
+        clip_stride, clip_resize: how raw videos are cut into clips (frame stride, (height,
+            width) before the centre crop) when scoring them; taken from the data module at fit
+            time and stored in the checkpoint. (Named apart from the data module's
+            frame_stride/resize, whose hparams Lightning must not find in conflict.)
         lr, momentum, weight_decay, lr_step_epochs, lr_gamma: SGD and its step schedule; the
             defaults are the paper's training from scratch (0.003, 0.9, 0.005, /10 every 4).
         pretrained: checkpoint of this module (e.g. pretraining on UCF101) to start from:
@@ -132,14 +134,14 @@ class DeSumNetModule(L.LightningModule):
     def __init__(
         self,
         num_classes: int | None = None,
-        categories: list[str] | None = None,
+        class_names: list[str] | None = None,
         width: float = 1.0,
         fc_dim: int | None = None,
         dropout: float = 0.5,
         clip_len: int = 16,
         crop: int = 112,
-        frame_stride: int = 1,
-        resize: tuple[int, int] = (128, 171),
+        clip_stride: int = 1,
+        clip_resize: tuple[int, int] = (128, 171),
         lr: float = 0.003,
         momentum: float = 0.9,
         weight_decay: float = 0.005,
@@ -152,12 +154,12 @@ class DeSumNetModule(L.LightningModule):
         importance_batch_size: int = 16,
     ) -> None:
         super().__init__()
-        if categories:
-            num_classes = len(categories)
+        if class_names:
+            num_classes = len(class_names)
         _check_choice("gradient", gradient, GRADIENTS)
         _check_choice("aggregate", aggregate, AGGREGATES)
         self.save_hyperparameters()
-        self.hparams["resize"] = [int(v) for v in resize]
+        self.hparams["clip_resize"] = [int(v) for v in clip_resize]
         # without a class count the network is built in setup, from the data's categories
         self.model: C3D | None = self._build(num_classes) if num_classes else None
         self._pretrained_names: set[str] = set()
@@ -174,20 +176,20 @@ class DeSumNetModule(L.LightningModule):
     def network(self) -> C3D:
         if self.model is None:
             raise ConfigError(
-                "DeSumNet: the network is not built yet: set model num_classes or categories, "
+                "DeSumNet: the network is not built yet: set model num_classes or class_names, "
                 "or fit it on a web-video data module (which names the categories)"
             )
         return self.model
 
     @property
     def categories(self) -> list[str]:
-        names = self.hparams.get("categories")
+        names = self.hparams.get("class_names")
         return list(names) if names else [str(i) for i in range(self.network.num_classes)]
 
     @property
     def spec(self) -> ClipSpec:
         hp = self.hparams
-        return ClipSpec(clip_len=hp.clip_len, frame_stride=hp.frame_stride, resize=hp.resize)
+        return ClipSpec(clip_len=hp.clip_len, frame_stride=hp.clip_stride, resize=hp.clip_resize)
 
     def forward(self, clips: Tensor) -> Tensor:
         """Logits (B, C) of uint8 or already normalised float clips (B, 3, T, H, W)."""
@@ -200,10 +202,10 @@ class DeSumNetModule(L.LightningModule):
         if datamodule is not None and hasattr(datamodule, "spec"):
             self._adopt_data(datamodule)
         if self.model is None:
-            names = self.hparams.get("categories")
+            names = self.hparams.get("class_names")
             if not names:
                 raise ConfigError(
-                    "DeSumNet: set model num_classes or categories, or fit it on a web-video "
+                    "DeSumNet: set model num_classes or class_names, or fit it on a web-video "
                     "data module (which names the categories)"
                 )
             self.model = self._build(len(names))
@@ -219,19 +221,20 @@ class DeSumNetModule(L.LightningModule):
                 f"DeSumNet: the data gives clip_len={spec.clip_len}, crop={crop} but the model "
                 f"was built for clip_len={hp.clip_len}, crop={hp.crop}; set both alike"
             )
-        self.hparams["frame_stride"] = spec.frame_stride
-        self.hparams["resize"] = list(spec.resize)
+        self.hparams["clip_stride"] = spec.frame_stride
+        self.hparams["clip_resize"] = list(spec.resize)
         names = datamodule._split()["categories"]
-        if hp.categories and list(hp.categories) != list(names):
+        if hp.class_names and list(hp.class_names) != list(names):
             raise ConfigError(
-                f"DeSumNet: model categories {list(hp.categories)} differ from the data's {names}"
+                f"DeSumNet: model class_names {list(hp.class_names)} differ from the data's "
+                f"categories {names}"
             )
         if self.model is not None and len(names) != self.model.num_classes:
             raise ConfigError(
                 f"DeSumNet: the data has {len(names)} categories {names} but the model has "
                 f"num_classes={self.model.num_classes}"
             )
-        self.hparams["categories"] = list(names)
+        self.hparams["class_names"] = list(names)
 
     def load_pretrained(self, path: str | os.PathLike) -> list[str]:
         """Load weights of matching shape from a DeSumNet checkpoint; returns their names.
@@ -246,7 +249,7 @@ class DeSumNetModule(L.LightningModule):
         state = payload.get("state_dict", payload) if isinstance(payload, dict) else None
         if not isinstance(state, dict):
             raise ConfigError(f"model.pretrained: {file} holds no state dict")
-        theirs = (payload.get("hyper_parameters") or {}).get("categories")
+        theirs = (payload.get("hyper_parameters") or {}).get("class_names")
         same_classes = theirs is not None and list(theirs) == self.categories
         own = self.state_dict()
         loaded = {}
@@ -326,13 +329,6 @@ class DeSumNetModule(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._video_accuracy("test")
-
-    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, np.ndarray]:
-        """Importance step scores of the videos of a scoring batch (``key``, ``path``, ``picks``)."""
-        return {
-            key: self.score_video(path, picks)
-            for key, path, picks in zip(batch["key"], batch["path"], batch["picks"])
-        }
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -133,3 +133,19 @@ def test_synth_writes_the_demo_world(capsys, tmp_path):
     assert np.all([probe(p).n_frames == 64 for p in (paths["web"] / "cat1").iterdir()])
     code, _, err = _run(capsys, "desumnet", "synth", str(tmp_path / "w"))
     assert code == 2 and "target_test.h5: already exists" in err
+
+
+def test_summarize_uses_desumnet_on_the_raw_video(setup, capsys, tmp_path):
+    # `vsumlab summarize` calls score_video_file (pixels in); colorhist features only cut shots
+    _, videos, ckpt, _ = setup
+    code, _, err = _run(
+        capsys, "summarize", str(videos[0].path), "--checkpoint", str(ckpt), "--ratio", "1.0",
+        "--out", str(tmp_path / "summary"), "--no-progress",
+    )
+    assert code == 0, err
+    summary = json.loads((tmp_path / "summary" / "summary.json").read_text())
+    assert summary["model"]["class"] == "DeSumNetModule"
+    assert summary["model"]["encoder"]["model"] == "colorhist"
+    picks = np.asarray(summary["steps"]["picks"])
+    expected = load_desumnet(ckpt).score_video(videos[0].path, picks)
+    np.testing.assert_allclose(summary["steps"]["scores"], expected, atol=1e-5)

@@ -27,6 +27,7 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import pytest
+from lightning.pytorch.loggers import CSVLogger
 
 from vsumlab.data.schema import read_dataset
 from vsumlab.data.webvideos import VideoEntry, WebVideoDataModule, write_list_file
@@ -78,7 +79,9 @@ def trained(world: World) -> tuple[DeSumNetModule, dict, Path]:
         width=WIDTH, crop=32, dropout=0.0, lr=0.01, weight_decay=5e-4, lr_step_epochs=100
     )
     trainer = L.Trainer(
-        max_epochs=EPOCHS, logger=False, enable_progress_bar=False, enable_model_summary=False,
+        # a logger, as recipes have: Lightning then checks model and data hparams agree
+        max_epochs=EPOCHS, logger=CSVLogger(world.root / "logs"), enable_progress_bar=False,
+        enable_model_summary=False,
         default_root_dir=world.root / "run", num_sanity_val_steps=0,
         check_val_every_n_epoch=EPOCHS,  # validate once, at the end
     )

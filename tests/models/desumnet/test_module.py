@@ -26,9 +26,9 @@ def test_paper_sgd_defaults():
 
 def test_cross_dataset_pretraining_replaces_fc8(tmp_path):
     torch.manual_seed(0)
-    action = tiny_module(categories=["jump", "run", "swim", "ski"])
+    action = tiny_module(class_names=["jump", "run", "swim", "ski"])
     ckpt = save_checkpoint(action, tmp_path / "ucf.ckpt")
-    target = tiny_module(categories=["a", "b", "c"], pretrained=str(ckpt))
+    target = tiny_module(class_names=["a", "b", "c"], pretrained=str(ckpt))
     fresh_fc8 = target.model.fc8.weight.detach().clone()
     loaded = target.load_pretrained(ckpt)
     assert "model.features.0.weight" in loaded and "model.fc7.weight" in loaded
@@ -63,7 +63,7 @@ def test_pretrained_errors(tmp_path):
 
 def test_checkpoint_round_trip_through_the_generic_loader(tmp_path):
     torch.manual_seed(0)
-    module = tiny_module(frame_stride=2)
+    module = tiny_module(clip_stride=2)
     ckpt = save_checkpoint(module, tmp_path / "m.ckpt")
     for loaded in (load_desumnet(ckpt), load_summarizer(ckpt)):
         assert isinstance(loaded, DeSumNetModule) and not loaded.training
@@ -86,7 +86,7 @@ def test_class_count_comes_from_the_data_when_not_given():
     module = DeSumNetModule(width=0.0625, crop=32)
     with pytest.raises(ConfigError, match="the network is not built yet"):
         module.categories  # noqa: B018
-    with pytest.raises(ConfigError, match="set model num_classes or categories"):
+    with pytest.raises(ConfigError, match="set model num_classes or class_names"):
         module.setup("fit")  # no data module to name the categories either
     module._adopt_data(_FakeData())
     module.setup("validate")
@@ -110,13 +110,13 @@ class _FakeData:
 
 
 def test_adopts_the_data_cutting_and_checks_the_network():
-    module = tiny_module(categories=None, num_classes=3)
+    module = tiny_module(class_names=None, num_classes=3)
     module._adopt_data(_FakeData())
     assert module.categories == ["cat0", "cat1", "cat2"]
     assert module.spec.frame_stride == 3 and module.spec.resize == (40, 50)
     with pytest.raises(ConfigError, match="the data gives clip_len=16, crop=40"):
         tiny_module()._adopt_data(_FakeData(crop=40))
     with pytest.raises(ConfigError, match="has 2 categories"):
-        tiny_module(categories=None, num_classes=3)._adopt_data(_FakeData(categories=("a", "b")))
+        tiny_module(class_names=None, num_classes=3)._adopt_data(_FakeData(categories=("a", "b")))
     with pytest.raises(ConfigError, match="differ from the data's"):
-        tiny_module(categories=["x", "y", "z"])._adopt_data(_FakeData())
+        tiny_module(class_names=["x", "y", "z"])._adopt_data(_FakeData())

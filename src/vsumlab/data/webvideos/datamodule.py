@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import lightning as L
 import numpy as np
@@ -168,7 +167,3 @@ class WebVideoDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", shuffle=False)
-
-    def videos(self, stage: str) -> list[Path]:
-        """Video files of a stage, in the order of the batches' ``video`` indices."""
-        return [Path(p) for p in self.dataset(stage).videos]
