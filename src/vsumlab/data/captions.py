@@ -13,9 +13,11 @@
   else steps split the duration evenly. An event covers every step it overlaps (at least one);
   its box is ``(first / T, (last + 1) / T)`` of the step axis as (center, length).
 * Features: a standard-schema h5 (one group per video id with ``features``; ``picks``/``fps``
-  used when present) or a folder of ``<video_id>.npy`` files. Videos without features are
-  reported once (count printed) and skipped, never zero-padded.
-* Synthetic caption-aligned features (:func:`make_caption_features`) for tests and the demo.
+  used when present) or a folder of ``<video_id>.npy`` files. Entries ``<video_id>~<n>`` are
+  further recordings of the same captioned video (each is one training item). Videos without
+  features are reported once (count printed) and skipped, never zero-padded.
+* Synthetic caption-aligned features (:func:`make_caption_features`) for tests and the demo;
+  :class:`CaptionDataModule` builds them in ``prepare_data`` when given ``synthetic`` options.
 """
 
 from __future__ import annotations
@@ -40,12 +42,18 @@ from scipy.signal import lfilter
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
-from vsumlab.data.schema import VideoRecord, change_points_from_boundaries, write_dataset
+from vsumlab.data.schema import (
+    VideoRecord,
+    change_points_from_boundaries,
+    natural_key,
+    write_dataset,
+)
 from vsumlab.errors import ConfigError, DatasetError
 from vsumlab.io import check_writable, write_json_atomic
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIALS = (PAD, BOS, EOS, UNK)  # ids 0..3; padding is id 0 everywhere
+RECORDING_SEP = "~"  # feature key "<video_id>~<n>": another recording of the same video
 VOCAB_FORMAT = "vsumlab-vocabulary"
 
 
@@ -299,7 +307,16 @@ class FeatureStore:
         self._handle: h5py.File | None = None
 
     def __contains__(self, video_id: str) -> bool:
-        return video_id in self._keys
+        return bool(self.keys_for(video_id))
+
+    def keys_for(self, video_id: str) -> list[str]:
+        """Feature entries of a video: ``<id>`` and/or further recordings ``<id>~<n>``."""
+        if not hasattr(self, "_by_video"):
+            by_video: dict[str, list[str]] = {}
+            for key in self._keys:
+                by_video.setdefault(key.split(RECORDING_SEP, 1)[0], []).append(key)
+            self._by_video = {vid: sorted(keys, key=natural_key) for vid, keys in by_video.items()}
+        return self._by_video.get(video_id, [])
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_handle": None}
@@ -337,9 +354,10 @@ class FeatureStore:
 def join_features(
     videos: Mapping[str, CaptionVideo], store: FeatureStore, source: str = "captions"
 ) -> list[str]:
-    """Video ids that have features; the others are reported once (count printed) and skipped."""
-    kept = [vid for vid in videos if vid in store]
-    missing = len(videos) - len(kept)
+    """Feature keys of the videos that have features (a video's recordings ``<id>~<n>`` each
+    count as one item); videos without any are reported once (count printed) and skipped."""
+    kept = [key for vid in videos for key in store.keys_for(vid)]
+    missing = sum(1 for vid in videos if vid not in store)
     if missing:
         example = next(vid for vid in videos if vid not in store)
         print(
@@ -376,7 +394,7 @@ class CaptionDataset(TorchDataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         key = self.keys[index]
-        video = self.videos[key]
+        video = self.videos[key.split(RECORDING_SEP, 1)[0]]
         feats, times = self.store.load(key)
         boxes = event_boxes(video, feats.shape[0], times)
         encoded = [self.vocabulary.encode(e.sentence, self.max_caption_len) for e in video.events]
@@ -440,6 +458,10 @@ class CaptionDataModule(L.LightningDataModule):
         max_caption_len: words kept per sentence.
         train_fraction, max_videos, seed: use part of the training videos (fraction studies,
             quick demos); deterministic.
+        synthetic: build synthetic caption-aligned features for the caption files in
+            ``prepare_data`` (see :data:`SYNTHETIC_OPTIONS`); written once to ``features``
+            (and ``val_features``, default ``<features stem>_val.h5``), reused while the options
+            match.
     """
 
     def __init__(
@@ -456,12 +478,17 @@ class CaptionDataModule(L.LightningDataModule):
         train_fraction: float = 1.0,
         max_videos: int | None = None,
         seed: int = 0,
+        synthetic: dict[str, Any] | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()
         subsample([], train_fraction)  # validate early
         self.train_path, self.val_path = train_captions, val_captions
         self.features_path = features
+        self.synthetic = synthetic_options(synthetic) if synthetic is not None else None
+        if val_features is None and self.synthetic is not None:
+            stem = Path(features)
+            val_features = str(stem.with_name(f"{stem.stem}_val{stem.suffix or '.h5'}"))
         self.val_features_path = val_features or features
         self._vocabulary: Vocabulary | None = Vocabulary.load(vocabulary) if vocabulary else None
         self._datasets: dict[str, CaptionDataset] = {}
@@ -479,6 +506,22 @@ class CaptionDataModule(L.LightningDataModule):
                 self.train_videos, self.hparams.min_word_count
             )
         return self._vocabulary
+
+    def prepare_data(self) -> None:
+        if self.synthetic is None:
+            return
+        options = dict(self.synthetic)
+        if options["dim"] is None:  # follow the model being trained
+            model = self.trainer.lightning_module if self.trainer is not None else None
+            if model is None or not hasattr(model, "input_dim"):
+                raise ConfigError("data.synthetic.dim=null needs a model with input_dim")
+            options["dim"] = int(model.input_dim)
+        val_videos = options.pop("val_videos")
+        jobs = [(self.train_path, self.features_path, options.pop("n_videos"))]
+        if self.val_path is not None:
+            jobs.append((self.val_path, self.val_features_path, val_videos))
+        for captions, features, n_videos in jobs:
+            build_synthetic_features(captions, features, n_videos=n_videos, **options)
 
     def use_vocabulary(self, vocabulary: Vocabulary) -> None:
         """Encode sentences with another vocabulary (a pretrained captioner's); rebuilds the
@@ -565,6 +608,7 @@ def make_caption_features(
     word_gain: float = 2.0,
     distractor_gain: float = 2.0,
     seed: int = 0,
+    draws: int = 1,
 ) -> list[VideoRecord]:
     """Synthetic features whose content follows the captions' real timestamps.
 
@@ -582,6 +626,11 @@ def make_caption_features(
     summarization sets: the synthetic stand-in for "captions describe the important content"
     that Cap2Sum relies on. Records follow the standard schema (picks every
     ``fps / steps_per_second`` frames) with ``extra["captioned"]`` the (T,) 0/1 captioned mask.
+
+    ``draws > 1`` makes that many independent recordings of each video (keys ``<id>~<n>``):
+    same events and sentences, new scenes, noise and distractors. With few videos this keeps a
+    captioner from recognising a video by its uncaptioned footage and reciting its captions, so
+    captions must come from the captioned content, as they must on a large real set.
     """
     from vsumlab.data.synthetic import _feature_space, synthetic_config
 
@@ -591,8 +640,13 @@ def make_caption_features(
     meaning = _SentenceMeaning(dim)
     pool = [(vid, e.sentence) for vid, v in videos.items() for e in v.events]
     records = []
-    for index, (vid, video) in enumerate(videos.items()):
-        rng = np.random.default_rng([seed, index])
+    items = [
+        (vid if draws == 1 else f"{vid}{RECORDING_SEP}{d}", vid, video, [seed, index, d])
+        for d in range(draws)
+        for index, (vid, video) in enumerate(videos.items())
+    ]
+    for key, vid, video, rng_seed in items:
+        rng = np.random.default_rng(rng_seed)
         n_frames = max(1, int(round(video.duration * fps)))
         picks = np.arange(0, n_frames, stride, dtype=np.int64)
         n_steps = len(picks)
@@ -624,8 +678,9 @@ def make_caption_features(
         cps = change_points_from_boundaries(starts, n_frames)
         records.append(
             VideoRecord(
-                key=vid,
-                features=feats.astype(np.float32),
+                key=key,
+                # multiples of 1/16 (as vsumlab.data.synthetic) so that the files compress
+                features=(np.round(feats * 16) / 16).astype(np.float32),
                 picks=picks,
                 n_frames=n_frames,
                 fps=fps,
@@ -650,20 +705,84 @@ def write_caption_features(
     return write_dataset(path, records, attrs=attrs, force=force)
 
 
+#: options of synthetic caption-aligned features (CaptionDataModule ``synthetic``)
+SYNTHETIC_OPTIONS: dict[str, Any] = {
+    "n_videos": None,  # train videos used (file order after the filters); None = all
+    "val_videos": None,  # the same for the validation captions
+    "max_coverage": None,  # keep videos whose events cover at most this share of the video
+    "max_duration": None,  # seconds
+    "draws": 1,  # recordings per video (see make_caption_features)
+    "dim": None,  # feature size; None = the model's input_dim
+    "steps_per_second": 2.0,
+    "signal": 2.5,
+    "word_gain": 2.0,
+    "distractor_gain": 2.0,
+    "seed": 0,
+}
+
+
+def synthetic_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(options) - set(SYNTHETIC_OPTIONS))
+    if unknown:
+        raise ConfigError(
+            f"data.synthetic: unknown option(s) {', '.join(unknown)}; "
+            f"known: {', '.join(SYNTHETIC_OPTIONS)}"
+        )
+    return {**SYNTHETIC_OPTIONS, **options}
+
+
+def build_synthetic_features(
+    captions: str | os.PathLike, features: str | os.PathLike, **options: Any
+) -> Path:
+    """Write synthetic features for (a selection of) a caption file's videos, once: an existing
+    file made with the same options is reused, one made otherwise is an error."""
+    options = synthetic_options(options)
+    stamp = json.dumps({"captions": str(Path(captions).resolve()), **options}, sort_keys=True)
+    path = Path(features)
+    if path.exists():
+        try:
+            with h5py.File(path, "r") as handle:
+                previous = handle.attrs.get("synthetic_options")
+        except OSError as exc:
+            raise DatasetError(f"{path}: not a readable HDF5 file ({exc})") from exc
+        if isinstance(previous, bytes):
+            previous = previous.decode("utf-8")
+        if previous != stamp:
+            raise ConfigError(
+                f"{path}: exists but was not made from {captions} with these synthetic options; "
+                "delete it or choose another data.features path"
+            )
+        return path
+    videos = select_videos(
+        load_captions(captions),
+        options["n_videos"],
+        max_duration=options["max_duration"],
+        max_coverage=options["max_coverage"],
+    )
+    if not videos:
+        raise ConfigError(f"data.synthetic: no video of {captions} passes the filters {options}")
+    generate = {k: v for k, v in options.items() if k not in ("n_videos", "val_videos",
+                                                              "max_coverage", "max_duration")}  # fmt: skip
+    records = make_caption_features(videos, **generate)
+    attrs = {"dataset_name": "synthetic_captions", "synthetic_features": True,
+             "synthetic_options": stamp}  # fmt: skip
+    return write_dataset(path, records, attrs=attrs)
+
+
 def select_videos(
     videos: Mapping[str, CaptionVideo],
-    n: int,
+    n: int | None,
     max_duration: float | None = None,
     max_coverage: float | None = None,
 ) -> dict[str, CaptionVideo]:
-    """The first ``n`` videos (file order) within a duration and caption-coverage limit.
+    """The first ``n`` videos (file order; None = all) within a duration and coverage limit.
 
     Coverage = share of the video inside some event; ActivityNet events cover ~99% of a median
     video, so learning "captioned spans score higher" needs videos that leave some uncovered.
     """
     chosen: dict[str, CaptionVideo] = {}
     for vid, video in videos.items():
-        if len(chosen) >= n:
+        if n is not None and len(chosen) >= n:
             break
         if max_duration is not None and video.duration > max_duration:
             continue

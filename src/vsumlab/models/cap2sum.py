@@ -153,11 +153,16 @@ class Cap2SumModule(SummarizerModule):
         self.vocabulary: Vocabulary | None = Vocabulary(vocabulary) if vocabulary else None
         source = captioner_from or (pretrained if mode == "weak_finetune" else None)
         self._captioner_source = source
-        if mode in CAPTION_MODES and source and self.vocabulary is None:
-            words = _read_checkpoint(source).get("cap2sum_vocabulary", {}).get("words")
+        if mode in CAPTION_MODES and source:
+            payload = _read_checkpoint(source)
+            words = payload.get("cap2sum_vocabulary", {}).get("words")
             if not words:
                 raise ConfigError(f"model.captioner_from: {source} holds no Cap2Sum vocabulary")
+            # The captioner continues: its vocabulary and sizes are the checkpoint's.
             self.vocabulary = Vocabulary(words)
+            sizes = payload.get("hyper_parameters", {}).get("captioner")
+            if sizes is not None:
+                self.hparams["captioner"] = dict(sizes)
         if self.vocabulary is not None and mode in CAPTION_MODES:
             self._build_captioner(self.vocabulary)
         if source and self.captioner is not None:
@@ -214,7 +219,10 @@ class Cap2SumModule(SummarizerModule):
                 if data_vocab is not None:
                     self._build_captioner(data_vocab)
                 elif self.hparams.target_captions:
-                    captions = load_captions(self.hparams.target_captions)
+                    if self.hparams.target_captions == PLANTED_CAPTIONS:
+                        captions = planted_captions(datamodule.records_for("train"))
+                    else:
+                        captions = load_captions(self.hparams.target_captions)
                     self._build_captioner(Vocabulary.from_captions(captions, min_count=1))
                 else:
                     raise ConfigError(
@@ -235,7 +243,10 @@ class Cap2SumModule(SummarizerModule):
 
     def _prepare_target_captions(self, datamodule: Any) -> None:
         """Event targets of each training video from ``target_captions`` (weak fine-tuning)."""
-        captions = load_captions(self.hparams.target_captions)
+        if self.hparams.target_captions == PLANTED_CAPTIONS:
+            captions = planted_captions(datamodule.records_for("train"))
+        else:
+            captions = load_captions(self.hparams.target_captions)
         assert self.vocabulary is not None
         missing = 0
         keys = list(datamodule.keys["train"]) if hasattr(datamodule, "keys") else []
@@ -408,6 +419,40 @@ class Cap2SumModule(SummarizerModule):
         super().on_save_checkpoint(checkpoint)
         if self.vocabulary is not None:
             checkpoint["cap2sum_vocabulary"] = self.vocabulary.to_dict()
+
+
+#: ``target_captions`` value for synthetic sets: captions made from their planted segments
+PLANTED_CAPTIONS = "synthetic:planted"
+PLANTED_SENTENCES = (
+    "something important happens",
+    "the key moment of the video",
+    "an important event takes place",
+)
+
+
+def planted_captions(records: Mapping[str, Any]) -> dict[str, CaptionVideo]:
+    """Stand-in captions for the synthetic summarization sets (no caption files exist for them):
+    one event per planted run of ``extra["planted"]``, with a fixed generic sentence. It lets
+    weak fine-tuning run end to end on the embedded data; it is not TVSum-/SumMe-Caption."""
+    from vsumlab.data.captions import CaptionEvent
+
+    captions = {}
+    for key, record in records.items():
+        planted = record.extra.get("planted")
+        if planted is None:
+            raise ConfigError(
+                f"model.target_captions={PLANTED_CAPTIONS}: video '{key}' has no planted "
+                "segments (only the synthetic sets have them); give a caption JSON instead"
+            )
+        times = np.concatenate([record.picks / record.fps, [record.n_frames / record.fps]])
+        flags = np.concatenate([[0], np.asarray(planted) > 0, [0]]).astype(np.int8)
+        edges = np.flatnonzero(np.diff(flags))
+        events = tuple(
+            CaptionEvent(float(times[a]), float(times[b]), PLANTED_SENTENCES[i % 3])
+            for i, (a, b) in enumerate(zip(edges[0::2], edges[1::2]))
+        )
+        captions[key] = CaptionVideo(key, float(times[-1]), events)
+    return captions
 
 
 def captioned_margin(scores: Tensor, captioned: Tensor, valid: Tensor) -> Tensor | None:
