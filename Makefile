@@ -88,6 +88,42 @@ finetune-visp-tvsum: install $(TVSUM_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on
 finetune-visp-summe: install $(SUMME_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on SumMe from make pretrain-visp's checkpoint
 	$(VSUMLAB) cv --config experiments/visp/finetune_summe.yaml --data.init_args.dataset=$(SUMME_H5) --model.init_args.pretrained=$(VISP_CKPT) --out runs/finetune-summe-visp $(ARGS)
 
+# Cap2Sum (experiments/cap2sum): weakly supervised pretraining on dense captions once, then
+# supervised / weak (caption) fine-tuning and zero-shot evaluation start from its checkpoint.
+# Default: ActivityNet Captions from $VSUMLAB_DATA (../shared/data) with synthetic caption-aligned
+# features and the small CPU config; CAP2SUM_PRETRAIN=experiments/cap2sum/pretrain.yaml for the
+# paper's sizes. PRETRAIN_ARGS go to the pretraining, ARGS to the CV.
+.PHONY: pretrain-cap2sum finetune-cap2sum-tvsum finetune-cap2sum-summe weak-finetune-cap2sum-tvsum weak-finetune-cap2sum-summe zeroshot-cap2sum-tvsum zeroshot-cap2sum-summe
+CAP2SUM_PRETRAIN ?= experiments/cap2sum/pretrain_small.yaml
+CAP2SUM_DIR ?= runs/cap2sum/pretrain
+CAP2SUM_CKPT := $(CAP2SUM_DIR)/cap2sum-pretrained.ckpt
+cap2sum_cv = $(VSUMLAB) cv --config experiments/cap2sum/$(1)_$(2).yaml --data.init_args.dataset=$(3) --model.init_args.pretrained=$(CAP2SUM_CKPT)
+
+pretrain-cap2sum: install  ## Cap2Sum pretraining on dense captions (CAP2SUM_PRETRAIN=...; FORCE=1 to redo)
+	@if [ -e $(CAP2SUM_CKPT) ] && [ -z "$(FORCE)" ]; then echo "$(CAP2SUM_CKPT) exists; pass FORCE=1 to pretrain again" >&2; exit 2; fi
+	CAP2SUM_PRETRAIN_DIR=$(CAP2SUM_DIR) $(VSUMLAB) fit --config $(CAP2SUM_PRETRAIN) --config experiments/cap2sum/fit_checkpoint.yaml $(PRETRAIN_ARGS)
+
+$(CAP2SUM_CKPT):
+	$(MAKE) pretrain-cap2sum
+
+finetune-cap2sum-tvsum: install $(TVSUM_H5) $(CAP2SUM_CKPT)  ## Cap2Sum supervised fine-tuning (MSE), 5-fold CV on TVSum
+	$(call cap2sum_cv,finetune,tvsum,$(TVSUM_H5)) --out runs/finetune-tvsum-cap2sum $(ARGS)
+
+finetune-cap2sum-summe: install $(SUMME_H5) $(CAP2SUM_CKPT)  ## Cap2Sum supervised fine-tuning (MSE), 5-fold CV on SumMe
+	$(call cap2sum_cv,finetune,summe,$(SUMME_H5)) --out runs/finetune-summe-cap2sum $(ARGS)
+
+weak-finetune-cap2sum-tvsum: install $(TVSUM_H5) $(CAP2SUM_CKPT)  ## Cap2Sum fine-tuning on target captions (TVSUM_CAPTIONS=...), 5-fold CV on TVSum
+	$(call cap2sum_cv,weak_finetune,tvsum,$(TVSUM_H5)) --out runs/weak-finetune-tvsum-cap2sum $(ARGS)
+
+weak-finetune-cap2sum-summe: install $(SUMME_H5) $(CAP2SUM_CKPT)  ## Cap2Sum fine-tuning on target captions (SUMME_CAPTIONS=...), 5-fold CV on SumMe
+	$(call cap2sum_cv,weak_finetune,summe,$(SUMME_H5)) --out runs/weak-finetune-summe-cap2sum $(ARGS)
+
+zeroshot-cap2sum-tvsum: install $(TVSUM_H5) $(CAP2SUM_CKPT)  ## the pretrained Cap2Sum summarizer alone on all TVSum videos
+	$(call cap2sum_cv,finetune,tvsum,$(TVSUM_H5)) --data.init_args.setting=zero_shot --out runs/zeroshot-tvsum-cap2sum $(ARGS)
+
+zeroshot-cap2sum-summe: install $(SUMME_H5) $(CAP2SUM_CKPT)  ## the pretrained Cap2Sum summarizer alone on all SumMe videos
+	$(call cap2sum_cv,finetune,summe,$(SUMME_H5)) --data.init_args.setting=zero_shot --out runs/zeroshot-summe-cap2sum $(ARGS)
+
 # CLIP-It (experiments/clipit): caption-aligned synthetic sets (data/generated/clipit), the
 # canonical/augmented/transfer settings, the text ablation and the query demo, with the random
 # tiny text tower. Real data: make finetune-tvsum method=clipit TVSUM_H5=... with local CLIP
