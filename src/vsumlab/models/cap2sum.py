@@ -213,6 +213,13 @@ class Cap2SumModule(SummarizerModule):
     def setup(self, stage: str) -> None:
         super().setup(stage)
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        if self.mode in ("pretrain", "captioner") and datamodule is not None:
+            if not hasattr(datamodule, "vocabulary"):
+                raise ConfigError(
+                    f"model.mode={self.mode} trains on dense captions: use "
+                    "vsumlab.data.captions.CaptionDataModule (weak_finetune takes summarization "
+                    "data with model.target_captions)"
+                )
         if self.mode in CAPTION_MODES:
             data_vocab = getattr(datamodule, "vocabulary", None)
             if self.vocabulary is None:
@@ -468,9 +475,3 @@ def captioned_margin(scores: Tensor, captioned: Tensor, valid: Tensor) -> Tensor
     mean_out = (scores * outside).sum(1) / n_out.clamp(min=1)
     return (mean_in - mean_out)[usable].mean()
 
-
-def zero_shot_predictions(
-    module: SummarizerModule, records: Mapping[str, Any]
-) -> dict[str, np.ndarray]:
-    """Step scores of the (pretrained) summarizer alone for each record: no training at all."""
-    return {key: module.score_video(record.features) for key, record in records.items()}

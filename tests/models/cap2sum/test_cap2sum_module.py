@@ -185,3 +185,14 @@ def test_captioned_margin_by_hand():
     valid = torch.tensor([[True] * 4, [True, True, True, False]])
     # video 1: 0.8 - 0.2; video 2 has no uncaptioned valid step and is left out
     assert captioned_margin(scores, captioned, valid).item() == pytest.approx(0.6)
+
+
+def test_pretraining_on_summarization_data_is_refused(tmp_path):
+    data = make_synthetic_dataset("summe", seed=0, n_videos=5, feature_dim=DIM, min_duration=20,
+                                  max_duration=30)  # fmt: skip
+    h5 = write_dataset(tmp_path / "syn.h5", data.records.values(), attrs=data.attrs)
+    dm = SummarizationDataModule(str(h5), n_folds=5, fold=0, val_fraction=0.0, batch_size=2)
+    trainer = L.Trainer(max_steps=1, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
+    with pytest.raises(ConfigError, match="CaptionDataModule"):
+        trainer.fit(module(mode="pretrain"), dm)
