@@ -55,6 +55,9 @@ def test_placeholders_and_plans(data: DataSources, monkeypatch: pytest.MonkeyPat
         "--model.init_args.input_dim=64",  # the fixtures' 64-d features, not the recipe's 1024
         "--trainer.max_epochs=1", "--data.init_args.n_folds=2", "--x=1",
     ]
+    quick = Row("q", {}, {**row.ours, "quick": {"pretrain": "experiments/visp/pretrain_fit.yaml"}})
+    assert plan_cell(quick, column, data).pretrain == "experiments/visp/pretrain.yaml"
+    assert plan_cell(quick, column, data, quick=True).pretrain == "experiments/visp/pretrain_fit.yaml"
     zero = Row("z", {}, {"recipe": "experiments/supervised/csta_{dataset}.yaml",
                          "setting": "zero_shot"})
     assert plan_cell(zero, column, data).setting == "zero_shot"  # the row's setting wins
@@ -119,28 +122,35 @@ def test_a_failing_run_is_reported_and_the_rest_still_renders(
 
 
 @pytest.mark.slow
-def test_quick_reproduction_of_the_supervised_rows(
+def test_quick_reproduction_of_the_csta_rows(
     tmp_path: Path, data: DataSources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("TVSUM_H5", str(data.datasets["tvsum"]))
     monkeypatch.setenv("SUMME_H5", str(data.datasets["summe"]))
     out = tmp_path / "reproduce"
-    code = main(["reproduce", "--quick", "--papers", "visp", "--rows", "CSTA (Son",
+    code = main(["reproduce", "--quick", "--papers", "visp", "--rows", "CSTA",
                  "--out", str(out), "--wandb-mode", "disabled"])
     assert code == 0
     text = (out / "visp.md").read_text()
     lines = {line.split(" |")[0][2:]: line for line in text.splitlines() if line.startswith("| ")}
     cells = {(c["row"], c["column"]): c for c in
              json.loads((out / "cells.json").read_text())["cells"]["visp"]}
-    for row in ("CSTA (Son et al., 2024)", "Random", "Human (Otani et al., 2019)"):
+    for row in ("CSTA (Son et al., 2024)", "ViSP+CSTA", "Random", "Human (Otani et al., 2019)"):
         for column in ("summe_tau", "summe_rho", "tvsum_tau", "tvsum_rho", "avg"):
             cell = cells[(row, column)]
             assert cell["status"] == "ok" and cell["synthetic"], (row, column)
         assert lines[row].count("†") == 5  # four metrics and their average, synthetic data
     assert "| 0.246 |" in lines["CSTA (Son et al., 2024)"]  # the published value beside ours
-    assert cells[("ViSP+CSTA", "tvsum_tau")]["status"] == "skipped"  # filtered out by --rows
-    assert "not run" in lines["ViSP+CSTA"]
+    assert cells[("CLIP-It* (Narasimhan et al., 2021)", "tvsum_tau")]["status"] == "skipped"
+    assert "not run" in lines["CLIP-It* (Narasimhan et al., 2021)"]  # filtered out by --rows
+    # ViSP+CSTA on SumMe and TVSum fine-tune from ONE pretraining on both sets (as the paper)
+    (pretraining,) = (out / "pretrain").iterdir()
+    checkpoint = pretraining / "pretrain" / "checkpoints" / "last.ckpt"
+    for dataset in ("summe", "tvsum"):
+        visp = Path(cells[("ViSP+CSTA", f"{dataset}_tau")]["run"])
+        run = json.loads((visp / "run.json").read_text())
+        assert f"--model.init_args.pretrained={checkpoint.resolve()}" in run["overrides"]
     # the reference rows are those of the CSTA runs (same folder), 2 quick folds each
     csta = cells[("CSTA (Son et al., 2024)", "tvsum_tau")]
     human = cells[("Human (Otani et al., 2019)", "tvsum_tau")]

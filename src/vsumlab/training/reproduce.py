@@ -186,9 +186,14 @@ class ReproduceReport:
         return [slug for slug, status in self.runs.items() if status.startswith("failed")]
 
 
-def plan_cell(row: Row, column: Column, data: DataSources) -> RunSpec | PredictionSpec | ReferenceSpec:
-    """What produces our figure of a row in a column (raises :class:`Unavailable`)."""
-    ours = row.ours or {}
+def plan_cell(
+    row: Row, column: Column, data: DataSources, quick: bool = False
+) -> RunSpec | PredictionSpec | ReferenceSpec:
+    """What produces our figure of a row in a column (raises :class:`Unavailable`). In quick
+    mode, the row's ``quick`` entries replace its own (e.g. a CPU-sized pretraining recipe)."""
+    ours = dict(row.ours or {})
+    if quick:
+        ours.update(ours.pop("quick", None) or {})
     if "reference" in ours:
         return ReferenceSpec(ours["reference"], str(ours.get("of", "")))
     if column.dataset is None:
@@ -268,6 +273,11 @@ def _metric_cell(results: Mapping[str, Any], row_name: str, metric: str, synthet
                 len(row.get("folds", [])), synthetic, run=run)
 
 
+def _one_line(exc: BaseException) -> str:
+    message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    return message if isinstance(exc, VsumError) else f"{exc.__class__.__name__}: {message}"
+
+
 class Reproducer:
     """Plans, runs (once per distinct run) and tabulates the cells of the published tables."""
 
@@ -276,6 +286,7 @@ class Reproducer:
         self.data = DataSources.from_env(options.environ)
         self.runs: dict[str, str] = {}
         self._results: dict[str, tuple[dict[str, Any] | None, str, bool]] = {}
+        self._pretrained: dict[str, Path | Exception] = {}
 
     def _wanted(self, row: Row) -> bool:
         patterns = [p.lower() for p in self.options.rows or []]
@@ -292,29 +303,55 @@ class Reproducer:
         pre_overrides = pretrain_overrides(spec, self.data, self.options)
         synthetic = _synthetic_inputs(spec, self.data, [*fold_overrides, *pre_overrides])
         if self.options.dry_run:
+            pretrain = f" (after pretraining {spec.pretrain} {' '.join(pre_overrides)})"
             self.runs[spec.slug] = "planned: vsumlab cv --config " + " ".join(
-                [spec.recipe, *(["--pretrain", spec.pretrain] if spec.pretrain else []),
-                 *fold_overrides, *(f"--pretrain.{o[2:]}" for o in pre_overrides)])
+                [spec.recipe, *fold_overrides]) + (pretrain if spec.pretrain else "")
             self._results[spec.slug] = (None, str(folder), synthetic)
             return self._results[spec.slug]
         try:
+            if spec.pretrain:  # one pretraining serves every run that names the same one
+                checkpoint = self.pretrained(spec.pretrain, pre_overrides)
+                fold_overrides.append(f"--model.init_args.pretrained={checkpoint}")
             run_cv(CVOptions(
                 recipe=Path(spec.recipe), out_dir=folder, overrides=fold_overrides,
                 name=spec.slug, seeds=self.options.seeds, force=self.options.force,
                 wandb_mode=self.options.wandb_mode, quiet=True,
-                pretrain=Path(spec.pretrain) if spec.pretrain else None,
-                pretrain_overrides=pre_overrides,
             ))
             results = json.loads((folder / "results.json").read_text())
             self.runs[spec.slug] = "ok"
         except Exception as exc:  # one failing recipe must not stop the other tables
-            message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-            if not isinstance(exc, VsumError):
-                message = f"{exc.__class__.__name__}: {message}"
-            self.runs[spec.slug] = f"failed: {message}"
+            self.runs[spec.slug] = f"failed: {_one_line(exc)}"
             results = None
         self._results[spec.slug] = (results, str(folder), synthetic)
         return self._results[spec.slug]
+
+    def pretrained(self, recipe: str, overrides: Sequence[str]) -> Path:
+        """The checkpoint of a pretraining (recipe + overrides), fitted once and cached."""
+        from vsumlab.training.cv import CVOptions, run_pretrain
+        from vsumlab.training.recipes import compose_recipe
+
+        composed = compose_recipe(recipe)
+        digest = hashlib.sha256(json.dumps([composed, list(overrides)], sort_keys=True,
+                                           default=str).encode()).hexdigest()[:8]
+        slug = f"{Path(recipe).parent.name}-{Path(recipe).stem}-{digest}"
+        if slug not in self._pretrained:
+            try:
+                import yaml
+
+                options = CVOptions(recipe=Path(recipe), out_dir=self.options.out_dir / "pretrain"
+                                    / slug, name=slug, pretrain=Path(recipe),
+                                    pretrain_overrides=list(overrides),
+                                    wandb_mode=self.options.wandb_mode)
+                text = yaml.safe_dump(composed, sort_keys=False)
+                self._pretrained[slug] = run_pretrain(options, text)
+                self.runs[slug] = "ok"
+            except Exception as exc:
+                self._pretrained[slug] = exc
+                self.runs[slug] = f"failed: {_one_line(exc)}"
+        found = self._pretrained[slug]
+        if isinstance(found, Exception):
+            raise ConfigError(f"pretraining {slug} failed: {_one_line(found)}")
+        return found
 
     def cell(self, table: Table, row: Row, column: Column, done: Mapping[tuple[str, str], Cell],
              rows_run: set[str]) -> Cell:
@@ -331,7 +368,7 @@ class Reproducer:
         if not is_reference and not self._wanted(row):
             return Cell("skipped")
         try:
-            spec = plan_cell(row, column, self.data)
+            spec = plan_cell(row, column, self.data, self.options.quick)
             if isinstance(spec, ReferenceSpec):
                 source = next((r for r in table.rows if r.name == spec.row), None)
                 if source is None:
