@@ -28,6 +28,7 @@ from torch.utils.data import Dataset as TorchDataset
 from vsumlab.data.datamodules import collate_videos
 from vsumlab.data.schema import Dataset, VideoRecord, read_dataset
 from vsumlab.errors import ConfigError
+from vsumlab.models.components.registry import build_summarizer
 from vsumlab.models.components.visp import (
     SummarySampler,
     VideoEncoder,
@@ -239,6 +240,16 @@ class ViSPPretrainModule(SummarizerModule):
         beta_size, beta_binary: penalty weights (Table 1 ranges 0.01-1000 and 0.01-100).
         similarity: dot (the paper's inner product) | cosine; nce_temperature divides it.
         projection_dim: optional linear projection of the encoder's CLS state.
+        alpha_scale: pretraining-only output layer alpha = alpha_scale * logits (the paper adds
+            "an extra output layer for pretraining only" where needed). With a scale > 1 the
+            summarizer reaches near-binary summaries with moderate logits, so sigmoid(logits)
+            is not saturated when fine-tuning with MSE starts.
+        reset_head: the exported ``summarizer_state_dict`` (what fine-tuning loads) carries a
+            freshly initialised scoring head, i.e. the head acts as an output layer for
+            pretraining only. Why: pretraining drives the logits to near-binary, saturated
+            values; fine-tuning the saturated head with MSE on sigmoid scores measured worse
+            than a fresh head on the pretrained body. The module's own ``state_dict`` keeps the
+            pretrained head (resuming, zero-shot scoring).
     """
 
     def __init__(
@@ -260,6 +271,8 @@ class ViSPPretrainModule(SummarizerModule):
         similarity: str = "dot",
         nce_temperature: float = 1.0,
         projection_dim: int | None = None,
+        alpha_scale: float = 1.0,
+        reset_head: bool = True,
     ) -> None:
         super().__init__(
             summarizer=summarizer,
@@ -273,6 +286,9 @@ class ViSPPretrainModule(SummarizerModule):
         for name, value in (("beta_size", beta_size), ("beta_binary", beta_binary)):
             if value < 0:
                 raise ConfigError(f"visp: {name}={value} must be >= 0")
+        if alpha_scale <= 0:
+            raise ConfigError(f"visp: alpha_scale={alpha_scale} must be > 0")
+        self.alpha_scale = alpha_scale
         self.sampler = SummarySampler(reparameterization, gradient_flow, temperature)
         args = dict(summarizer_args or {}) if encoder_args is None else dict(encoder_args)
         self.encoder = VideoEncoder(summarizer, input_dim, projection_dim, **args)
@@ -287,7 +303,7 @@ class ViSPPretrainModule(SummarizerModule):
     def visp_loss(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
         """Eq. 10 on one batch, with the parts to log."""
         features, mask = batch["features"], batch["mask"]
-        logits = self.summarizer(features, mask)
+        logits = self.summarizer(features, mask) * self.alpha_scale  # alpha of eq. 6
         y, soft = self.sampler(logits, mask)
         partner = None
         if self.sampler.gradient_flow == "marginalization":
@@ -343,8 +359,24 @@ class ViSPPretrainModule(SummarizerModule):
             )
         super().setup(stage)
 
+    def export_summarizer_state(self) -> dict[str, Tensor]:
+        """The summarizer weights fine-tuning starts from (head reset if ``reset_head``)."""
+        state = {k: v.detach().cpu().clone() for k, v in self.summarizer.state_dict().items()}
+        if not self.hparams.get("reset_head", True):
+            return state
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)  # a fixed fresh head: exports are reproducible
+            fresh = build_summarizer(
+                self.hparams.summarizer, self.input_dim, **(self.hparams.summarizer_args or {})
+            )
+        for key, value in fresh.state_dict().items():
+            if key.startswith("head."):
+                state[key] = value
+        return state
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_save_checkpoint(checkpoint)
+        checkpoint["summarizer_state_dict"] = self.export_summarizer_state()
         # What a fine-tuning recipe must match to load summarizer_state_dict.
         checkpoint["summarizer_config"] = {
             "summarizer": self.hparams.summarizer,

@@ -12,6 +12,7 @@ import torch
 from vsumlab.data.schema import write_dataset
 from vsumlab.data.synthetic import make_synthetic_dataset
 from vsumlab.errors import ConfigError
+from vsumlab.models.components.registry import build_summarizer
 from vsumlab.models.loading import load_summarizer
 from vsumlab.models.summarizer import SummarizerModule
 from vsumlab.models.visp import (
@@ -124,12 +125,27 @@ def test_fit_checkpoint_and_finetune_initialisation(h5_files, tmp_path):
         "summarizer": "csta", "summarizer_args": CSTA_ARGS, "input_dim": DIM,
     }  # fmt: skip
 
-    # Fine-tuning: the supervised harness initialised from the pretrained summarizer.
+    # Fine-tuning: the supervised harness initialised from the pretrained summarizer body; the
+    # scoring head was an output layer for pretraining only (reset_head, the default).
     finetune = SummarizerModule(
         summarizer="csta", summarizer_args=CSTA_ARGS, input_dim=DIM, pretrained=str(path)
     )
+    loaded_state = finetune.summarizer.state_dict()
     for key, value in model.summarizer.state_dict().items():
-        torch.testing.assert_close(finetune.summarizer.state_dict()[key], value)
+        if key.startswith("head."):
+            assert key.endswith("bias") or not torch.equal(loaded_state[key], value), key
+        else:
+            torch.testing.assert_close(loaded_state[key], value)
+    torch.manual_seed(0)
+    fresh = build_summarizer("csta", DIM, **CSTA_ARGS).head.state_dict()
+    for key, value in fresh.items():
+        torch.testing.assert_close(loaded_state[f"head.{key}"], value)
+
+    # Without reset_head the pretrained head is exported as well.
+    model.hparams.reset_head = False
+    exported = model.export_summarizer_state()
+    for key, value in model.summarizer.state_dict().items():
+        torch.testing.assert_close(exported[key], value)
 
     # The pretrained checkpoint also scores videos by itself (zero-shot use).
     loaded = load_summarizer(path)
@@ -216,3 +232,17 @@ def test_generic_background_keeps_planted_steps():
         np.testing.assert_array_equal(new[planted], record.features[planted])
         # background steps show one of the 2 shared scenes
         assert len(np.unique(new[~planted], axis=0)) <= 2
+
+
+def test_alpha_scale_is_a_pretraining_output_layer():
+    model = module(alpha_scale=3.0, reparameterization="sigmoid", temperature=0.5)
+    model.eval()  # no dropout: the summarizer is deterministic
+    batch = batch_of(small_set("tvsum", 0, n_videos=3))
+    _, logs = model.training_loss(batch)
+    with torch.no_grad():
+        alpha = 3.0 * model.summarizer(batch["features"], batch["mask"])
+    y = torch.sigmoid(alpha / 0.5) * batch["mask"]
+    expected = (y.sum(1) / batch["mask"].sum(1)).mean()
+    assert logs["size"].item() == pytest.approx(expected.item(), rel=1e-5)
+    with pytest.raises(ConfigError, match="alpha_scale=0"):
+        module(alpha_scale=0)
