@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     synth.add_argument("out", metavar="OUT_DIR", help="output folder")
     synth.add_argument("--categories", type=int, default=3, help="target categories")
-    synth.add_argument("--videos", type=int, default=6, help="target videos per category")
+    synth.add_argument("--videos", type=int, default=10, help="target videos per category")
     synth.add_argument("--frames", type=int, default=64, help="frames per target video")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--force", action="store_true", help="overwrite the h5 if it exists")

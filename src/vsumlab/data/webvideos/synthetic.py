@@ -202,7 +202,9 @@ def write_event_dataset(
 ) -> Path:
     """A TVSum-style standard h5 of the videos: annotators rate event frames 4-5, others 1-2.
 
-    Steps every ``step`` frames, shots of ``shot_len`` frames (split at the event boundaries),
+    Steps every ``step`` frames, shots every ``shot_len`` frames (a fixed grid: cutting at the
+    event boundaries would leave short shots beside every event, which the knapsack favours,
+    so even uniform scores would find the events),
     features = 2x2 mean colours (``synthetic_features``); ``planted`` marks event steps.
     """
     rng = np.random.default_rng(seed)
@@ -213,8 +215,7 @@ def write_event_dataset(
         on[video.event[0] : video.event[1] + 1] = True
         anno = np.where(on, rng.integers(4, 6, (n_users, n)), rng.integers(1, 3, (n_users, n)))
         picks = np.arange(0, n, step, dtype=np.int64)
-        cuts = {0, video.event[0], video.event[1] + 1, *range(0, n, shot_len)}
-        starts = np.asarray(sorted(c for c in cuts if 0 <= c < n), dtype=np.int64)
+        starts = np.arange(0, n, shot_len, dtype=np.int64)
         ends = np.concatenate([starts[1:] - 1, [n - 1]])
         gtscore = anno.mean(axis=0)[picks].astype(np.float32)
         records.append(
@@ -241,7 +242,7 @@ def write_event_dataset(
 def make_demo_videos(
     out_dir: str | os.PathLike,
     n_categories: int = 3,
-    videos_per_category: int = 6,
+    videos_per_category: int = 10,
     n_frames: int = 64,
     seed: int = 0,
     force: bool = False,
@@ -263,17 +264,18 @@ def make_demo_videos(
 
     out_dir = Path(out_dir)
     h5_path = check_writable(out_dir / "target_test.h5", force)
+    # events start on 16-frame segment boundaries, so segments are all event or all background
     make_category_videos(
         out_dir / "pretrain", n_categories + 1, videos_per_category, 32, size=size, fps=fps,
-        seed=seed + 1, category_offset=n_categories,
+        seed=seed + 1, category_offset=n_categories, align=16,
     )
     target = make_category_videos(
         out_dir / "target", n_categories, videos_per_category, n_frames, size=size, fps=fps,
-        seed=seed + 2,
+        seed=seed + 2, align=16,
     )
     make_category_videos(
         out_dir / "web", n_categories, videos_per_category, 2 * n_frames, size=size, fps=fps,
-        seed=seed + 3, distractor=True,
+        seed=seed + 3, distractor=True, align=16,
     )
     n_test = max(1, int(round(0.2 * videos_per_category)))
     test = [v for v in target if int(v.path.stem.rsplit("_", 1)[1]) < n_test]
