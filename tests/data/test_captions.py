@@ -213,3 +213,31 @@ def test_real_activitynet_caption_files(anet_captions_dir):
     assert len(covered) == 20
     for video in covered.values():
         assert captioned_mask(event_boxes(video, 200), 200).mean() <= 0.6
+
+
+def test_synthetic_features_built_once_and_never_silently_stale(tmp_path):
+    from vsumlab.data.captions import build_synthetic_features
+    from vsumlab.errors import ConfigError
+
+    caps = write(tmp_path, SAMPLE)
+    out = tmp_path / "syn.h5"
+    build_synthetic_features(caps, out, dim=8, steps_per_second=1.0, draws=2)
+    data = read_dataset(out)
+    assert data.keys == ["v_a~0", "v_a~1", "v_b~0", "v_b~1"]
+    # two recordings: same captioned steps, different content
+    np.testing.assert_array_equal(
+        data["v_a~0"].extra["captioned"], data["v_a~1"].extra["captioned"]
+    )
+    assert not np.array_equal(data["v_a~0"].features, data["v_a~1"].features)
+    stamp = out.stat().st_mtime_ns
+    build_synthetic_features(caps, out, dim=8, steps_per_second=1.0, draws=2)  # reused
+    assert out.stat().st_mtime_ns == stamp
+    with pytest.raises(ConfigError, match="not made from"):
+        build_synthetic_features(caps, out, dim=8, steps_per_second=1.0, draws=3)
+    with pytest.raises(ConfigError, match="data.synthetic: unknown option"):
+        build_synthetic_features(caps, out, gain=1.0)
+    # a recording is one item; its captions are its video's
+    dm = CaptionDataModule(str(caps), str(out), min_word_count=1, batch_size=4)
+    dataset = dm.dataset("train")
+    assert dataset.keys == ["v_a~0", "v_a~1", "v_b~0", "v_b~1"]
+    assert dataset[1]["sentences"] == ["A man runs.", "The man's dog jumps!"]

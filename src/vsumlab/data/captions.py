@@ -605,8 +605,8 @@ def make_caption_features(
     steps_per_second: float = 2.0,
     fps: float = 30.0,
     signal: float = 2.5,
-    word_gain: float = 2.0,
-    distractor_gain: float = 2.0,
+    word_gain: float = 3.0,
+    distractor_gain: float = 3.0,
     seed: int = 0,
     draws: int = 1,
 ) -> list[VideoRecord]:
@@ -627,6 +627,11 @@ def make_caption_features(
     that Cap2Sum relies on. Records follow the standard schema (picks every
     ``fps / steps_per_second`` frames) with ``extra["captioned"]`` the (T,) 0/1 captioned mask.
 
+    The three gains are given for 32-d features and scale with ``sqrt(dim / 32)``: the scene
+    content's norm grows as ``sqrt(dim)``, so the caption signal keeps the same share of the
+    features at every size (at 1024-d, ``signal`` 2.5 becomes 14; the summarization sets keep
+    2.5 there, a weaker but identical direction).
+
     ``draws > 1`` makes that many independent recordings of each video (keys ``<id>~<n>``):
     same events and sentences, new scenes, noise and distractors. With few videos this keeps a
     captioner from recognising a video by its uncaptioned footage and reciting its captions, so
@@ -637,6 +642,8 @@ def make_caption_features(
     config = synthetic_config("tvsum", feature_dim=dim)
     basis, direction = _feature_space(config)
     stride = max(1, int(round(fps / steps_per_second)))
+    scale = float(np.sqrt(dim / 32.0))
+    signal, word_gain, distractor_gain = signal * scale, word_gain * scale, distractor_gain * scale
     meaning = _SentenceMeaning(dim)
     pool = [(vid, e.sentence) for vid, v in videos.items() for e in v.events]
     records = []
@@ -705,6 +712,8 @@ def write_caption_features(
     return write_dataset(path, records, attrs=attrs, force=force)
 
 
+#: bumped whenever make_caption_features changes, so stale generated files are not reused
+SYNTHETIC_VERSION = 2
 #: options of synthetic caption-aligned features (CaptionDataModule ``synthetic``)
 SYNTHETIC_OPTIONS: dict[str, Any] = {
     "n_videos": None,  # train videos used (file order after the filters); None = all
@@ -714,9 +723,9 @@ SYNTHETIC_OPTIONS: dict[str, Any] = {
     "draws": 1,  # recordings per video (see make_caption_features)
     "dim": None,  # feature size; None = the model's input_dim
     "steps_per_second": 2.0,
-    "signal": 2.5,
-    "word_gain": 2.0,
-    "distractor_gain": 2.0,
+    "signal": 2.5,  # gains for 32-d features; they scale with sqrt(dim / 32)
+    "word_gain": 3.0,
+    "distractor_gain": 3.0,
     "seed": 0,
 }
 
@@ -737,7 +746,10 @@ def build_synthetic_features(
     """Write synthetic features for (a selection of) a caption file's videos, once: an existing
     file made with the same options is reused, one made otherwise is an error."""
     options = synthetic_options(options)
-    stamp = json.dumps({"captions": str(Path(captions).resolve()), **options}, sort_keys=True)
+    stamp = json.dumps(
+        {"captions": str(Path(captions).resolve()), "generator": SYNTHETIC_VERSION, **options},
+        sort_keys=True,
+    )
     path = Path(features)
     if path.exists():
         try:
