@@ -53,7 +53,8 @@ def test_placeholders_and_plans(data: DataSources, monkeypatch: pytest.MonkeyPat
         "--data.init_args.setting=augmented",
         f"--data.init_args.extra_datasets=[{data.datasets['summe']}]",
         "--model.init_args.input_dim=64",  # the fixtures' 64-d features, not the recipe's 1024
-        "--trainer.max_epochs=1", "--data.init_args.n_folds=2", "--x=1",
+        "--trainer.max_epochs=1", "--trainer.limit_train_batches=8", "--data.init_args.n_folds=2",
+        "--x=1",
     ]
     quick = Row("q", {}, {**row.ours, "quick": {"pretrain": "experiments/visp/pretrain_fit.yaml"}})
     assert plan_cell(quick, column, data).pretrain == "experiments/visp/pretrain.yaml"
@@ -158,3 +159,16 @@ def test_quick_reproduction_of_the_csta_rows(
     assert -1.0 <= csta["value"] <= 1.0 and human["value"] > 0.1  # annotators agree
     results = json.loads((Path(csta["run"]) / "results.json").read_text())
     assert results["rows"][0]["kendall"] == pytest.approx(csta["value"])
+
+
+def test_no_op_overrides_do_not_split_a_shared_pretraining() -> None:
+    from vsumlab.training.reproduce import _no_op
+
+    composed = {"model": {"init_args": {"use_prior": False, "lr": 5e-5,
+                                        "captioner": {"d_model": 64}}}}
+    assert _no_op(composed, "--model.init_args.use_prior=false")  # the recipe's own value
+    assert _no_op(composed, "--model.init_args.lr=5.0e-5")
+    assert _no_op(composed, "--model.init_args.captioner.d_model=64")
+    assert not _no_op(composed, "--model.init_args.use_prior=true")
+    assert not _no_op(composed, "--trainer.max_epochs=1")  # not in the recipe: it changes it
+    assert not _no_op(composed, "--model.init_args.lr")  # no value

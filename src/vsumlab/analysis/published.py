@@ -284,8 +284,8 @@ def render_paper(
     if paper.title:
         parts += [f"{paper.title}", ""]
     if context.quick:
-        parts += ["**Quick run** (1 epoch, 2 folds): checks the pipeline end to end; the "
-                  "figures are not comparable with the paper.", ""]
+        parts += ["**Quick run** (2 folds, one short epoch): checks the pipeline end to end; "
+                  "the figures are not comparable with the paper.", ""]
     if context.datasets:
         parts += ["Datasets: " + "; ".join(f"{k} = {v}" for k, v in context.datasets.items()), ""]
     if paper.note:

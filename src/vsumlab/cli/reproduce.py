@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rows", type=_names, default=None,
                         help="only rows whose name contains one of these (case-insensitive)")
     parser.add_argument("--quick", action="store_true",
-                        help="1 epoch, 2 folds: checks the pipeline, figures not comparable")
+                        help="2 folds, one short epoch: checks the pipeline, figures not comparable")
     parser.add_argument("--seeds", type=_ints, default=None, help="repeat each CV per seed")
     parser.add_argument("--force", action="store_true", help="rerun folders of other configs")
     parser.add_argument("--dry-run", action="store_true",

@@ -47,8 +47,11 @@ DEFAULT_DATASETS = {"tvsum": "data/generated/synthetic_tvsum.h5",
                     "summe": "data/generated/synthetic_summe.h5"}
 PATH_VARS = {"desumnet_data": ("DESUMNET_DATA", "data/generated/desumnet"),
              "desumnet_runs": ("DESUMNET_RUNS", "runs/desumnet")}
-QUICK_FOLDS = ["--trainer.max_epochs=1", "--data.init_args.n_folds=2"]
-QUICK_PRETRAIN = ["--trainer.max_epochs=1"]
+# --quick checks the pipeline: 2 folds, one short epoch (every test video is still scored)
+QUICK_FOLDS = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=8",
+               "--data.init_args.n_folds=2"]
+QUICK_PRETRAIN = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=16",
+                  "--trainer.limit_val_batches=4"]
 
 
 class Unavailable(Exception):
@@ -273,6 +276,23 @@ def _metric_cell(results: Mapping[str, Any], row_name: str, metric: str, synthet
                 len(row.get("folds", [])), synthetic, run=run)
 
 
+def _no_op(composed: Mapping[str, Any], override: str) -> bool:
+    """Whether ``--a.b=value`` sets what the composed recipe already says (so two spellings of
+    one pretraining share it)."""
+    import yaml
+
+    key, sep, raw = override.removeprefix("--").partition("=")
+    node: Any = composed
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    try:
+        return bool(sep) and yaml.safe_load(raw) == node
+    except yaml.YAMLError:
+        return False
+
+
 def _one_line(exc: BaseException) -> str:
     message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
     return message if isinstance(exc, VsumError) else f"{exc.__class__.__name__}: {message}"
@@ -331,7 +351,8 @@ class Reproducer:
         from vsumlab.training.recipes import compose_recipe
 
         composed = compose_recipe(recipe)
-        digest = hashlib.sha256(json.dumps([composed, list(overrides)], sort_keys=True,
+        effective = [o for o in overrides if not _no_op(composed, o)]
+        digest = hashlib.sha256(json.dumps([composed, effective], sort_keys=True,
                                            default=str).encode()).hexdigest()[:8]
         slug = f"{Path(recipe).parent.name}-{Path(recipe).stem}-{digest}"
         if slug not in self._pretrained:
