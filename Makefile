@@ -20,7 +20,7 @@ SUMME_H5 ?= $(GENERATED)/synthetic_summe.h5
 method ?= transformer
 finetune_recipe = $(if $(filter transformer csta,$(method)),experiments/supervised/$(method)_$(1).yaml,experiments/$(method)/finetune_$(1).yaml)
 
-.PHONY: help install test test-fast lint bench demo data-synth clean finetune-tvsum finetune-summe pretrain-visp finetune-visp-tvsum finetune-visp-summe
+.PHONY: help install test test-fast lint bench demo data-synth clean finetune-tvsum finetune-summe pretrain-visp finetune-visp-tvsum finetune-visp-summe desumnet desumnet-synth desumnet-pretrain desumnet-train desumnet-refine desumnet-adapt desumnet-eval desumnet-timelapse desumnet-table3
 
 help:  ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -88,6 +88,106 @@ finetune-visp-tvsum: install $(TVSUM_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on
 finetune-visp-summe: install $(SUMME_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on SumMe from make pretrain-visp's checkpoint
 	$(VSUMLAB) cv --config experiments/visp/finetune_summe.yaml --data.init_args.dataset=$(SUMME_H5) --model.init_args.pretrained=$(VISP_CKPT) --out runs/finetune-summe-visp $(ARGS)
 
+# Cap2Sum (experiments/cap2sum): weakly supervised pretraining on dense captions once, then
+# supervised / weak (caption) fine-tuning and zero-shot evaluation start from its checkpoint.
+# Default: ActivityNet Captions from $VSUMLAB_DATA (../shared/data) with synthetic caption-aligned
+# features and the small CPU config; CAP2SUM_PRETRAIN=experiments/cap2sum/pretrain.yaml for the
+# paper's sizes. PRETRAIN_ARGS go to the pretraining, ARGS to the CV.
+.PHONY: pretrain-cap2sum finetune-cap2sum-tvsum finetune-cap2sum-summe weak-finetune-cap2sum-tvsum weak-finetune-cap2sum-summe zeroshot-cap2sum-tvsum zeroshot-cap2sum-summe
+CAP2SUM_PRETRAIN ?= experiments/cap2sum/pretrain_small.yaml
+CAP2SUM_DIR ?= runs/cap2sum/pretrain
+CAP2SUM_CKPT := $(CAP2SUM_DIR)/cap2sum-pretrained.ckpt
+cap2sum_cv = $(VSUMLAB) cv --config experiments/cap2sum/$(1)_$(2).yaml --data.init_args.dataset=$(3) --model.init_args.pretrained=$(CAP2SUM_CKPT)
+
+pretrain-cap2sum: install  ## Cap2Sum pretraining on dense captions (CAP2SUM_PRETRAIN=...; FORCE=1 to redo)
+	@if [ -e $(CAP2SUM_CKPT) ] && [ -z "$(FORCE)" ]; then echo "$(CAP2SUM_CKPT) exists; pass FORCE=1 to pretrain again" >&2; exit 2; fi
+	CAP2SUM_PRETRAIN_DIR=$(CAP2SUM_DIR) $(VSUMLAB) fit --config $(CAP2SUM_PRETRAIN) --config experiments/cap2sum/fit_checkpoint.yaml $(PRETRAIN_ARGS)
+
+$(CAP2SUM_CKPT):
+	$(MAKE) pretrain-cap2sum
+
+finetune-cap2sum-tvsum: install $(TVSUM_H5) $(CAP2SUM_CKPT)  ## Cap2Sum supervised fine-tuning (MSE), 5-fold CV on TVSum
+	$(call cap2sum_cv,finetune,tvsum,$(TVSUM_H5)) --out runs/finetune-tvsum-cap2sum $(ARGS)
+
+finetune-cap2sum-summe: install $(SUMME_H5) $(CAP2SUM_CKPT)  ## Cap2Sum supervised fine-tuning (MSE), 5-fold CV on SumMe
+	$(call cap2sum_cv,finetune,summe,$(SUMME_H5)) --out runs/finetune-summe-cap2sum $(ARGS)
+
+weak-finetune-cap2sum-tvsum: install $(TVSUM_H5) $(CAP2SUM_CKPT)  ## Cap2Sum fine-tuning on target captions (TVSUM_CAPTIONS=...), 5-fold CV on TVSum
+	$(call cap2sum_cv,weak_finetune,tvsum,$(TVSUM_H5)) --out runs/weak-finetune-tvsum-cap2sum $(ARGS)
+
+weak-finetune-cap2sum-summe: install $(SUMME_H5) $(CAP2SUM_CKPT)  ## Cap2Sum fine-tuning on target captions (SUMME_CAPTIONS=...), 5-fold CV on SumMe
+	$(call cap2sum_cv,weak_finetune,summe,$(SUMME_H5)) --out runs/weak-finetune-summe-cap2sum $(ARGS)
+
+zeroshot-cap2sum-tvsum: install $(TVSUM_H5) $(CAP2SUM_CKPT)  ## the pretrained Cap2Sum summarizer alone on all TVSum videos
+	$(call cap2sum_cv,finetune,tvsum,$(TVSUM_H5)) --data.init_args.setting=zero_shot --out runs/zeroshot-tvsum-cap2sum $(ARGS)
+
+zeroshot-cap2sum-summe: install $(SUMME_H5) $(CAP2SUM_CKPT)  ## the pretrained Cap2Sum summarizer alone on all SumMe videos
+	$(call cap2sum_cv,finetune,summe,$(SUMME_H5)) --data.init_args.setting=zero_shot --out runs/zeroshot-summe-cap2sum $(ARGS)
+
+# DeSumNet (experiments/desumnet): generated category videos and the tiny demo network by
+# default; the paper's network on real videos: DESUMNET_DATA=<dir with target_train.txt,
+# target_test.txt, target_test.h5, target/, web/, pretrain/> DESUMNET_OVERLAY= (no demo overlay).
+DESUMNET_DATA ?= $(GENERATED)/desumnet
+DESUMNET_RUNS ?= runs/desumnet
+DESUMNET_OVERLAY ?= --config experiments/desumnet/demo.yaml
+DESUMNET_AUGMENT_OVERLAY ?= $(if $(DESUMNET_OVERLAY),--config experiments/desumnet/demo_augment.yaml)
+DESUMNET_CKPT ?= $(DESUMNET_RUNS)/adapt_augment/model.ckpt
+DESUMNET_VIDEO ?= $(DESUMNET_DATA)/target/cat0/cat0_00.mp4
+THRESHOLD ?= 0.5
+desumnet_env = DESUMNET_DATA=$(DESUMNET_DATA) DESUMNET_RUNS=$(DESUMNET_RUNS)
+# $(call desumnet_fit,recipe[,extra config]): one training stage, ARGS last so they win
+desumnet_fit = $(desumnet_env) $(VSUMLAB) fit --config experiments/desumnet/$(1).yaml $(DESUMNET_OVERLAY) $(2) $(ARGS)
+# $(call desumnet_score,stage): importance of the target test videos and its evaluation
+desumnet_score = $(VSUMLAB) desumnet importance --checkpoint $(DESUMNET_RUNS)/$(1)/model.ckpt --dataset $(DESUMNET_DATA)/target_test.h5 --videos $(DESUMNET_DATA)/target --out $(DESUMNET_RUNS)/$(1)/importance.h5 --force && $(VSUMLAB) eval --dataset $(DESUMNET_DATA)/target_test.h5 --predictions $(DESUMNET_RUNS)/$(1)/importance.h5 | tee $(DESUMNET_RUNS)/$(1)/eval.txt
+
+desumnet-synth: install  ## DeSumNet: generate category videos (pretrain/target/web) and the target test h5
+	$(VSUMLAB) desumnet synth $(DESUMNET_DATA) --force
+
+desumnet-pretrain: install  ## DeSumNet: cross-dataset pretraining on the UCF101-layout set
+	$(call desumnet_fit,pretrain_ucf101)
+
+desumnet-train: install  ## DeSumNet: fine-tune the pretrained 3D CNN on the target categories (Table 3 "Pre-train")
+	$(call desumnet_fit,table3_pretrain)
+
+desumnet-refine: install  ## DeSumNet: keep the web segments the fine-tuned model believes in (THRESHOLD=0.5)
+	$(VSUMLAB) desumnet refine --checkpoint $(DESUMNET_RUNS)/pretrain_finetune/model.ckpt --web $(DESUMNET_DATA)/web --out $(DESUMNET_DATA)/web_refined.txt --threshold $(THRESHOLD) --force
+
+desumnet-adapt: install  ## DeSumNet: model adaptation on the refined web segments, with augmentation (Table 3, 6)
+	$(call desumnet_fit,table3_pretrain_adapt_augment,$(DESUMNET_AUGMENT_OVERLAY))
+
+desumnet-eval: install  ## DeSumNet: importance of the target test videos, F1/tau/rho vs baselines (DESUMNET_CKPT=...)
+	$(VSUMLAB) desumnet importance --checkpoint $(DESUMNET_CKPT) --dataset $(DESUMNET_DATA)/target_test.h5 --videos $(DESUMNET_DATA)/target --out $(DESUMNET_RUNS)/importance.h5 --force
+	$(VSUMLAB) eval --dataset $(DESUMNET_DATA)/target_test.h5 --predictions $(DESUMNET_RUNS)/importance.h5
+	$(VSUMLAB) eval baselines --dataset $(DESUMNET_DATA)/target_test.h5
+
+desumnet-timelapse: install  ## DeSumNet: importance-driven time-lapse of DESUMNET_VIDEO
+	$(VSUMLAB) timelapse $(DESUMNET_VIDEO) --checkpoint $(DESUMNET_CKPT) --out $(DESUMNET_RUNS)/timelapse.mp4 --force
+
+desumnet: install  ## DeSumNet end to end on generated videos: synth, pretrain, train, refine, adapt, eval, time-lapse
+	$(MAKE) desumnet-synth
+	$(MAKE) desumnet-pretrain
+	$(MAKE) desumnet-train
+	$(MAKE) desumnet-refine
+	$(MAKE) desumnet-adapt
+	$(MAKE) desumnet-eval
+	$(MAKE) desumnet-timelapse
+
+desumnet-table3: install  ## DeSumNet: the six training settings of the paper's Table 3, each scored on the target test h5
+	$(call desumnet_fit,table3_scratch)
+	$(call desumnet_score,scratch)
+	$(call desumnet_fit,table3_scratch_web)
+	$(call desumnet_score,scratch_web)
+	test -f $(DESUMNET_RUNS)/pretrain/model.ckpt || $(MAKE) desumnet-pretrain
+	$(call desumnet_fit,table3_pretrain)
+	$(call desumnet_score,pretrain_finetune)
+	$(call desumnet_fit,table3_pretrain_web)
+	$(call desumnet_score,pretrain_web)
+	$(MAKE) desumnet-refine
+	$(call desumnet_fit,table3_pretrain_adapt)
+	$(call desumnet_score,adapt)
+	$(call desumnet_fit,table3_pretrain_adapt_augment,$(DESUMNET_AUGMENT_OVERLAY))
+	$(call desumnet_score,adapt_augment)
+
 # CLIP-It (experiments/clipit): caption-aligned synthetic sets (data/generated/clipit), the
 # canonical/augmented/transfer settings, the text ablation and the query demo, with the random
 # tiny text tower. Real data: make finetune-tvsum method=clipit TVSUM_H5=... with local CLIP
@@ -148,7 +248,7 @@ reproduce: install $(TVSUM_H5) $(SUMME_H5)  ## papers' main tables, ours beside 
 	TVSUM_H5=$(TVSUM_H5) SUMME_H5=$(SUMME_H5) $(VSUMLAB) reproduce --out $(REPRODUCE_OUT) $(REPRODUCE_ARGS) $(ARGS)
 
 # Without CLIPIT_TEXT_ENCODER, the quick run gives CLIP-It its tiny random text tower (no weights).
-reproduce-quick: install $(TVSUM_H5) $(SUMME_H5)  ## the same with 1 epoch and 2 folds (checks the pipeline; figures not comparable)
+reproduce-quick: install $(TVSUM_H5) $(SUMME_H5)  ## the same with 2 folds and one short epoch (checks the pipeline; figures not comparable)
 	$(if $(CLIPIT_TEXT_ENCODER),,CLIPIT_TEXT_ENCODER=vsumlab-tiny-clip CLIPIT_TEXT_DIM=32) TVSUM_H5=$(TVSUM_H5) SUMME_H5=$(SUMME_H5) $(VSUMLAB) reproduce --quick --out $(REPRODUCE_OUT)-quick $(REPRODUCE_ARGS) $(ARGS)
 
 clean:  ## remove generated data and runs (keeps .venv)
