@@ -23,7 +23,7 @@ finetune_recipe = $(if $(filter transformer csta,$(method)),experiments/supervis
 .PHONY: help install test test-fast lint bench demo data-synth clean finetune-tvsum finetune-summe pretrain-visp finetune-visp-tvsum finetune-visp-summe desumnet desumnet-synth desumnet-pretrain desumnet-train desumnet-refine desumnet-adapt desumnet-eval desumnet-timelapse desumnet-table3
 
 help:  ## list targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 install: $(VENV)/.installed  ## create .venv and install vsumlab (editable) with dev extras
 

@@ -45,7 +45,7 @@ def test_supervised_summarizer_beats_random_and_uniform(summarizer, learning_set
         "--data.init_args.n_folds=2",
         "--model.init_args.input_dim=128",
         SIZES[summarizer],
-        "--trainer.max_epochs=20",
+        "--trainer.max_epochs=40",
         "--trainer.accelerator=cpu",
     ]
     rows = run_cv(CVOptions(
