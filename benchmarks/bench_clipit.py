@@ -12,24 +12,10 @@ Usage: python benchmarks/bench_clipit.py [--steps N] [--videos N]
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
 import time
-from pathlib import Path
 
-
-def machine() -> str:
-    model = "unknown cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{platform.machine()} {model}, {os.cpu_count()} CPUs, load {load:.1f}"
+from vsumlab.training.environment import machine_description as machine
 
 
 def main() -> None:

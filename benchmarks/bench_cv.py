@@ -7,26 +7,15 @@ a 2-core CPU. Usage: python benchmarks/bench_cv.py [--epochs N] [--recipe PATH] 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
+from vsumlab.training.environment import machine_description as machine
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def machine() -> str:
-    model = "unknown cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{platform.machine()} {model}, {os.cpu_count()} CPUs, load {load:.1f}"
 
 
 def main() -> None:

@@ -13,23 +13,9 @@ default set. Usage: python benchmarks/bench_visp.py [--steps N] [--learn-steps N
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
-from pathlib import Path
 
-
-def machine() -> str:
-    model = "unknown cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{platform.machine()} {model}, {os.cpu_count()} CPUs, load {load:.1f}"
+from vsumlab.training.environment import machine_description as machine
 
 
 def speed(steps: int) -> None:

@@ -45,3 +45,17 @@ def environment_record() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "packages": package_versions(),
     }
+
+
+def machine_description() -> str:
+    """One line for benchmark output: architecture, CPU model, CPU count, current load."""
+    model = "unknown cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{platform.machine()} {model}, {os.cpu_count()} CPUs, load {load:.1f}"
