@@ -109,3 +109,10 @@ def test_missing_checkpoint_names_the_path(small_tvsum_h5, tmp_path, capsys) -> 
     code = main(["test", *_common(small_tvsum_h5, tmp_path), f"--ckpt_path={missing}"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err[-1] == f"vsumlab: error: --ckpt_path: checkpoint not found: {missing}"
+
+
+def test_errors_raised_while_building_the_model_are_one_line(small_tvsum_h5, tmp_path, capsys):
+    code = main(["fit", *_common(small_tvsum_h5, tmp_path), "--model.init_args.summarizer=lstm"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1] == "vsumlab: error: unknown summarizer 'lstm'; expected one of csta, transformer"

@@ -18,7 +18,7 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.cli import LightningCLI
 
-from vsumlab.errors import ConfigError
+from vsumlab.errors import ConfigError, VsumError
 
 
 class VsumCLI(LightningCLI):
@@ -116,6 +116,23 @@ def make_cli(args: list[str] | None, run: bool, **kwargs: Any) -> VsumCLI:
             )
     except argparse.ArgumentError as exc:
         raise ConfigError(f"configuration: {condense_parser_error(str(exc))}") from exc
+    except (ValueError, TypeError) as exc:
+        # jsonargparse wraps errors raised while instantiating classes; surface ours as one line
+        cause = _vsum_cause(exc)
+        if cause is None:
+            raise
+        raise cause from exc
+
+
+def _vsum_cause(exc: BaseException) -> VsumError | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, VsumError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 _BOILERPLATE = ("Does not validate", "Subtypes:", "Errors:", "Expected a <class 'NoneType'>",
