@@ -415,12 +415,7 @@ class CLIPItModule(SummarizerModule):
         """Scores in [0, 1] of one video's (T, D) features, guided by ``query`` (query-focused
         summary) or ``captions`` (generic); with neither, captions come from the configured
         captioner when there is one, else the network sees no sentence."""
-        features = np.asarray(features, dtype=np.float32)
-        if features.ndim != 2 or features.shape[1] != self.input_dim:
-            raise ConfigError(
-                f"features of shape {tuple(features.shape)} do not fit this model: it expects "
-                f"(n_steps, {self.input_dim})"
-            )
+        features = self.check_video_features(features)
         if query is not None and captions is not None:
             raise ConfigError("score_video: give a query or captions, not both")
         text = text_mask = None

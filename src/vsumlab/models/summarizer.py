@@ -101,14 +101,20 @@ class SummarizerModule(L.LightningModule):
     def scores(self, features: Tensor, mask: Tensor) -> Tensor:
         return torch.sigmoid(self(features, mask).float())
 
-    @torch.no_grad()
-    def score_video(self, features: np.ndarray) -> np.ndarray:
-        """Scores in [0, 1] for one video's (T, D) features (used by `vsumlab summarize`)."""
+    def check_video_features(self, features: np.ndarray) -> np.ndarray:
+        """One video's features as float32 (T, input_dim), or a ConfigError naming both shapes."""
+        features = np.asarray(features, dtype=np.float32)
         if features.ndim != 2 or features.shape[1] != self.input_dim:
             raise ConfigError(
                 f"features of shape {tuple(features.shape)} do not fit this model: it expects "
                 f"(n_steps, {self.input_dim})"
             )
+        return features
+
+    @torch.no_grad()
+    def score_video(self, features: np.ndarray) -> np.ndarray:
+        """Scores in [0, 1] for one video's (T, D) features (used by `vsumlab summarize`)."""
+        features = self.check_video_features(features)
         was_training = self.training
         self.eval()
         x = torch.as_tensor(features, dtype=torch.float32, device=self.device)[None]
