@@ -59,6 +59,10 @@ def test_placeholders_and_plans(data: DataSources, monkeypatch: pytest.MonkeyPat
     quick = Row("q", {}, {**row.ours, "quick": {"pretrain": "experiments/visp/pretrain_fit.yaml"}})
     assert plan_cell(quick, column, data).pretrain == "experiments/visp/pretrain.yaml"
     assert plan_cell(quick, column, data, quick=True).pretrain == "experiments/visp/pretrain_fit.yaml"
+    needs = Row("n", {}, {**row.ours, "quick": {"unavailable": "needs CLIP weights"}})
+    assert plan_cell(needs, column, data).recipe == "experiments/visp/finetune_tvsum.yaml"
+    with pytest.raises(Unavailable, match="needs CLIP weights"):
+        plan_cell(needs, column, data, quick=True)
     zero = Row("z", {}, {"recipe": "experiments/supervised/csta_{dataset}.yaml",
                          "setting": "zero_shot"})
     assert plan_cell(zero, column, data).setting == "zero_shot"  # the row's setting wins

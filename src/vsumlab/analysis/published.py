@@ -27,7 +27,7 @@ from vsumlab.errors import ConfigError
 METRICS = ("f1", "kendall", "spearman")
 SETTINGS = ("canonical", "augmented", "transfer", "zero_shot")
 OURS_KEYS = {"recipe", "pretrain", "overrides", "pretrain_overrides", "setting", "reference",
-             "of", "predictions", "dataset_file", "quick"}
+             "of", "predictions", "dataset_file", "quick", "unavailable"}
 REFERENCES = ("random", "uniform", "human")
 MAX_REASON = 240  # footnotes stay readable; cells.json keeps the whole message
 
@@ -156,7 +156,7 @@ def _row(raw: Any, columns: Sequence[Column], path: Path, where: str) -> Row:
                                   or set(quick) - OURS_KEYS or "quick" in quick):
             raise _fail(path, f"{where} row {name!r}",
                         "ours.quick must map fields of ours to their quick-mode values")
-        if not ({"recipe", "reference", "predictions"} & set(ours)):
+        if not ({"recipe", "reference", "predictions", "unavailable"} & set(ours)):
             raise _fail(path, f"{where} row {name!r}",
                         "ours needs a recipe, a reference (with 'of') or predictions")
         ours = dict(ours)

@@ -10,6 +10,8 @@ Published figures and how to reproduce each row live in ``experiments/published/
   ``{desumnet_data}``, ``{desumnet_runs}`` are filled in.
 * ``reference: random|uniform|human`` with ``of: <row name>``: that row's reference rows.
 * ``predictions`` (+ ``dataset_file``): a predictions file scored with the evaluation module.
+* ``unavailable: reason``: no run here (the cell says why); ``quick`` maps any of these fields
+  to the value used by ``--quick`` (e.g. a CPU-sized pretraining recipe).
 
 Datasets come from the environment (make variables): ``TVSUM_H5``, ``SUMME_H5``, ``OVP_H5``,
 ``YOUTUBE_H5``; TVSum and SumMe default to the embedded synthetic sets. A missing recipe, dataset
@@ -197,6 +199,8 @@ def plan_cell(
     ours = dict(row.ours or {})
     if quick:
         ours.update(ours.pop("quick", None) or {})
+    if ours.get("unavailable"):  # stated in the published file, e.g. needs weights we lack
+        raise Unavailable(str(ours["unavailable"]))
     if "reference" in ours:
         return ReferenceSpec(ours["reference"], str(ours.get("of", "")))
     if column.dataset is None:
