@@ -45,7 +45,7 @@ def main() -> None:
         total = time.perf_counter() - start
     n = len(rows[0].folds)
     print(f"machine: {machine()}")
-    print(f"recipe: {args.recipe.relative_to(ROOT)}  videos: {len(dataset)}  folds: {n}")
+    print(f"recipe: {args.recipe.resolve().relative_to(ROOT)}  videos: {len(dataset)}  folds: {n}")
     print(f"cv wall time: {total:.1f} s total, {total / n:.1f} s per fold")
     print(f"model: F1 {rows[0].mean('f1'):.2f}  tau {rows[0].mean('kendall'):.3f}  "
           f"rho {rows[0].mean('spearman'):.3f}")
