@@ -1,4 +1,7 @@
-"""Shared fixtures. Real annotations are found through VSUMLAB_DATA (../shared/data in CI)."""
+"""Shared fixtures. Real annotations are found through VSUMLAB_DATA, else ../shared/data beside
+the checkout. Where they are missing the tests that need them skip, unless
+VSUMLAB_REQUIRE_REAL_DATA=1 (CI sets it), which makes a missing folder a failure: CI never
+counts a skipped real-data test as run."""
 
 from __future__ import annotations
 
@@ -20,12 +23,19 @@ def pytest_configure(config: pytest.Config) -> None:
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
 def _shared_data() -> Path | None:
     value = os.environ.get("VSUMLAB_DATA")
-    if not value:
-        return None
-    path = Path(value)
+    path = Path(value) if value else REPO_ROOT.parent / "shared" / "data"
     return path if path.is_dir() else None
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("VSUMLAB_REQUIRE_REAL_DATA") == "1":
+        pytest.fail(f"{reason} (VSUMLAB_REQUIRE_REAL_DATA=1)")
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +43,7 @@ def shared_data() -> Path:
     """The folder of real SumMe/TVSum/ActivityNet annotations, or skip with the reason."""
     path = _shared_data()
     if path is None:
-        pytest.skip("real annotations unavailable: set VSUMLAB_DATA to the shared data folder")
+        _missing("real annotations unavailable: set VSUMLAB_DATA to the shared data folder")
     return path
 
 
@@ -41,7 +51,7 @@ def shared_data() -> Path:
 def summe_gt_dir(shared_data: Path) -> Path:
     path = shared_data / "summe" / "GT"
     if not path.is_dir():
-        pytest.skip(f"SumMe ground truth not found at {path}")
+        _missing(f"SumMe ground truth not found at {path}")
     return path
 
 
@@ -49,7 +59,7 @@ def summe_gt_dir(shared_data: Path) -> Path:
 def tvsum_mat(shared_data: Path) -> Path:
     path = shared_data / "tvsum" / "ydata-tvsum50.mat"
     if not path.is_file():
-        pytest.skip(f"TVSum annotations not found at {path}")
+        _missing(f"TVSum annotations not found at {path}")
     return path
 
 
@@ -57,7 +67,7 @@ def tvsum_mat(shared_data: Path) -> Path:
 def anet_captions_dir(shared_data: Path) -> Path:
     path = shared_data / "activitynet_captions"
     if not path.is_dir():
-        pytest.skip(f"ActivityNet Captions not found at {path}")
+        _missing(f"ActivityNet Captions not found at {path}")
     return path
 
 

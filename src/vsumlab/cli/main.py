@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vsumlab.cli.features",
     "vsumlab.cli.summarize",
     "vsumlab.cli.timelapse",
+    "vsumlab.cli.desumnet",
 )
 
 

@@ -1,21 +1,13 @@
-"""``vsumlab timelapse`` and the ``vsumlab desumnet`` tools (DeSumNet's non-Lightning steps).
-
-- ``timelapse VIDEO --checkpoint CKPT --out FILE.mp4``: importance-driven time-lapse.
-- ``desumnet synth OUT_DIR``: generated category videos (pretraining, target, web sets and the
-  target's standard h5) for demos and make targets.
-- ``desumnet refine --checkpoint CKPT --web SRC --out LIST``: progressive adaptation's
-  refinement, the kept web-video segments as a list file for training.
-- ``desumnet importance --checkpoint CKPT --dataset H5 --videos DIR --out PRED``: importance
-  at the standard steps for ``vsumlab eval``.
-
-Training itself runs through ``vsumlab fit`` with the recipes in experiments/desumnet.
-"""
+"""``vsumlab timelapse VIDEO --checkpoint CKPT --out FILE.mp4``: DeSumNet's importance-driven
+time-lapse (the other DeSumNet tools are in :mod:`vsumlab.cli.desumnet`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+
+from vsumlab.cli.desumnet import add_importance_options, load_for_importance
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,79 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--min-keep", type=int, default=1, help="frames every segment keeps at least (default 1)"
     )
-    _add_importance_options(parser)
+    add_importance_options(parser)
     parser.add_argument("--force", action="store_true", help="overwrite an existing output")
     parser.set_defaults(handler=_timelapse)
-
-    tools = subparsers.add_parser(
-        "desumnet",
-        help="DeSumNet tools: synthetic videos, web-video refinement, importance scores",
-    )
-    commands = tools.add_subparsers(dest="desumnet_command", metavar="TOOL")
-    tools.set_defaults(handler=lambda _args: tools.print_help() or 2)
-
-    synth = commands.add_parser(
-        "synth",
-        help="generate category videos with planted events (pretrain/target/web) and an h5",
-    )
-    synth.add_argument("out", metavar="OUT_DIR", help="output folder")
-    synth.add_argument("--categories", type=int, default=3, help="target categories")
-    synth.add_argument("--videos", type=int, default=10, help="target videos per category")
-    synth.add_argument("--frames", type=int, default=64, help="frames per target video")
-    synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--force", action="store_true", help="overwrite the h5 if it exists")
-    synth.set_defaults(handler=_synth)
-
-    refine = commands.add_parser(
-        "refine", help="keep web-video segments whose category probability passes a threshold"
-    )
-    refine.add_argument("--checkpoint", required=True, metavar="CKPT")
-    refine.add_argument(
-        "--web", required=True, nargs="+", metavar="SRC",
-        help="web videos: folders per category or list files",
-    )
-    refine.add_argument("--out", required=True, metavar="LIST", help="list file of kept clips")
-    refine.add_argument("--threshold", type=float, default=0.5, help="class probability to pass")
-    refine.add_argument("--batch-size", type=int, default=None, help="segments per forward pass")
-    refine.add_argument("--force", action="store_true")
-    refine.set_defaults(handler=_refine)
-
-    importance = commands.add_parser(
-        "importance", help="importance at the standard steps of an h5's videos (for eval)"
-    )
-    importance.add_argument("--checkpoint", required=True, metavar="CKPT")
-    importance.add_argument("--dataset", required=True, metavar="H5", help="standard h5 file")
-    importance.add_argument(
-        "--videos", required=True, metavar="DIR", help="folder holding the h5's videos"
-    )
-    importance.add_argument("--out", required=True, metavar="PRED", help=".h5 or .npz output")
-    _add_importance_options(importance)
-    importance.add_argument("--force", action="store_true")
-    importance.set_defaults(handler=_importance)
-
-
-def _add_importance_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--gradient", choices=("abs", "signed"), default=None,
-        help="pixel gradient magnitude or signed value (default: the checkpoint's, abs)",
-    )
-    parser.add_argument(
-        "--aggregate", choices=("mean", "max"), default=None,
-        help="frames -> segment importance (default: the checkpoint's, mean)",
-    )
-    parser.add_argument("--batch-size", type=int, default=None, help="segments per pass")
-
-
-def _load(args: argparse.Namespace):
-    from vsumlab.models.desumnet import load_desumnet
-
-    module = load_desumnet(args.checkpoint)
-    for name in ("gradient", "aggregate"):
-        if getattr(args, name, None):
-            module.hparams[name] = getattr(args, name)
-    if getattr(args, "batch_size", None):
-        module.hparams["importance_batch_size"] = args.batch_size
-    return module
 
 
 def _timelapse(args: argparse.Namespace) -> int:
@@ -114,7 +36,7 @@ def _timelapse(args: argparse.Namespace) -> int:
     from vsumlab.video.timelapse import timelapse_frames, write_video
 
     check_writable(args.out, args.force)  # fail before the costly scoring
-    module = _load(args)
+    module = load_for_importance(args)
     importance = module.video_importance(args.video)
     segments = np.stack([importance.starts, importance.ends], axis=1)
     frames = timelapse_frames(segments, importance.segment, args.min_keep)
@@ -127,47 +49,4 @@ def _timelapse(args: argparse.Namespace) -> int:
         "category": importance.category,
     }
     print(json.dumps(report), file=sys.stdout)
-    return 0
-
-
-def _synth(args: argparse.Namespace) -> int:
-    from vsumlab.data.webvideos.synthetic import make_demo_videos
-
-    paths = make_demo_videos(
-        args.out,
-        n_categories=args.categories,
-        videos_per_category=args.videos,
-        n_frames=args.frames,
-        seed=args.seed,
-        force=args.force,
-    )
-    print(json.dumps({k: str(v) for k, v in paths.items()}), file=sys.stdout)
-    return 0
-
-
-def _refine(args: argparse.Namespace) -> int:
-    from vsumlab.data.webvideos.sources import load_sources, write_list_file
-    from vsumlab.io import check_writable
-    from vsumlab.models.desumnet import refine_web_videos
-
-    check_writable(args.out, args.force)
-    module = _load(args)
-    kept, stats = refine_web_videos(module, load_sources(args.web), args.threshold)
-    write_list_file(args.out, kept, force=True)
-    print(json.dumps({"out": str(args.out), "kept": len(kept), "per_category": stats}))
-    return 0
-
-
-def _importance(args: argparse.Namespace) -> int:
-    from vsumlab.data.schema import read_dataset
-    from vsumlab.evaluation.predictions import write_predictions
-    from vsumlab.io import check_writable
-    from vsumlab.models.desumnet import score_dataset
-
-    check_writable(args.out, args.force)
-    dataset = read_dataset(args.dataset)
-    module = _load(args)
-    scores = score_dataset(module, dataset, args.videos)
-    write_predictions(args.out, scores, force=True)
-    print(json.dumps({"out": str(args.out), "videos": len(scores)}), file=sys.stdout)
     return 0
