@@ -116,3 +116,12 @@ def test_errors_raised_while_building_the_model_are_one_line(small_tvsum_h5, tmp
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err[-1] == "vsumlab: error: unknown summarizer 'lstm'; expected one of csta, transformer"
+
+
+def test_impossible_trainer_settings_are_one_line(small_tvsum_h5, tmp_path, capsys):
+    # FSDP needs GPUs: on a CPU-only run Lightning refuses, and the user gets its reason in one line
+    code = main(["fit", *_common(small_tvsum_h5, tmp_path), "--trainer.accelerator=cpu",
+                 "--trainer.strategy=fsdp"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith("vsumlab: error: trainer configuration: The strategy `fsdp` requires")

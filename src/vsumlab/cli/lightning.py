@@ -17,6 +17,7 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from vsumlab.errors import ConfigError, VsumError
 
@@ -46,7 +47,12 @@ class VsumCLI(LightningCLI):
             if not isinstance(configured, list):
                 configured = [configured]
             overrides["callbacks"] = [*configured, *overrides["callbacks"]]
-        return super().instantiate_trainer(**{**kwargs, **overrides})
+        try:
+            return super().instantiate_trainer(**{**kwargs, **overrides})
+        except (ValueError, MisconfigurationException) as exc:
+            # Lightning rejects impossible combinations here (e.g. strategy=fsdp on a CPU):
+            # a configuration error, reported as one line naming the trainer settings
+            raise ConfigError(f"trainer configuration: {exc}") from exc
 
     def _check_checkpoint(self) -> None:
         config = self.config.get(self.subcommand, self.config)
