@@ -26,6 +26,14 @@ def main(cases_file: str, out_file: str) -> None:
             cli.trainer.fit(cli.model, datamodule=cli.datamodule)
             report[name] = {"global_step": cli.trainer.global_step,
                             "world_size": cli.trainer.world_size}
+            if "val/video_acc" in cli.trainer.callback_metrics:
+                # every process must reach the same video accuracy (clips gathered first)
+                import torch.distributed as dist
+
+                mine = float(cli.trainer.callback_metrics["val/video_acc"])
+                values = [None] * cli.trainer.world_size
+                dist.all_gather_object(values, mine)
+                report[name]["val_video_acc"] = values
         except Exception as exc:  # recorded per method; the other cases still run
             report[name] = {"error": f"{exc.__class__.__name__}: {exc}"[:3000]}
         if rank == 0:

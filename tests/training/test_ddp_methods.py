@@ -89,6 +89,8 @@ COMMON = [
     "--trainer.logger=false", "--trainer.enable_progress_bar=false",
     "--trainer.enable_model_summary=false",
 ]
+#: DeSumNet also validates after each step: its video accuracy gathers clips over processes
+EXTRA = {"desumnet": ["--trainer.limit_val_batches=2", "--trainer.val_check_interval=1"]}
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +102,8 @@ def ddp_report(small_tvsum_h5: Path, tmp_path_factory: pytest.TempPathFactory) -
         folder = tmp / method
         folder.mkdir()
         args, env = _case(method, folder, small_tvsum_h5)
-        cases[method] = {"args": [*args, *COMMON, f"--trainer.default_root_dir={folder / 'fit'}"],
-                         "env": env}
+        cases[method] = {"args": [*args, *COMMON, *EXTRA.get(method, []),
+                                  f"--trainer.default_root_dir={folder / 'fit'}"], "env": env}
     (tmp / "cases.json").write_text(json.dumps(cases))
     done = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
@@ -123,7 +125,11 @@ def test_two_process_ddp_training_steps(method: str, ddp_report: dict) -> None:
     result = ddp_report[method]
     assert "error" not in result, result.get("error")
     # both optimizer steps ran in a 2-process group, gradients all-reduced
+    accuracies = result.pop("val_video_acc", None)
     assert result == {"global_step": 2, "world_size": 2}
+    if method == "desumnet":
+        assert accuracies is not None and len(accuracies) == 2
+        assert accuracies[0] == accuracies[1]  # one accuracy over every video, on both ranks
 
 
 def test_only_rank_zero_writes_the_results_folder() -> None:

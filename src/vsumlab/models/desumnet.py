@@ -299,23 +299,30 @@ class DeSumNetModule(L.LightningModule):
     def _evaluate(self, batch: dict[str, Tensor], name: str) -> None:
         logits = self(batch["clip"])
         size = len(batch["label"])
-        self.log(f"{name}/loss", F.cross_entropy(logits, batch["label"]), batch_size=size)
-        self.log(
-            f"{name}/clip_acc", (logits.argmax(1) == batch["label"]).float().mean(), batch_size=size
-        )
+        loss = F.cross_entropy(logits, batch["label"])
+        acc = (logits.argmax(1) == batch["label"]).float().mean()
+        self.log(f"{name}/loss", loss, batch_size=size, sync_dist=True)
+        self.log(f"{name}/clip_acc", acc, batch_size=size, sync_dist=True)
         probs = logits.softmax(1).detach().cpu()
         for video, label, p in zip(batch["video"].tolist(), batch["label"].tolist(), probs):
             self._val_probs.setdefault(video, []).append(p)
             self._val_labels[video] = label
 
     def _video_accuracy(self, name: str) -> None:
-        # a video's prediction averages its clips' probabilities (the paper: 10 clips)
-        if self._val_probs:
-            correct = [
-                int(torch.stack(ps).mean(0).argmax()) == self._val_labels[v]
-                for v, ps in self._val_probs.items()
-            ]
-            self.log(f"{name}/video_acc", float(np.mean(correct)), prog_bar=True)
+        # a video's prediction averages its clips' probabilities (the paper: 10 clips); under
+        # DDP a video's clips are spread over the processes, so every process first gathers all
+        # clip sums and computes the same accuracy over every video
+        if self._val_probs or self.trainer.world_size > 1:
+            parts = [video_prob_sums(self._val_probs, self._val_labels)]
+            if self.trainer.world_size > 1 and torch.distributed.is_initialized():
+                parts = [None] * self.trainer.world_size
+                torch.distributed.all_gather_object(
+                    parts, video_prob_sums(self._val_probs, self._val_labels)
+                )
+            merged = merge_video_prob_sums(parts)
+            if merged:
+                correct = [int(total.argmax()) == label for total, label in merged.values()]
+                self.log(f"{name}/video_acc", float(np.mean(correct)), prog_bar=True)
         self._val_probs, self._val_labels = {}, {}
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
@@ -558,3 +565,27 @@ def load_desumnet(checkpoint: str | os.PathLike, map_location: str = "cpu") -> D
         ) from exc
     module.eval()
     return module
+
+
+def video_prob_sums(
+    probs: dict[int, list[Tensor]], labels: dict[int, int]
+) -> dict[int, tuple[Tensor, int, int]]:
+    """Per video: (sum of its clips' class probabilities, clip count, label), on CPU."""
+    return {v: (torch.stack(ps).sum(0), len(ps), labels[v]) for v, ps in probs.items()}
+
+
+def merge_video_prob_sums(
+    parts: list[dict[int, tuple[Tensor, int, int]]],
+) -> dict[int, tuple[Tensor, int]]:
+    """Merge the per-process sums of :func:`video_prob_sums`: video -> (mean probability, label).
+
+    The mean over all of a video's clips does not depend on how the clips were split."""
+    totals: dict[int, list] = {}
+    for part in parts:
+        for video, (total, count, label) in part.items():
+            if video in totals:
+                totals[video][0] = totals[video][0] + total
+                totals[video][1] += count
+            else:
+                totals[video] = [total, count, label]
+    return {v: (total / count, label) for v, (total, count, label) in totals.items()}

@@ -120,3 +120,22 @@ def test_adopts_the_data_cutting_and_checks_the_network():
         tiny_module(class_names=None, num_classes=3)._adopt_data(_FakeData(categories=("a", "b")))
     with pytest.raises(ConfigError, match="differ from the data's"):
         tiny_module(class_names=["x", "y", "z"])._adopt_data(_FakeData())
+
+
+def test_video_accuracy_merges_clips_split_across_processes():
+    # DDP hands a video's clips to different processes; the merged mean must equal the whole
+    from vsumlab.models.desumnet import merge_video_prob_sums, video_prob_sums
+
+    probs = {0: [torch.tensor([0.9, 0.1]), torch.tensor([0.2, 0.8]), torch.tensor([0.3, 0.7])],
+             1: [torch.tensor([0.6, 0.4])]}
+    labels = {0: 1, 1: 0}
+    whole = merge_video_prob_sums([video_prob_sums(probs, labels)])
+    rank0 = video_prob_sums({0: probs[0][:1], 1: probs[1]}, labels)
+    rank1 = video_prob_sums({0: probs[0][1:]}, labels)
+    split = merge_video_prob_sums([rank0, rank1])
+    assert whole.keys() == split.keys() == {0, 1}
+    for video in whole:
+        assert torch.allclose(whole[video][0], split[video][0])
+        assert whole[video][1] == split[video][1] == labels[video]
+    # rank 0 alone would call video 0 class 0 (0.9 vs 0.1); merged, class 1 wins (1.6 vs 1.4)
+    assert int(rank0[0][0].argmax()) == 0 and int(split[0][0].argmax()) == 1
