@@ -232,7 +232,7 @@ def test_synthetic_features_built_once_and_never_silently_stale(tmp_path):
     stamp = out.stat().st_mtime_ns
     build_synthetic_features(caps, out, dim=8, steps_per_second=1.0, draws=2)  # reused
     assert out.stat().st_mtime_ns == stamp
-    with pytest.raises(ConfigError, match="not made from"):
+    with pytest.raises(ConfigError, match=r"syn\.h5: .*other inputs \(draws: file 2, asked 3\)"):
         build_synthetic_features(caps, out, dim=8, steps_per_second=1.0, draws=3)
     with pytest.raises(ConfigError, match="data.synthetic: unknown option"):
         build_synthetic_features(caps, out, gain=1.0)
@@ -241,3 +241,132 @@ def test_synthetic_features_built_once_and_never_silently_stale(tmp_path):
     dataset = dm.dataset("train")
     assert dataset.keys == ["v_a~0", "v_a~1", "v_b~0", "v_b~1"]
     assert dataset[1]["sentences"] == ["A man runs.", "The man's dog jumps!"]
+
+
+def _stamp(path):
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        return json.loads(handle.attrs["synthetic_options"]), handle.attrs["synthetic_options"]
+
+
+def test_synthetic_features_reused_across_paths_to_the_same_captions(tmp_path, monkeypatch):
+    """The caption file counts by content: a relative path, an absolute one, a symlink or a copy
+    elsewhere reuse the file; numbers compare by value (150 == 150.0)."""
+    from vsumlab.data.captions import build_synthetic_features
+
+    data = tmp_path / "data"
+    data.mkdir()
+    caps = write(data, SAMPLE)
+    out = tmp_path / "gen" / "syn.h5"
+    options = dict(dim=8, steps_per_second=1.0, max_duration=150)
+    build_synthetic_features(caps, out, **options)
+    stamp = out.stat().st_mtime_ns
+    monkeypatch.chdir(tmp_path / "gen")
+    relative = "../data/captions.json"  # VSUMLAB_DATA=../data vs /abs/data
+    build_synthetic_features(relative, "syn.h5", **options)
+    (tmp_path / "link").symlink_to(data)
+    build_synthetic_features(tmp_path / "link" / "captions.json", out, **options)
+    copy = write(tmp_path, SAMPLE, name="copied_captions.json")
+    build_synthetic_features(copy, out, **{**options, "max_duration": 150.0})
+    assert out.stat().st_mtime_ns == stamp  # never rewritten
+
+
+def test_synthetic_features_from_other_inputs_name_the_difference_or_rebuild_with_force(
+    tmp_path,
+):
+    from vsumlab.data.captions import build_synthetic_features
+    from vsumlab.errors import ConfigError
+
+    caps = write(tmp_path, SAMPLE)
+    out = tmp_path / "syn.h5"
+    build_synthetic_features(caps, out, dim=8, steps_per_second=1.0)
+    first, raw = _stamp(out)
+    assert first["captions_sha256"] and first["dim"] == 8 and first["generator"] >= 2
+
+    # other caption content at the same path: named, with both files' hashes
+    edited = {**SAMPLE, "v_c": {"duration": 5.0, "timestamps": [[0, 1]], "sentences": ["x"]}}
+    write(tmp_path, edited)
+    with pytest.raises(ConfigError, match=r"syn\.h5: .*captions: file made from .*other content"):
+        build_synthetic_features(caps, out, dim=8, steps_per_second=1.0)
+    # several differing options: each named with the file's and the asked value
+    with pytest.raises(ConfigError) as info:
+        build_synthetic_features(caps, out, dim=16, steps_per_second=1.0, seed=3)
+    message = str(info.value)
+    assert str(out) in message and "dim: file 8, asked 16" in message
+    assert "seed: file 0, asked 3" in message and "force_synthetic=true" in message
+    assert _stamp(out)[1] == raw  # untouched by the refusals
+
+    # force rebuilds from the new inputs; the rebuilt file is then reused as it is
+    build_synthetic_features(caps, out, force=True, dim=16, steps_per_second=1.0, seed=3)
+    rebuilt, _ = _stamp(out)
+    assert rebuilt["dim"] == 16 and rebuilt["captions_sha256"] != first["captions_sha256"]
+    assert read_dataset(out).keys == ["v_a", "v_b", "v_c"]
+    assert read_dataset(out)["v_a"].features.shape[1] == 16
+    stamp = out.stat().st_mtime_ns
+    build_synthetic_features(caps, out, force=True, dim=16, steps_per_second=1.0, seed=3)
+    assert out.stat().st_mtime_ns == stamp
+
+
+def test_synthetic_features_never_overwrite_a_foreign_h5_without_force(tmp_path):
+    from vsumlab.data.captions import build_synthetic_features
+    from vsumlab.errors import ConfigError
+
+    caps = write(tmp_path, SAMPLE)
+    out = write_caption_features(tmp_path / "real.h5", load_captions(caps), dim=8)  # no stamp
+    with pytest.raises(ConfigError, match=r"real\.h5: .*no synthetic_options attribute"):
+        build_synthetic_features(caps, out, dim=8)
+    build_synthetic_features(caps, out, force=True, dim=8)
+    assert _stamp(out)[0]["dim"] == 8
+
+
+def test_synthetic_features_of_an_earlier_stamp_without_content_hash_are_reused(tmp_path):
+    """Files generated before the content hash (generator 2 stamps name the resolved caption
+    path only, e.g. data/generated/cap2sum/) stay usable while that path and the options match."""
+    import h5py
+
+    from vsumlab.data.captions import SYNTHETIC_VERSION, build_synthetic_features, synthetic_options
+    from vsumlab.errors import ConfigError
+
+    caps = write(tmp_path, SAMPLE)
+    out = tmp_path / "syn.h5"
+    build_synthetic_features(caps, out, dim=8)
+    old = {"captions": str(caps.resolve()), "generator": SYNTHETIC_VERSION,
+           **synthetic_options({"dim": 8})}  # fmt: skip
+    with h5py.File(out, "a") as handle:
+        handle.attrs["synthetic_options"] = json.dumps(old, sort_keys=True)
+    build_synthetic_features(caps, out, dim=8)
+    moved = write(tmp_path, SAMPLE, name="elsewhere.json")
+    with pytest.raises(
+        ConfigError, match="captions: file made from .*captions.json, asked .*elsewhere"
+    ):
+        build_synthetic_features(moved, out, dim=8)
+
+
+def test_datamodule_force_synthetic_rebuilds(tmp_path):
+    from vsumlab.errors import ConfigError
+
+    caps = write(tmp_path, SAMPLE)
+    out = tmp_path / "syn.h5"
+    CaptionDataModule(str(caps), str(out), synthetic={"dim": 8}).prepare_data()
+    with pytest.raises(ConfigError, match="dim: file 8, asked 4"):
+        CaptionDataModule(str(caps), str(out), synthetic={"dim": 4}).prepare_data()
+    CaptionDataModule(
+        str(caps), str(out), synthetic={"dim": 4}, force_synthetic=True
+    ).prepare_data()
+    assert read_dataset(out)["v_a"].features.shape[1] == 4
+
+
+def test_synthetic_options_take_command_line_nulls_and_check_types():
+    from vsumlab.data.captions import synthetic_options
+    from vsumlab.errors import ConfigError
+
+    options = synthetic_options({"n_videos": "None", "max_coverage": "null", "draws": 4})
+    assert options["n_videos"] is None and options["max_coverage"] is None
+    assert options["draws"] == 4 and options["seed"] == 0
+    with pytest.raises(ConfigError, match=r"data\.synthetic\.draws='x' must be a number$"):
+        synthetic_options({"draws": "x"})
+    with pytest.raises(ConfigError, match=r"data\.synthetic\.draws=None must be a number$"):
+        synthetic_options({"draws": "null"})
+    with pytest.raises(ConfigError, match=r"data\.synthetic\.dim='64' must be a number or null"):
+        synthetic_options({"dim": "64"})

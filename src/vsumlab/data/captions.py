@@ -460,8 +460,10 @@ class CaptionDataModule(L.LightningDataModule):
             quick demos); deterministic.
         synthetic: build synthetic caption-aligned features for the caption files in
             ``prepare_data`` (see :data:`SYNTHETIC_OPTIONS`); written once to ``features``
-            (and ``val_features``, default ``<features stem>_val.h5``), reused while the options
-            match.
+            (and ``val_features``, default ``<features stem>_val.h5``), reused while the caption
+            content and the options match (:func:`build_synthetic_features`).
+        force_synthetic: rebuild synthetic feature files made from other inputs instead of
+            stopping with an error naming what differs.
     """
 
     def __init__(
@@ -479,6 +481,7 @@ class CaptionDataModule(L.LightningDataModule):
         max_videos: int | None = None,
         seed: int = 0,
         synthetic: dict[str, Any] | None = None,
+        force_synthetic: bool = False,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -521,7 +524,13 @@ class CaptionDataModule(L.LightningDataModule):
         if self.val_path is not None:
             jobs.append((self.val_path, self.val_features_path, val_videos))
         for captions, features, n_videos in jobs:
-            build_synthetic_features(captions, features, n_videos=n_videos, **options)
+            build_synthetic_features(
+                captions,
+                features,
+                force=self.hparams.force_synthetic,
+                n_videos=n_videos,
+                **options,
+            )
 
     def use_vocabulary(self, vocabulary: Vocabulary) -> None:
         """Encode sentences with another vocabulary (a pretrained captioner's); rebuilds the
@@ -730,6 +739,15 @@ SYNTHETIC_OPTIONS: dict[str, Any] = {
 }
 
 
+def config_null(value: Any) -> Any:
+    """None for a null that arrived as text: LightningCLI hands a dotted override of a key
+    inside a dict-valued argument (``--data.init_args.synthetic.n_videos=null``,
+    ``--model.init_args.prior.text_features=null``) over as the string 'None'."""
+    if isinstance(value, str) and value.strip().lower() in ("none", "null", "~"):
+        return None
+    return value
+
+
 def synthetic_options(options: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(options) - set(SYNTHETIC_OPTIONS))
     if unknown:
@@ -737,34 +755,124 @@ def synthetic_options(options: Mapping[str, Any]) -> dict[str, Any]:
             f"data.synthetic: unknown option(s) {', '.join(unknown)}; "
             f"known: {', '.join(SYNTHETIC_OPTIONS)}"
         )
-    return {**SYNTHETIC_OPTIONS, **options}
+    merged = {**SYNTHETIC_OPTIONS, **{k: config_null(v) for k, v in options.items()}}
+    for name, value in merged.items():  # every option is a number (some may be null)
+        nullable = SYNTHETIC_OPTIONS[name] is None
+        if isinstance(value, bool) or not (
+            isinstance(value, int | float) or (value is None and nullable)
+        ):
+            raise ConfigError(
+                f"data.synthetic.{name}={value!r} must be a number{' or null' if nullable else ''}"
+            )
+    return merged
+
+
+def _file_sha256(path: str | os.PathLike) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise CaptionError(f"{path}: cannot read the caption file ({exc})") from exc
+    return digest.hexdigest()
+
+
+def synthetic_stamp(captions: str | os.PathLike, **options: Any) -> dict[str, Any]:
+    """What synthetic caption features are made from: the generator version, the options and
+    the caption file, identified by its content (sha256); its resolved path is kept to name
+    it in messages. Stored as JSON in the file's ``synthetic_options`` attribute."""
+    return {
+        "generator": SYNTHETIC_VERSION,
+        "captions": str(Path(captions).resolve()),
+        "captions_sha256": _file_sha256(captions),
+        **synthetic_options(options),
+    }
+
+
+def read_synthetic_stamp(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The stamp of a synthetic caption-feature file, or None for an h5 without one."""
+    try:
+        with h5py.File(path, "r") as handle:
+            stamp = handle.attrs.get("synthetic_options")
+    except OSError as exc:
+        raise DatasetError(f"{path}: not a readable HDF5 file ({exc})") from exc
+    if stamp is None:
+        return None
+    if isinstance(stamp, bytes):
+        stamp = stamp.decode("utf-8")
+    try:
+        value = json.loads(str(stamp))
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path}: attribute synthetic_options is not JSON ({exc})") from exc
+    return value if isinstance(value, dict) else None
+
+
+def stamp_differences(previous: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
+    """What differs between the stamp of an existing file and the one asked for, one
+    ``"name: file X, asked Y"`` line each; empty when the file can be reused.
+
+    The caption file counts by content: the same captions at another path (a relative vs an
+    absolute ``VSUMLAB_DATA``, a copy, a symlink) are the same input. Stamps written before
+    the content hash existed name only the resolved path, which is then compared instead.
+    Numbers compare by value (150 and 150.0 are the same option)."""
+    differences = []
+    if "captions_sha256" in previous:
+        if previous["captions_sha256"] != wanted["captions_sha256"]:
+            differences.append(
+                f"captions: file made from {previous.get('captions')} "
+                f"(sha256 {str(previous['captions_sha256'])[:12]}), asked "
+                f"{wanted['captions']} (sha256 {wanted['captions_sha256'][:12]}), other content"
+            )
+    elif previous.get("captions") != wanted["captions"]:
+        differences.append(
+            f"captions: file made from {previous.get('captions')}, asked {wanted['captions']}"
+        )
+    for name in sorted((set(previous) | set(wanted)) - {"captions", "captions_sha256"}):
+        old, new = previous.get(name, "<unset>"), wanted.get(name, "<unset>")
+        if old != new:  # 150 == 150.0; True == 1 cannot occur for these options
+            differences.append(f"{name}: file {old!r}, asked {new!r}")
+    return differences
 
 
 def build_synthetic_features(
-    captions: str | os.PathLike, features: str | os.PathLike, **options: Any
+    captions: str | os.PathLike,
+    features: str | os.PathLike,
+    force: bool = False,
+    **options: Any,
 ) -> Path:
-    """Write synthetic features for (a selection of) a caption file's videos, once: an existing
-    file made with the same options is reused, one made otherwise is an error."""
+    """Write synthetic features for (a selection of) a caption file's videos, once.
+
+    An existing file made from the same inputs (caption content, options, generator version;
+    see :func:`stamp_differences`) is reused as it is, with or without ``force``. One made from
+    other inputs raises a :class:`ConfigError` naming the file and each difference, unless
+    ``force``, which rebuilds it; an h5 that was not made here (or cannot be read) is never
+    overwritten without ``force`` either."""
+    wanted = synthetic_stamp(captions, **options)
     options = synthetic_options(options)
-    stamp = json.dumps(
-        {"captions": str(Path(captions).resolve()), "generator": SYNTHETIC_VERSION, **options},
-        sort_keys=True,
-    )
     path = Path(features)
     if path.exists():
         try:
-            with h5py.File(path, "r") as handle:
-                previous = handle.attrs.get("synthetic_options")
-        except OSError as exc:
-            raise DatasetError(f"{path}: not a readable HDF5 file ({exc})") from exc
-        if isinstance(previous, bytes):
-            previous = previous.decode("utf-8")
-        if previous != stamp:
+            previous = read_synthetic_stamp(path)
+        except DatasetError:
+            if not force:
+                raise
+            previous = None
+        if previous is None:
+            differences = ["no synthetic_options attribute: not made by this function"]
+        else:
+            differences = stamp_differences(previous, wanted)
+        if not differences:
+            return path
+        if not force:
             raise ConfigError(
-                f"{path}: exists but was not made from {captions} with these synthetic options; "
-                "delete it or choose another data.features path"
+                f"{path}: synthetic caption features made from other inputs "
+                f"({'; '.join(differences)}); pass data.init_args.force_synthetic=true "
+                "(make pretrain-cap2sum FORCE=1) to rebuild it, delete it, or choose another "
+                "data.features path"
             )
-        return path
     videos = select_videos(
         load_captions(captions),
         options["n_videos"],
@@ -777,8 +885,8 @@ def build_synthetic_features(
                                                               "max_coverage", "max_duration")}  # fmt: skip
     records = make_caption_features(videos, **generate)
     attrs = {"dataset_name": "synthetic_captions", "synthetic_features": True,
-             "synthetic_options": stamp}  # fmt: skip
-    return write_dataset(path, records, attrs=attrs)
+             "synthetic_options": json.dumps(wanted, sort_keys=True)}  # fmt: skip
+    return write_dataset(path, records, attrs=attrs, force=force)
 
 
 def select_videos(

@@ -36,6 +36,7 @@ from torchmetrics import MeanMetric
 from vsumlab.data.captions import (
     CaptionVideo,
     Vocabulary,
+    config_null,
     event_boxes,
     load_captions,
 )
@@ -147,7 +148,10 @@ class Cap2SumModule(SummarizerModule):
                 "model.mode=weak_finetune needs model.target_captions (a caption JSON)"
             )
         self.mode = mode
-        self.prior_options = {**PRIOR_OPTIONS, **(prior or {})}
+        self.prior_options = {
+            **PRIOR_OPTIONS,
+            **{k: config_null(v) for k, v in (prior or {}).items()},
+        }
         self.criterion = DenseCaptionCriterion(**(caption_loss or {}))
         self.captioner: PDVCCaptioner | None = None
         self.vocabulary: Vocabulary | None = Vocabulary(vocabulary) if vocabulary else None
@@ -474,4 +478,3 @@ def captioned_margin(scores: Tensor, captioned: Tensor, valid: Tensor) -> Tensor
     mean_in = (scores * inside).sum(1) / n_in.clamp(min=1)
     mean_out = (scores * outside).sum(1) / n_out.clamp(min=1)
     return (mean_in - mean_out)[usable].mean()
-

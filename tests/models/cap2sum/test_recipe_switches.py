@@ -1,0 +1,121 @@
+"""The paper's study parameters are recipe overrides that take effect: the fraction of training
+videos (Table 1, 5/25/50/80%: ``--data.init_args.train_fraction=p/80``) and the CLIP prior on/off
+in pretraining and fine-tuning (Table 2: ``--model.init_args.use_prior``). Each builds the real
+recipe through the CLI and trains one step (fast_dev_run) with tiny sizes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vsumlab.cli.lightning import expand_recipes, make_cli
+from vsumlab.data.datamodules import SummarizationDataModule
+
+RECIPES = Path(__file__).resolve().parents[3] / "experiments" / "cap2sum"
+SUMMARIZER = '{"d_model": 16, "n_heads": 2, "n_layers": 1, "dim_feedforward": 32, "dropout": 0.0}'
+CAPTIONER = json.dumps(dict(d_model=16, n_heads=2, n_points=2, n_levels=2, enc_layers=1,
+                            dec_layers=1, n_queries=4, ffn_dim=32, max_events=4, caption_hidden=16,
+                            caption_word_dim=8, norm_groups=4, dropout=0.0, caption_attend=False))  # fmt: skip
+CAPTIONS = {
+    "v_a": {"duration": 40.0, "timestamps": [[4.0, 12.0], [20.0, 30.0]],
+            "sentences": ["a man runs on a track", "the man jumps over a bar"]},
+    "v_b": {"duration": 30.0, "timestamps": [[0, 10.0]], "sentences": ["a dog runs on grass"]},
+}  # fmt: skip
+
+
+def recipe_cli(recipe: str, tmp_path: Path, *overrides: str):
+    """The recipe as `vsumlab fit --config RECIPE OVERRIDES` builds it, one-step trainer."""
+    args = expand_recipes(
+        ["--config", str(RECIPES / recipe), "--trainer.fast_dev_run=true",
+         "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false",
+         "--trainer.accelerator=cpu", f"--trainer.default_root_dir={tmp_path}",
+         f"--model.init_args.summarizer_args={SUMMARIZER}", *overrides],
+        tmp_path,
+    )  # fmt: skip
+    return make_cli(args, run=False, trainer_overrides={"logger": False})
+
+
+def finetune_cli(recipe: str, dataset: Path, tmp_path: Path, *overrides: str):
+    return recipe_cli(recipe, tmp_path, f"--data.init_args.dataset={dataset}",
+                      "--model.init_args.input_dim=64", *overrides)  # fmt: skip
+
+
+@pytest.fixture
+def text_features(tmp_path: Path) -> Path:
+    """(K, 64) stand-in CLIP text features: the prior reads them instead of a CLIP encoder."""
+    path = tmp_path / "text.npy"
+    np.save(path, np.eye(64, dtype=np.float32)[:8])
+    return path
+
+
+def test_fraction_of_training_videos_is_a_recipe_override(small_tvsum_h5, tmp_path):
+    full = SummarizationDataModule(str(small_tvsum_h5), n_folds=5, fold=0, val_fraction=0.2).keys
+    sizes = {}
+    for percent in (5, 25, 50, 80):  # of all videos; a 5-fold training split holds 80%
+        cli = finetune_cli("finetune_tvsum.yaml", small_tvsum_h5, tmp_path / str(percent),
+                           f"--data.init_args.train_fraction={percent / 80}")  # fmt: skip
+        keys = cli.datamodule.keys
+        # only the training videos shrink; validation and test videos stay the fold's
+        assert keys["val"] == full["val"] and keys["test"] == full["test"]
+        assert set(keys["train"]) <= set(full["train"])
+        sizes[percent] = keys["train"]
+        if percent == 5:
+            cli.trainer.fit(cli.model, cli.datamodule)
+            assert cli.trainer.state.finished and cli.trainer.global_step == 1
+    assert sizes[80] == full["train"] and len(full["train"]) == 7
+    assert [len(sizes[p]) for p in (5, 25, 50)] == [1, 2, 4]
+    assert set(sizes[5]) <= set(sizes[25]) <= set(sizes[50])  # nested: more data, same videos
+
+
+@pytest.mark.parametrize("recipe", ["finetune_tvsum.yaml", "weak_finetune_tvsum.yaml"])
+@pytest.mark.parametrize("use_prior", [True, False])
+def test_clip_prior_switch_in_fine_tuning(small_tvsum_h5, tmp_path, text_features, recipe,
+                                          use_prior):  # fmt: skip
+    cli = finetune_cli(recipe, small_tvsum_h5, tmp_path,
+                       f"--model.init_args.use_prior={str(use_prior).lower()}",
+                       f"--model.init_args.prior.text_features={text_features}")  # fmt: skip
+    assert cli.model.hparams.use_prior is use_prior
+    assert cli.model.prior_options["text_features"] == str(text_features)
+    assert cli.model.prior_options["tau"] == 0.4  # the recipe's other prior options stay
+    cli.trainer.fit(cli.model, cli.datamodule)
+    logged = cli.trainer.callback_metrics
+    assert ("train/prior" in logged) is use_prior
+    if recipe.startswith("weak"):
+        assert "train/caption" in logged  # the caption loss of weak fine-tuning still runs
+
+
+@pytest.mark.parametrize("use_prior", [True, False])
+def test_clip_prior_switch_in_pretraining(tmp_path, text_features, use_prior):
+    captions = tmp_path / "captions.json"
+    captions.write_text(json.dumps(CAPTIONS))
+    np.save(text_features, np.eye(16, dtype=np.float32)[:8])
+    cli = recipe_cli(
+        "pretrain_small.yaml", tmp_path,
+        f"--data.init_args.train_captions={captions}", f"--data.init_args.val_captions={captions}",
+        f"--data.init_args.features={tmp_path / 'features.h5'}",
+        "--data.init_args.min_word_count=1",
+        "--data.init_args.synthetic.n_videos=null", "--data.init_args.synthetic.val_videos=null",
+        "--data.init_args.synthetic.max_coverage=null", "--data.init_args.synthetic.draws=1",
+        "--model.init_args.input_dim=16", f"--model.init_args.captioner={CAPTIONER}",
+        f"--model.init_args.use_prior={str(use_prior).lower()}",
+        f"--model.init_args.prior.text_features={text_features}",
+    )  # fmt: skip
+    assert cli.model.hparams.use_prior is use_prior and cli.model.mode == "pretrain"
+    # a null given for one key of a dict-valued argument arrives as the text 'None'
+    assert cli.datamodule.synthetic["n_videos"] is None
+    assert cli.datamodule.synthetic["max_duration"] == 150  # the recipe's other options stay
+    cli.trainer.fit(cli.model, cli.datamodule)
+    logged = cli.trainer.callback_metrics
+    assert ("train/prior" in logged) is use_prior
+    assert "train/caption" in logged and "val/caption_loss" in logged
+
+
+def test_null_prior_options_from_the_command_line_are_none(small_tvsum_h5, tmp_path):
+    cli = finetune_cli("finetune_tvsum.yaml", small_tvsum_h5, tmp_path,
+                       "--model.init_args.prior.text_features=null",
+                       "--model.init_args.prior.weights=null")  # fmt: skip
+    assert cli.model.prior_options["text_features"] is None
+    assert cli.model.prior_options["weights"] is None
