@@ -81,6 +81,19 @@ def test_cv_refuses_another_configuration_without_force(small_tvsum_h5, tmp_path
         run_cv(_options(small_tvsum_h5, tmp_path / "other"))
 
 
+def test_cv_fast_dev_run_still_scores_every_test_video(small_tvsum_h5, tmp_path) -> None:
+    """`make finetune-* ARGS=--trainer.fast_dev_run=true`: one batch of training and validation,
+    but the whole test fold is predicted (one video per batch here), so the fold is scored."""
+    from vsumlab.evaluation.predictions import read_predictions
+
+    out = tmp_path / "run"
+    run_cv(_options(small_tvsum_h5, out, "--trainer.fast_dev_run=true",
+                    "--data.init_args.batch_size=1", folds=[0]))  # fmt: skip
+    fold = out / "seed_default" / "fold_0"
+    assert len(read_predictions(fold / "predictions.h5")) == 6  # 12 videos, 2 folds
+    assert json.loads((fold / "result.json").read_text())["model"]["f1"] > 0
+
+
 def test_cv_rejects_config_typos_with_the_key(small_tvsum_h5, tmp_path) -> None:
     with pytest.raises(ConfigError, match="lrr"):
         run_cv(_options(small_tvsum_h5, tmp_path / "typo", "--model.init_args.lrr=0.1"))

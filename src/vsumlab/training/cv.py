@@ -328,6 +328,10 @@ def run_fold(
             model.load_state_dict(best.state_dict())
     val_metrics = _validation_metrics(trainer, model, datamodule)
 
+    if trainer.fast_dev_run:
+        # fast_dev_run checks the pipeline on one batch of training and validation; the test
+        # fold is still predicted whole, or it could not be scored (videos would be missing)
+        trainer.limit_predict_batches = 1.0
     outputs = trainer.predict(model, dataloaders=datamodule.test_dataloader())
     predictions = gather_predictions({k: v for batch in outputs for k, v in batch.items()})
     zero = is_global_zero()
