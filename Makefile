@@ -19,6 +19,13 @@ SUMME_H5 ?= $(GENERATED)/synthetic_summe.h5
 # method=transformer|csta (supervised recipes) or a method with its own finetune recipes.
 method ?= transformer
 finetune_recipe = $(if $(filter transformer csta,$(method)),experiments/supervised/$(method)_$(1).yaml,experiments/$(method)/finetune_$(1).yaml)
+# Methods whose fine-tuning starts from their own pretraining: method=cap2sum and method=visp
+# fine-tune from make pretrain-cap2sum's / make pretrain-visp's checkpoint (made first when
+# missing), exactly as finetune-cap2sum-* / finetune-visp-* do. Expanded when the recipe runs, so
+# the checkpoint variables may be defined further down.
+method_ckpt = $(if $(filter cap2sum,$(method)),$(CAP2SUM_CKPT),$(if $(filter visp,$(method)),$(VISP_CKPT)))
+method_pretrain = $(if $(method_ckpt),test -e $(method_ckpt) || $(MAKE) $(method_ckpt))
+method_pretrained = $(if $(method_ckpt),--model.init_args.pretrained=$(method_ckpt))
 
 .PHONY: help install test test-fast lint bench demo data-synth clean finetune-tvsum finetune-summe pretrain-visp finetune-visp-tvsum finetune-visp-summe desumnet desumnet-synth desumnet-pretrain desumnet-train desumnet-refine desumnet-adapt desumnet-eval desumnet-timelapse desumnet-table3
 
@@ -59,11 +66,13 @@ demo: data-synth  ## 5-fold CV of both supervised summarizers on the synthetic T
 	$(VSUMLAB) cv --config experiments/supervised/csta_tvsum.yaml --out runs/demo/csta --name csta $(ARGS)
 	$(VSUMLAB) results runs/demo/transformer runs/demo/csta | tee runs/demo/results.md
 
-finetune-tvsum: install $(TVSUM_H5)  ## supervised 5-fold CV on TVSum (method=transformer|csta|cap2sum|..., TVSUM_H5=...)
-	$(VSUMLAB) cv --config $(call finetune_recipe,tvsum) --data.init_args.dataset=$(TVSUM_H5) --out runs/finetune-tvsum-$(method) $(ARGS)
+finetune-tvsum: install $(TVSUM_H5)  ## supervised 5-fold CV on TVSum (method=transformer|csta|cap2sum|visp|..., TVSUM_H5=...); cap2sum/visp start from their pretrained checkpoint
+	$(method_pretrain)
+	$(VSUMLAB) cv --config $(call finetune_recipe,tvsum) --data.init_args.dataset=$(TVSUM_H5) $(method_pretrained) --out runs/finetune-tvsum-$(method) $(ARGS)
 
-finetune-summe: install $(SUMME_H5)  ## supervised 5-fold CV on SumMe (method=..., SUMME_H5=...)
-	$(VSUMLAB) cv --config $(call finetune_recipe,summe) --data.init_args.dataset=$(SUMME_H5) --out runs/finetune-summe-$(method) $(ARGS)
+finetune-summe: install $(SUMME_H5)  ## supervised 5-fold CV on SumMe (method=..., SUMME_H5=...); cap2sum/visp start from their pretrained checkpoint
+	$(method_pretrain)
+	$(VSUMLAB) cv --config $(call finetune_recipe,summe) --data.init_args.dataset=$(SUMME_H5) $(method_pretrained) --out runs/finetune-summe-$(method) $(ARGS)
 
 # ViSP: pretrain CSTA once on unlabeled videos (every PRETRAIN_H5 file, labels ignored), then the
 # supervised CSTA 5-fold CV starts from it. PRETRAIN_ARGS go to the pretraining, ARGS to the CV.
@@ -92,16 +101,17 @@ finetune-visp-summe: install $(SUMME_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on
 # supervised / weak (caption) fine-tuning and zero-shot evaluation start from its checkpoint.
 # Default: ActivityNet Captions from $VSUMLAB_DATA (../shared/data) with synthetic caption-aligned
 # features and the small CPU config; CAP2SUM_PRETRAIN=experiments/cap2sum/pretrain.yaml for the
-# paper's sizes. PRETRAIN_ARGS go to the pretraining, ARGS to the CV.
+# paper's sizes. PRETRAIN_ARGS go to the pretraining, ARGS to the CV. `make finetune-tvsum
+# method=cap2sum` (and -summe) runs the same CV as finetune-cap2sum-tvsum, from the same checkpoint.
 .PHONY: pretrain-cap2sum finetune-cap2sum-tvsum finetune-cap2sum-summe weak-finetune-cap2sum-tvsum weak-finetune-cap2sum-summe zeroshot-cap2sum-tvsum zeroshot-cap2sum-summe
 CAP2SUM_PRETRAIN ?= experiments/cap2sum/pretrain_small.yaml
 CAP2SUM_DIR ?= runs/cap2sum/pretrain
 CAP2SUM_CKPT := $(CAP2SUM_DIR)/cap2sum-pretrained.ckpt
 cap2sum_cv = $(VSUMLAB) cv --config experiments/cap2sum/$(1)_$(2).yaml --data.init_args.dataset=$(3) --model.init_args.pretrained=$(CAP2SUM_CKPT)
 
-pretrain-cap2sum: install  ## Cap2Sum pretraining on dense captions (CAP2SUM_PRETRAIN=...; FORCE=1 to redo)
+pretrain-cap2sum: install  ## Cap2Sum pretraining on dense captions (CAP2SUM_PRETRAIN=...; FORCE=1 to redo, rebuilding synthetic features made from other inputs)
 	@if [ -e $(CAP2SUM_CKPT) ] && [ -z "$(FORCE)" ]; then echo "$(CAP2SUM_CKPT) exists; pass FORCE=1 to pretrain again" >&2; exit 2; fi
-	CAP2SUM_PRETRAIN_DIR=$(CAP2SUM_DIR) $(VSUMLAB) fit --config $(CAP2SUM_PRETRAIN) --config experiments/cap2sum/fit_checkpoint.yaml $(PRETRAIN_ARGS)
+	CAP2SUM_PRETRAIN_DIR=$(CAP2SUM_DIR) $(VSUMLAB) fit --config $(CAP2SUM_PRETRAIN) --config experiments/cap2sum/fit_checkpoint.yaml $(if $(FORCE),--data.init_args.force_synthetic=true) $(PRETRAIN_ARGS)
 
 $(CAP2SUM_CKPT):
 	$(MAKE) pretrain-cap2sum
