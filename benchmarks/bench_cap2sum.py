@@ -8,6 +8,7 @@ log-normal durations with ActivityNet's median (114 s). Features are random (the
 not depend on their values); event targets are real-shaped (3.7 events per video).
 
 Usage: python benchmarks/bench_cap2sum.py [--steps N] [--threads N] [--quick]
+(threads default to OMP_NUM_THREADS, else all cores)
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import platform
 import resource
 import time
 from pathlib import Path
 
 import numpy as np
+
+from vsumlab.training.environment import machine_description as machine
 
 PAPER = dict(
     input_dim=512,  # CLIP ViT-B/16
@@ -42,18 +44,6 @@ SMALL = dict(
 )  # fmt: skip
 VOCAB = 5000  # about ActivityNet's vocabulary at min count 2
 N_VIDEOS = 10009
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores"
 
 
 def durations(n: int) -> np.ndarray:
@@ -141,11 +131,14 @@ def run_config(name: str, config: dict, steps: int, threads: int, epoch: bool, q
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20, help="timed steps per configuration")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: OMP_NUM_THREADS, else all cores)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="3 timed steps (a smoke run)")
     args = parser.parse_args()
     steps = 3 if args.quick else args.steps
-    threads = args.threads or os.cpu_count() or 1
+    # OMP_NUM_THREADS is honoured (torch would, set_num_threads must): on a shared machine more
+    # threads than free cores spin on OpenMP barriers and the figures measure the contention
+    threads = args.threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1
     import torch
 
     print(f"machine: {machine()}; torch {torch.__version__}, {threads} threads, CPU")
