@@ -208,7 +208,7 @@ CLIPIT_RUNS ?= runs/clipit
 clipit_cv = $(VSUMLAB) cv --config experiments/clipit/synthetic_$(1).yaml --out $(CLIPIT_RUNS)/$(1) --name clipit-$(1) $(ARGS)
 
 clipit-data: install  ## CLIP-It: caption-aligned synthetic SumMe-like + TVSum-like sets and their dense captions
-	$(PY) experiments/clipit/make_synthetic.py --out $(CLIPIT_DATA) --force
+	$(VSUMLAB) clipit data --out $(CLIPIT_DATA) --force
 
 $(CLIPIT_DATA)/captioned_summe.h5:
 	$(MAKE) clipit-data
@@ -227,7 +227,7 @@ clipit-transfer: install $(CLIPIT_DATA)/captioned_summe.h5  ## CLIP-It transfer 
 
 clipit-query: install  ## CLIP-It query mode: a query naming one event vs another, on clipit-canonical's fold 0
 	test -f $(CLIPIT_RUNS)/canonical/seed_default/fold_0/checkpoints/last.ckpt || $(MAKE) clipit-canonical
-	$(PY) experiments/clipit/query_demo.py --fold $(CLIPIT_RUNS)/canonical/seed_default/fold_0 --dataset $(CLIPIT_DATA)/captioned_summe.h5 --captions $(CLIPIT_DATA)/captioned_summe_captions.json
+	$(VSUMLAB) clipit query-demo --fold $(CLIPIT_RUNS)/canonical/seed_default/fold_0 --dataset $(CLIPIT_DATA)/captioned_summe.h5 --captions $(CLIPIT_DATA)/captioned_summe_captions.json
 
 clipit: clipit-canonical clipit-ablation clipit-augmented clipit-transfer clipit-query  ## CLIP-It: all settings, the ablation and the query demo; one table
 	$(VSUMLAB) results $(CLIPIT_RUNS)/canonical $(CLIPIT_RUNS)/ablation $(CLIPIT_RUNS)/augmented $(CLIPIT_RUNS)/transfer | tee $(CLIPIT_RUNS)/results.md

@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vsumlab.cli.summarize",
     "vsumlab.cli.timelapse",
     "vsumlab.cli.desumnet",
+    "vsumlab.cli.clipit",
 )
 
 
