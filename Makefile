@@ -249,6 +249,13 @@ REPRODUCE_DESUMNET ?=
 sweep-%: install  # create the W&B sweep experiments/sweeps/%.yaml
 	$(VENV)/bin/wandb sweep --project $(WANDB_PROJECT) experiments/sweeps/$*.yaml
 
+# No W&B server? `make sweep-local-<name> TRIALS=4 ARGS="--trainer.max_epochs=5"`: random search
+# over the same sweep file, each trial the agent's exact command, leaderboard in
+# runs/sweeps/local-<name>/leaderboard.md (vsumlab sweep, vsumlab.training.sweeps).
+TRIALS ?= 4
+sweep-local-%: install $(TVSUM_H5) $(SUMME_H5)  # run experiments/sweeps/%.yaml locally, no W&B server
+	PATH="$(abspath $(VENV))/bin:$$PATH" TVSUM_H5=$(abspath $(TVSUM_H5)) SUMME_H5=$(abspath $(SUMME_H5)) $(VSUMLAB) sweep experiments/sweeps/$*.yaml --trials $(TRIALS) $(ARGS)
+
 agent: install $(TVSUM_H5) $(SUMME_H5)  ## run W&B sweep trials: make agent SWEEP=entity/project/id [COUNT=n]; make sweep-<name> creates one
 	@test -n "$(SWEEP)" || { echo "usage: make agent SWEEP=<entity/project/sweep id> [COUNT=n]" >&2; exit 2; }
 	PATH="$(abspath $(VENV))/bin:$$PATH" TVSUM_H5=$(abspath $(TVSUM_H5)) SUMME_H5=$(abspath $(SUMME_H5)) $(VENV)/bin/wandb agent $(if $(COUNT),--count $(COUNT)) $(SWEEP)

@@ -24,6 +24,7 @@ from vsumlab.analysis.wandb_runs import find_offline_runs, read_offline_run
 from vsumlab.cli.cv import default_out_dir, split_overrides
 from vsumlab.errors import ConfigError
 from vsumlab.training.cv import sweep_context
+from vsumlab.training.sweeps import agent_command
 
 ROOT = Path(__file__).resolve().parents[2]
 SWEEPS = sorted((ROOT / "experiments" / "sweeps").glob("*.yaml"))
@@ -43,22 +44,6 @@ def candidates(spec: dict[str, Any]) -> list[Any]:
     if "value" in spec:
         return [spec["value"]]
     return [spec["min"], spec["max"]]
-
-
-def agent_command(sweep: dict[str, Any], values: dict[str, Any]) -> list[str]:
-    """The command line `wandb agent` runs for a trial with these parameter values."""
-    from wandb.sdk.launch.sweeps import utils
-
-    command = utils.create_sweep_command(list(sweep["command"]))  # fills ${envvar:NAME}
-    macros = utils.create_sweep_command_args({"args": {k: {"value": v} for k, v in values.items()}})
-    macros.update(interpreter=["python"], program=[sweep.get("program")], env=["/usr/bin/env"])
-    out: list[str] = []
-    for chunk in map(str, command):
-        if chunk.startswith("${") and chunk.endswith("}"):
-            out += macros.get(chunk[2:-1]) or []
-        else:
-            out.append(chunk)
-    return out
 
 
 def vsumlab_argv(command: list[str]) -> list[str]:

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vsumlab.cli.data",
     "vsumlab.cli.eval",
     "vsumlab.cli.cv",
+    "vsumlab.cli.sweep",
     "vsumlab.cli.reproduce",
     "vsumlab.cli.features",
     "vsumlab.cli.summarize",
