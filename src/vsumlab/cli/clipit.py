@@ -5,7 +5,8 @@
   the augmented and transfer settings make sense (:mod:`vsumlab.models.clipit_synthetic`).
 - ``clipit query-demo --fold DIR --dataset H5 --captions JSON``: for each held-out video of a
   trained fold with at least two captioned events, the mean score of event A's steps guided by
-  the video's captions (generic), by a query naming A and by one naming another event B, through
+  the video's captions (generic), by a query naming A and by one naming another event B (every
+  ordered pair of its planted events), through
   ``module.score_video(..., query=...)``, the call ``vsumlab summarize --query`` makes.
 
 Training runs through ``vsumlab cv`` with the recipes in experiments/clipit.
@@ -72,14 +73,15 @@ def _query_demo(args: argparse.Namespace) -> int:
     from vsumlab.data.schema import read_dataset
     from vsumlab.errors import DatasetError
     from vsumlab.evaluation.predictions import read_predictions
-    from vsumlab.models.clipit_synthetic import EVENT_SENTENCES
+    from vsumlab.models.clipit_synthetic import EVENT_SENTENCES, query_contrasts
     from vsumlab.models.loading import load_summarizer
 
     module = load_summarizer(args.fold / "checkpoints" / "last.ckpt")
     dataset = read_dataset(args.dataset)
     captions = json.loads(args.captions.read_text())
     gains = []
-    print(f"{'video':10s} {'event A':42s} {'generic':>8s} {'query A':>8s} {'query B':>8s}")
+    print(f"{'video':10s} {'event A':42s} {'event B':42s} {'generic':>8s} {'query A':>8s} "
+          f"{'query B':>8s}")
     for key in read_predictions(args.fold / "predictions.h5"):
         record = dataset[key.rpartition("/")[2]]
         if "event" not in record.extra or "event_planted" not in record.extra:
@@ -87,18 +89,12 @@ def _query_demo(args: argparse.Namespace) -> int:
                 f"{args.dataset}: video '{record.key}' has no extra fields 'event' and "
                 "'event_planted'; the query demo needs a caption-aligned set (vsumlab clipit data)"
             )
-        event = record.extra["event"]
-        named = sorted(set(event[record.extra["event_planted"] == 1].tolist()))
-        if len(named) < 2:
-            continue
         generic = module.score_video(record.features, captions=captions[record.key]["sentences"])
-        for a, b in zip(named, named[1:] + named[:1]):
-            steps = event == a
-            with_a = module.score_video(record.features, query=EVENT_SENTENCES[a])[steps]
-            with_b = module.score_video(record.features, query=EVENT_SENTENCES[b])[steps]
-            gains.append(with_a.mean() - with_b.mean())
-            print(f"{record.key:10s} {EVENT_SENTENCES[a]:42s} {generic[steps].mean():8.3f} "
-                  f"{with_a.mean():8.3f} {with_b.mean():8.3f}")
+        for a, b, named_a, named_b in query_contrasts(module, record):
+            gains.append(named_a - named_b)
+            steps = record.extra["event"] == a
+            print(f"{record.key:10s} {EVENT_SENTENCES[a]:42s} {EVENT_SENTENCES[b]:42s} "
+                  f"{generic[steps].mean():8.3f} {named_a:8.3f} {named_b:8.3f}")
     if not gains:
         print("no held-out video with two captioned events in this fold")
         return 0

@@ -159,3 +159,26 @@ def make_caption_aligned_dataset(
     dataset.attrs["dataset_name"] = f"{dataset.name}_captioned"
     dataset.attrs["caption_aligned_events"] = int(n_events)
     return dataset, captions
+
+
+def query_contrasts(module: Any, record: Any) -> list[tuple[int, int, float, float]]:
+    """For every ordered pair (A, B) of planted events of a caption-aligned video: the mean
+    score of A's steps when the query names A and when it names B, as
+    ``(A, B, score named A, score named B)``. A query-aware model scores A higher when A is named.
+    ``module`` is a CLIP-It module (``score_video(features, query=...)``)."""
+    if "event" not in record.extra or "event_planted" not in record.extra:
+        raise ConfigError(
+            f"video '{record.key}' has no extra fields 'event' and 'event_planted'; query "
+            "contrasts need a caption-aligned set (make_caption_aligned_dataset)"
+        )
+    event = np.asarray(record.extra["event"])
+    planted = sorted(set(event[np.asarray(record.extra["event_planted"]) == 1].tolist()))
+    rows = []
+    for a in planted:
+        steps = event == a
+        named_a = float(module.score_video(record.features, query=EVENT_SENTENCES[a])[steps].mean())
+        for b in planted:
+            if b != a:
+                scores = module.score_video(record.features, query=EVENT_SENTENCES[b])[steps]
+                rows.append((a, b, named_a, float(scores.mean())))
+    return rows
