@@ -71,29 +71,25 @@ def anet_captions_dir(shared_data: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def small_tvsum_h5(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small synthetic TVSum-like set (12 videos, 64-d features) written as standard h5."""
+def _small_set(factory: pytest.TempPathFactory, kind: str, **options) -> Path:
     from vsumlab.data.schema import write_dataset
     from vsumlab.data.synthetic import make_synthetic_dataset
 
-    dataset = make_synthetic_dataset(
-        "tvsum", seed=3, n_videos=12, min_duration=40, max_duration=80, feature_dim=64
-    )
-    path = tmp_path_factory.mktemp("data") / "small_tvsum.h5"
+    dataset = make_synthetic_dataset(kind, feature_dim=64, **options)
+    path = factory.mktemp("data") / f"small_{kind}.h5"
     write_dataset(path, dataset, attrs=dataset.attrs)
     return path
+
+
+@pytest.fixture(scope="session")
+def small_tvsum_h5(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic TVSum-like set (12 videos, 64-d features) written as standard h5."""
+    return _small_set(tmp_path_factory, "tvsum", seed=3, n_videos=12, min_duration=40,
+                      max_duration=80)
 
 
 @pytest.fixture(scope="session")
 def small_summe_h5(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small synthetic SumMe-like set (8 videos, 64-d features)."""
-    from vsumlab.data.schema import write_dataset
-    from vsumlab.data.synthetic import make_synthetic_dataset
-
-    dataset = make_synthetic_dataset(
-        "summe", seed=4, n_videos=8, min_duration=30, max_duration=60, feature_dim=64
-    )
-    path = tmp_path_factory.mktemp("data") / "small_summe.h5"
-    write_dataset(path, dataset, attrs=dataset.attrs)
-    return path
+    return _small_set(tmp_path_factory, "summe", seed=4, n_videos=8, min_duration=30,
+                      max_duration=60)
