@@ -8,12 +8,13 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from tests.segmentation._kts_oracle import oracle_kts
 
 from vsumlab.errors import ConfigError, DatasetError, VsumError
 from vsumlab.segmentation import hull
 from vsumlab.segmentation.kts import kts, video_shots
 from vsumlab.segmentation.scatter import SegmentScatter
+
+from ._kts_oracle import oracle_kts
 
 
 def _piecewise(lengths, dim, noise, seed):

@@ -183,10 +183,10 @@ def test_cv_under_ddp_writes_one_complete_results_folder(small_tvsum_h5: Path, t
 
 def test_the_documented_fsdp_command_parses(tmp_path: Path) -> None:
     """docs/SCALING.md's FSDP flags reach the Trainer (building it needs CUDA, absent in CI)."""
-    from lightning.fabric.utilities.exceptions import MisconfigurationException
     from lightning.pytorch.strategies import FSDPStrategy
 
     from vsumlab.cli.lightning import expand_recipes, make_cli
+    from vsumlab.errors import ConfigError
 
     args = expand_recipes([
         "--config", str(EXPERIMENTS / "supervised" / "transformer_tvsum.yaml"),
@@ -197,7 +197,7 @@ def test_the_documented_fsdp_command_parses(tmp_path: Path) -> None:
     ], tmp_path)
     try:
         cli = make_cli(args, run=False, trainer_overrides={"logger": False})
-    except MisconfigurationException as exc:  # parsed; only the GPU is missing
-        assert "gpu" in str(exc).lower()
+    except ConfigError as exc:  # parsed; only the GPU is missing (one-line trainer error)
+        assert str(exc).startswith("trainer configuration:") and "gpu" in str(exc).lower()
     else:
         assert isinstance(cli.trainer.strategy, FSDPStrategy)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -14,19 +13,12 @@ ROOT = Path(__file__).resolve().parents[3]
 RECIPES = ROOT / "experiments" / "clipit"
 
 
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, RECIPES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
 @pytest.fixture(scope="module")
 def tiny_sets(tmp_path_factory):
     out = tmp_path_factory.mktemp("clipit_sets")
-    argv = ["--out", str(out), "--videos", "6", "--min-duration", "20", "--max-duration", "30"]
-    assert _script("make_synthetic").main(argv) == 0
-    assert _script("make_synthetic").main(argv) == 2  # never overwrites without --force
+    argv = ["clipit", "data", "--out", str(out), "--videos", "6", "--min-duration", "20",
+            "--max-duration", "30"]
+    assert main(argv) == 0  # what make clipit-data runs
     return out
 
 
