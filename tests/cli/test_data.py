@@ -160,3 +160,15 @@ def test_import_tvsum_command_on_the_real_file(
     info = json.loads(stdout)
     assert info["videos"] == 50 and info["users_min"] == info["users_max"] == 20
     assert info["has_user_anno"] and info["synthetic_features"] is True
+
+
+def test_synth_generic_background(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "generic.h5"
+    code, printed, _ = run(
+        capsys, "data", "synth", "--kind", "summe", "--out", str(out), "--seed", "1",
+        "--videos", "2", "--background", "generic", "--generic-scenes", "3",
+    )  # fmt: skip
+    assert code == 0 and "generic background" in printed
+    dataset = read_dataset(out)
+    assert dataset.name == "synthetic_summe_generic"
+    assert json.loads(dataset.attrs["synthetic_config"])["generic_scenes"] == 3

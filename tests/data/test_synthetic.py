@@ -3,6 +3,7 @@ annotator agreement close to the real sets."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -152,3 +153,38 @@ def test_overrides_and_bad_options() -> None:
         make_synthetic_dataset("ovp")
     with pytest.raises(ConfigError, match="min_duration"):
         make_synthetic_dataset("summe", min_duration=50, max_duration=10)
+
+
+def test_generic_background_changes_only_the_background_features() -> None:
+    default = make_synthetic_dataset("tvsum", seed=2, **SMALL)
+    generic = make_synthetic_dataset("tvsum", seed=2, background="generic", **SMALL)
+    # the default set records no field added later (its files stay byte-identical)
+    assert {"background", "generic_scenes"}.isdisjoint(json.loads(default.attrs["synthetic_config"]))
+    assert '"background": "generic"' in generic.attrs["synthetic_config"]
+    assert default.name == "synthetic_tvsum" and generic.name == "synthetic_tvsum_generic"
+    for key in default.keys:
+        a, b = default[key], generic[key]
+        planted = a.extra["planted"].astype(bool)
+        np.testing.assert_array_equal(a.extra["planted"], b.extra["planted"])
+        for name in ("gtscore", "user_anno", "change_points"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        np.testing.assert_array_equal(a.features[planted], b.features[planted])
+        assert not np.array_equal(a.features[~planted], b.features[~planted])
+
+
+def test_generic_background_is_shared_by_every_video_and_set() -> None:
+    from vsumlab.data.synthetic import generic_scene_embeddings, synthetic_config
+
+    options = {**SMALL, "n_videos": 6, "background": "generic", "generic_scenes": 3}
+    scenes = generic_scene_embeddings(synthetic_config("tvsum", **options))
+    for kind in ("tvsum", "summe"):
+        dataset = make_synthetic_dataset(kind, seed=5, **options)
+        feats, planted = _stack(dataset, dataset.keys)
+        # a background step lies near one of the 3 shared scenes (noise 0.3 and the importance
+        # shift apart); a planted step, its video's own scene, lies much further from all of them
+        nearest = np.linalg.norm(feats[:, None] - scenes[None], axis=2).min(axis=1)
+        assert np.median(nearest[planted == 0]) < 0.5 * np.median(nearest[planted == 1])
+    with pytest.raises(ConfigError, match="background='plain' is unknown.*scenes, generic"):
+        make_synthetic_dataset("tvsum", background="plain", **SMALL)
+    with pytest.raises(ConfigError, match="generic_scenes=0"):
+        make_synthetic_dataset("tvsum", generic_scenes=0, **SMALL)

@@ -28,6 +28,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument(
         "--videos", type=int, metavar="N", help="number of videos (default: 50 tvsum, 25 summe)"
     )
+    synth.add_argument(
+        "--background",
+        choices=("scenes", "generic"),
+        default="scenes",
+        help="scenes (default): every shot is its video's own scene; generic: non-planted shots "
+        "show scenes shared by every video, so planted segments are what tells videos apart "
+        "(ViSP's premise; see vsumlab.data.synthetic)",
+    )
+    synth.add_argument(
+        "--generic-scenes",
+        type=int,
+        metavar="N",
+        default=4,
+        help="shared scenes with --background generic (default 4)",
+    )
     synth.add_argument("--force", action="store_true", help="overwrite an existing --out")
     synth.set_defaults(handler=_synth)
 
@@ -78,12 +93,18 @@ def _synth(args: argparse.Namespace) -> int:
 
     check_writable(args.out, args.force)  # fail before generating, not after
     start = time.perf_counter()
-    overrides = {} if args.videos is None else {"n_videos": args.videos}
+    overrides: dict[str, Any] = {
+        "background": args.background,
+        "generic_scenes": args.generic_scenes,
+    }
+    if args.videos is not None:
+        overrides["n_videos"] = args.videos
     dataset = make_synthetic_dataset(args.kind, seed=args.seed, **overrides)
     path = write_dataset(args.out, dataset.records.values(), dataset.attrs, force=args.force)
     print(
         f"wrote {path}: {len(dataset)} synthetic {args.kind}-like videos, "
-        f"{sum(r.n_steps for r in dataset)} steps, seed {args.seed} "
+        f"{sum(r.n_steps for r in dataset)} steps, seed {args.seed}, "
+        f"{args.background} background "
         f"({time.perf_counter() - start:.1f} s)"
     )
     return 0

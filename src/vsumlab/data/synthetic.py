@@ -20,6 +20,15 @@ synthetic sets that imitate what matters for summarization research:
   come from a fixed seed shared by every generated set, so synthetic TVSum-like and SumMe-like
   sets live in one feature space (as real GoogLeNet features do) and transfer settings make
   sense. Values are rounded to multiples of 1/16 so the files compress.
+* **Generic background** (``background="generic"``, off by default): every non-planted shot shows
+  one of ``generic_scenes`` scenes shared by every video of every set (like intros, black frames,
+  studio or establishing shots), while planted shots keep their video's own scenes; importance is
+  still planted along ``u`` in both. By default all shots are video-specific, so planted steps
+  differ from the others only along a direction shared by all videos, i.e. they are *not* what
+  tells a video apart. Methods that find informative frames by distinctiveness (ViSP: the frames
+  that identify their video among others) need the generic variant for their premise to hold.
+  Planted masks, annotations and planted steps' features are those of the default set with the
+  same seed: only the background steps' features change (drawn after everything else).
 * **TVSum-like annotators** (20): each scores every 2-second segment 1..5 from the segment's
   importance times a personal gain plus strong personal noise, mapped to 1..5 by per-user
   quantiles around TVSum's score histogram (47/26/15/8/4 %). The noise is set so that the mean
@@ -77,6 +86,16 @@ class SyntheticConfig:
     planted_min: float = 0.15  # planted share of frames, drawn per video
     planted_max: float = 0.30
     background_max: float = 0.4  # importance of non-planted shots is U(0, background_max)
+    # "scenes": every shot shows its own video's scene; "generic": non-planted shots show one of
+    # generic_scenes scenes shared by every video and set (see the module docstring)
+    background: str = "scenes"
+    generic_scenes: int = 4
+
+
+BACKGROUNDS = ("scenes", "generic")
+#: fields added after the default sets were published; left out of a file's recorded config
+#: while at their defaults, so the default sets stay byte-identical
+_LATER_FIELDS = {"background": "scenes", "generic_scenes": 4}
 
 
 DEFAULTS: dict[str, SyntheticConfig] = {
@@ -108,6 +127,13 @@ def synthetic_config(kind: str, **size_overrides: Any) -> SyntheticConfig:
         raise ConfigError(f"synthetic options need 0 < min_duration <= max_duration: {config}")
     if config.feature_dim < 1 or config.scene_dim < 1 or config.stride < 1 or config.fps <= 0:
         raise ConfigError(f"synthetic options need feature_dim, scene_dim, stride, fps > 0: {config}")
+    if config.background not in BACKGROUNDS:
+        raise ConfigError(
+            f"synthetic option background={config.background!r} is unknown; expected one of "
+            f"{', '.join(BACKGROUNDS)}"
+        )
+    if config.generic_scenes < 1:
+        raise ConfigError(f"synthetic option generic_scenes={config.generic_scenes} must be >= 1")
     return config
 
 
@@ -168,6 +194,34 @@ def _features(
     noise = lfilter([np.sqrt(1 - 0.7**2)], [1, -0.7], rng.standard_normal(content.shape), axis=0)
     feats = content + 0.3 * noise + config.signal * step_importance[:, None] * direction[None, :]
     return (np.round(feats * 16) / 16).astype(np.float32)
+
+
+def generic_scene_embeddings(config: SyntheticConfig) -> np.ndarray:
+    """(generic_scenes, D) scene embeddings shared by every generated set (fixed seed)."""
+    basis, _ = feature_space(config)
+    rng = np.random.default_rng(
+        [FEATURE_SPACE_SEED, config.feature_dim, config.scene_dim, 1, config.generic_scenes]
+    )
+    return rng.standard_normal((config.generic_scenes, config.scene_dim)) @ basis
+
+
+def _generic_background(
+    rng: np.random.Generator,
+    features: np.ndarray,
+    step_shot: np.ndarray,
+    planted_shots: np.ndarray,
+    step_importance: np.ndarray,
+    config: SyntheticConfig,
+) -> np.ndarray:
+    """``features`` with every non-planted shot replaced by a shared generic scene (same noise
+    and hidden-direction shift as :func:`_features`); planted steps are kept as they are."""
+    _, direction = feature_space(config)
+    scene_of_shot = rng.integers(config.generic_scenes, size=len(planted_shots))
+    content = generic_scene_embeddings(config)[scene_of_shot[step_shot]]
+    noise = lfilter([np.sqrt(1 - 0.7**2)], [1, -0.7], rng.standard_normal(content.shape), axis=0)
+    generic = content + 0.3 * noise + config.signal * step_importance[:, None] * direction[None, :]
+    generic = (np.round(generic * 16) / 16).astype(np.float32)
+    return np.where(planted_shots[step_shot][:, None], features, generic)
 
 
 def _tvsum_annotators(
@@ -260,6 +314,10 @@ def make_synthetic_record(
         frame_mean = user_summary.mean(axis=0)
         names = {"video_name": f"synthetic_summe_{index + 1:02d}"}
     gtscore, gtsummary = derive_gt_fields(frame_mean, picks, change_points, n_frames)
+    if config.background == "generic":  # last draws: everything else matches the default set
+        features = _generic_background(
+            rng, features, step_shot, planted_shots, importance[picks], config
+        )
     return VideoRecord(
         key=key,
         features=features,
@@ -277,6 +335,14 @@ def make_synthetic_record(
     )
 
 
+def _recorded_config(config: SyntheticConfig) -> dict[str, Any]:
+    recorded = asdict(config)
+    for name, default in _LATER_FIELDS.items():
+        if recorded[name] == default:
+            del recorded[name]
+    return recorded
+
+
 def make_synthetic_dataset(kind: str, seed: int = 0, **size_overrides: Any) -> Dataset:
     """A TVSum-like (``kind="tvsum"``) or SumMe-like (``"summe"``) set, deterministic in ``seed``.
 
@@ -290,10 +356,11 @@ def make_synthetic_dataset(kind: str, seed: int = 0, **size_overrides: Any) -> D
         record = make_synthetic_record(kind, index, np.random.default_rng(child), config)
         records[record.key] = record
     attrs = {
-        "dataset_name": f"synthetic_{kind}",
+        # its own name: pretraining on both variants at once needs distinct dataset names
+        "dataset_name": f"synthetic_{kind}{'_generic' if config.background == 'generic' else ''}",
         "annotation_style": kind,
         "synthetic_features": True,
         "synthetic_seed": int(seed),
-        "synthetic_config": json.dumps(asdict(config)),
+        "synthetic_config": json.dumps(_recorded_config(config)),
     }
     return Dataset(records=records, attrs=attrs)
