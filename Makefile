@@ -16,6 +16,13 @@ PYTEST_ARGS ?=
 # TVSUM_H5=/data/eccv16_dataset_tvsum_google_pool5.h5 for the real features.
 TVSUM_H5 ?= $(GENERATED)/synthetic_tvsum.h5
 SUMME_H5 ?= $(GENERATED)/synthetic_summe.h5
+# ViSP's embedded data: the generic-background variant of the synthetic sets (`vsumlab data synth
+# --background generic`: non-planted shots show scenes shared by every video). ViSP keeps the
+# frames that tell a video apart; in the default sets importance lies along a direction shared by
+# all videos, so planted frames are not distinctive and ViSP's premise fails there
+# (experiments/visp/README.md). TVSUM_H5/SUMME_H5 set to other files (real data) are used as is.
+VISP_TVSUM_H5 ?= $(if $(filter $(GENERATED)/synthetic_tvsum.h5,$(TVSUM_H5)),$(GENERATED)/synthetic_tvsum_generic.h5,$(TVSUM_H5))
+VISP_SUMME_H5 ?= $(if $(filter $(GENERATED)/synthetic_summe.h5,$(SUMME_H5)),$(GENERATED)/synthetic_summe_generic.h5,$(SUMME_H5))
 # method=transformer|csta (supervised recipes) or a method with its own finetune recipes.
 method ?= transformer
 finetune_recipe = $(if $(filter transformer csta,$(method)),experiments/supervised/$(method)_$(1).yaml,experiments/$(method)/finetune_$(1).yaml)
@@ -26,8 +33,10 @@ finetune_recipe = $(if $(filter transformer csta,$(method)),experiments/supervis
 method_ckpt = $(if $(filter cap2sum,$(method)),$(CAP2SUM_CKPT),$(if $(filter visp,$(method)),$(VISP_CKPT)))
 method_pretrain = $(if $(method_ckpt),test -e $(method_ckpt) || $(MAKE) $(method_ckpt))
 method_pretrained = $(if $(method_ckpt),--model.init_args.pretrained=$(method_ckpt))
+# method=visp fine-tunes on ViSP's data (VISP_TVSUM_H5 / VISP_SUMME_H5), as finetune-visp-* do.
+method_h5 = $(if $(filter visp,$(method)),$(VISP_$(1)_H5),$($(1)_H5))
 
-.PHONY: help install test test-fast lint bench demo data-synth clean finetune-tvsum finetune-summe pretrain-visp finetune-visp-tvsum finetune-visp-summe desumnet desumnet-synth desumnet-pretrain desumnet-train desumnet-refine desumnet-adapt desumnet-eval desumnet-timelapse desumnet-table3
+.PHONY: help install test test-fast lint bench demo data-synth clean finetune-tvsum finetune-summe pretrain-visp finetune-visp-tvsum finetune-visp-summe compare-visp-tvsum compare-visp-summe desumnet desumnet-synth desumnet-pretrain desumnet-train desumnet-refine desumnet-adapt desumnet-eval desumnet-timelapse desumnet-table3
 
 help:  ## list targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -66,17 +75,19 @@ demo: data-synth  ## 5-fold CV of both supervised summarizers on the synthetic T
 	$(VSUMLAB) cv --config experiments/supervised/csta_tvsum.yaml --out runs/demo/csta --name csta $(ARGS)
 	$(VSUMLAB) results runs/demo/transformer runs/demo/csta | tee runs/demo/results.md
 
-finetune-tvsum: install $(TVSUM_H5)  ## supervised 5-fold CV on TVSum (method=transformer|csta|cap2sum|visp|..., TVSUM_H5=...); cap2sum/visp start from their pretrained checkpoint
+finetune-tvsum: install $(call method_h5,TVSUM)  ## supervised 5-fold CV on TVSum (method=transformer|csta|cap2sum|visp|..., TVSUM_H5=...); cap2sum/visp start from their pretrained checkpoint
 	$(method_pretrain)
-	$(VSUMLAB) cv --config $(call finetune_recipe,tvsum) --data.init_args.dataset=$(TVSUM_H5) $(method_pretrained) --out runs/finetune-tvsum-$(method) $(ARGS)
+	$(VSUMLAB) cv --config $(call finetune_recipe,tvsum) --data.init_args.dataset=$(call method_h5,TVSUM) $(method_pretrained) --out runs/finetune-tvsum-$(method) $(ARGS)
 
-finetune-summe: install $(SUMME_H5)  ## supervised 5-fold CV on SumMe (method=..., SUMME_H5=...); cap2sum/visp start from their pretrained checkpoint
+finetune-summe: install $(call method_h5,SUMME)  ## supervised 5-fold CV on SumMe (method=..., SUMME_H5=...); cap2sum/visp start from their pretrained checkpoint
 	$(method_pretrain)
-	$(VSUMLAB) cv --config $(call finetune_recipe,summe) --data.init_args.dataset=$(SUMME_H5) $(method_pretrained) --out runs/finetune-summe-$(method) $(ARGS)
+	$(VSUMLAB) cv --config $(call finetune_recipe,summe) --data.init_args.dataset=$(call method_h5,SUMME) $(method_pretrained) --out runs/finetune-summe-$(method) $(ARGS)
 
 # ViSP: pretrain CSTA once on unlabeled videos (every PRETRAIN_H5 file, labels ignored), then the
 # supervised CSTA 5-fold CV starts from it. PRETRAIN_ARGS go to the pretraining, ARGS to the CV.
-PRETRAIN_H5 ?= $(TVSUM_H5) $(SUMME_H5)
+# Data: VISP_TVSUM_H5 / VISP_SUMME_H5 (defined at the top). VISP_SEEDS: rounds of compare-visp-*.
+VISP_SEEDS ?= 0,1,2
+PRETRAIN_H5 ?= $(VISP_TVSUM_H5) $(VISP_SUMME_H5)
 PRETRAIN_ARGS ?=
 VISP_DIR ?= runs/visp/pretrain
 VISP_CKPT := $(VISP_DIR)/visp-pretrained.ckpt
@@ -91,11 +102,29 @@ pretrain-visp: install $(PRETRAIN_H5)  ## ViSP pretraining of CSTA (PRETRAIN_H5=
 $(VISP_CKPT):
 	$(MAKE) pretrain-visp
 
-finetune-visp-tvsum: install $(TVSUM_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on TVSum from make pretrain-visp's checkpoint
-	$(VSUMLAB) cv --config experiments/visp/finetune_tvsum.yaml --data.init_args.dataset=$(TVSUM_H5) --model.init_args.pretrained=$(VISP_CKPT) --out runs/finetune-tvsum-visp $(ARGS)
+$(GENERATED)/synthetic_tvsum_generic.h5: | install
+	$(VSUMLAB) data synth --kind tvsum --background generic --out $@ --seed 0 --force
 
-finetune-visp-summe: install $(SUMME_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on SumMe from make pretrain-visp's checkpoint
-	$(VSUMLAB) cv --config experiments/visp/finetune_summe.yaml --data.init_args.dataset=$(SUMME_H5) --model.init_args.pretrained=$(VISP_CKPT) --out runs/finetune-summe-visp $(ARGS)
+$(GENERATED)/synthetic_summe_generic.h5: | install
+	$(VSUMLAB) data synth --kind summe --background generic --out $@ --seed 1 --force
+
+finetune-visp-tvsum: install $(VISP_TVSUM_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on TVSum (VISP_TVSUM_H5) from make pretrain-visp's checkpoint
+	$(VSUMLAB) cv --config experiments/visp/finetune_tvsum.yaml --data.init_args.dataset=$(VISP_TVSUM_H5) --model.init_args.pretrained=$(VISP_CKPT) --out runs/finetune-tvsum-visp $(ARGS)
+
+finetune-visp-summe: install $(VISP_SUMME_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on SumMe (VISP_SUMME_H5) from make pretrain-visp's checkpoint
+	$(VSUMLAB) cv --config experiments/visp/finetune_summe.yaml --data.init_args.dataset=$(VISP_SUMME_H5) --model.init_args.pretrained=$(VISP_CKPT) --out runs/finetune-summe-visp $(ARGS)
+
+# CSTA from scratch vs ViSP+CSTA: the same supervised recipe, data and seeds (VISP_SEEDS), one CV
+# round per seed, then Welch's t-test over the rounds (runs/visp/compare-<set>/welch.md).
+visp_compare = $(VSUMLAB) cv --config experiments/supervised/csta_$(1).yaml --data.init_args.dataset=$(2) --seeds $(VISP_SEEDS) --out runs/visp/compare-$(1)/csta $(ARGS) \
+	&& $(VSUMLAB) cv --config experiments/visp/finetune_$(1).yaml --data.init_args.dataset=$(2) --model.init_args.pretrained=$(VISP_CKPT) --seeds $(VISP_SEEDS) --out runs/visp/compare-$(1)/visp_csta $(ARGS) \
+	&& $(PY) -c "from vsumlab.evaluation.significance import compare_results as c; print(c('runs/visp/compare-$(1)/csta', 'runs/visp/compare-$(1)/visp_csta'))" | tee runs/visp/compare-$(1)/welch.md
+
+compare-visp-tvsum: install $(VISP_TVSUM_H5) $(VISP_CKPT)  ## CSTA scratch vs ViSP+CSTA CV on VISP_TVSUM_H5 over VISP_SEEDS, Welch's t-test (ARGS=--force to redo)
+	$(call visp_compare,tvsum,$(VISP_TVSUM_H5))
+
+compare-visp-summe: install $(VISP_SUMME_H5) $(VISP_CKPT)  ## the same on VISP_SUMME_H5
+	$(call visp_compare,summe,$(VISP_SUMME_H5))
 
 # Cap2Sum (experiments/cap2sum): weakly supervised pretraining on dense captions once, then
 # supervised / weak (caption) fine-tuning and zero-shot evaluation start from its checkpoint.

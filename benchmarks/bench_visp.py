@@ -6,8 +6,8 @@ with the recipe's batch of 16 videos drawn from the synthetic TVSum-like and Sum
 variant and the most expensive one (marginalization + hard negative).
 Learning: after a short pretraining (32-d features, 24 videos), the planted lift = expected share
 of planted steps in a sampled summary minus the video's planted share (a random summary of the
-same length scores 0), on the generic-background variant (ViSP's premise holds) and on the
-default set. Usage: python benchmarks/bench_visp.py [--steps N] [--learn-steps N]
+same length scores 0), on the generic-background variant (`background="generic"`: ViSP's
+premise holds) and on the default set. Usage: python benchmarks/bench_visp.py [--steps N] [--learn-steps N]
 """
 
 from __future__ import annotations
@@ -70,18 +70,16 @@ def learning(steps: int) -> None:
         ViSPPretrainModule,
         collate_unlabeled,
         planted_lift,
-        with_generic_background,
     )
 
     print(f"planted lift after {steps} pretraining steps (CSTA, 32-d, 24 videos, batch 8):")
-    for label, generic in (("generic background", True), ("default synthetic set", False)):
+    for label, background in (("generic background", "generic"), ("default synthetic set", "scenes")):
         lifts = []
         for seed in (0, 1, 2):
             data = make_synthetic_dataset(
-                "tvsum", seed=seed, n_videos=24, feature_dim=32, min_duration=20, max_duration=60
-            )
-            if generic:
-                data = with_generic_background(data, seed=seed)
+                "tvsum", seed=seed, n_videos=24, feature_dim=32, min_duration=20, max_duration=60,
+                background=background,
+            )  # fmt: skip
             videos = UnlabeledVideos(list(data.records.items()))
             everything = collate_unlabeled([videos[i] for i in range(len(videos))])
             torch.manual_seed(seed)

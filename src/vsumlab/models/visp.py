@@ -10,12 +10,17 @@ InfoNCE over the batch (optionally with random summaries as hard negatives) plus
 supervised harness with ``model.pretrained: PATH``; the encoder is discarded.
 
 :class:`ViSPPretrainDataModule` concatenates any standard h5 files and ignores their labels.
+
+Synthetic data: ViSP finds informative frames as the ones that tell a video apart from the others
+of the batch. The default synthetic sets plant importance along a direction shared by every video,
+so there planted frames are not distinctive and pretraining does not find them; the sets made with
+``background="generic"`` (:mod:`vsumlab.data.synthetic`) show generic scenes outside the planted
+segments, the premise holds, and :func:`planted_lift` measures what pretraining discovered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import lightning as L
@@ -193,39 +198,6 @@ def planted_lift(logits: Tensor, planted: Tensor, mask: Tensor) -> tuple[Tensor,
     kept = (probs * planted).sum(1) / probs.sum(1).clamp_min(1e-8)
     share = (planted * weights).sum(1) / weights.sum(1).clamp_min(1.0)
     return kept, share
-
-
-def with_generic_background(
-    dataset: Dataset, n_generic: int = 4, noise: float = 0.3, seed: int = 0
-) -> Dataset:
-    """A copy of a synthetic set whose non-planted shots show one of ``n_generic`` scenes
-    shared by every video (plus noise); planted steps keep their features.
-
-    ViSP's premise is that informative frames are the ones that tell a video apart from
-    others. The default synthetic sets plant importance along a direction shared by all videos,
-    which makes planted frames *less* distinctive; this variant makes the background generic
-    (like intros, black frames or studio shots) so that the premise holds and pretraining can be
-    checked against the planted ground truth.
-    """
-    if n_generic < 1:
-        raise ConfigError(f"with_generic_background: n_generic={n_generic} must be >= 1")
-    rng = np.random.default_rng(seed)
-    dim = next(iter(dataset)).feature_dim
-    scenes = rng.standard_normal((n_generic, dim))
-    records = {}
-    for key, record in dataset.records.items():
-        if "planted" not in record.extra:
-            raise ConfigError(
-                f"with_generic_background: video '{key}' has no extra field 'planted' "
-                "(only synthetic sets carry it)"
-            )
-        planted = np.asarray(record.extra["planted"]).astype(bool)
-        shot = np.searchsorted(record.change_points[:, 0], record.picks, side="right") - 1
-        generic = scenes[rng.integers(n_generic, size=len(record.change_points))][shot]
-        generic = generic + noise * rng.standard_normal(generic.shape)
-        features = np.where(planted[:, None], record.features, generic).astype(np.float32)
-        records[key] = replace(record, features=features, extra=dict(record.extra))
-    return Dataset(records=records, attrs=dict(dataset.attrs), path=None)
 
 
 class ViSPPretrainModule(SummarizerModule):

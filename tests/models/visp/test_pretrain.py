@@ -20,7 +20,6 @@ from vsumlab.models.visp import (
     ViSPPretrainModule,
     collate_unlabeled,
     planted_lift,
-    with_generic_background,
 )
 
 DIM = 16
@@ -221,17 +220,6 @@ def test_planted_lift_by_hand():
     kept, share = planted_lift(logits, planted, torch.ones(1, 4, dtype=torch.bool))
     # keep probabilities 0.5, 0.5, 1, 0: planted share of kept = 1.5 / 2; video share 2 / 4
     assert kept.item() == pytest.approx(0.75) and share.item() == pytest.approx(0.5)
-
-
-def test_generic_background_keeps_planted_steps():
-    data = small_set("tvsum", 0, n_videos=3)
-    generic = with_generic_background(data, n_generic=2, noise=0.0)
-    for key, record in data.records.items():
-        planted = record.extra["planted"].astype(bool)
-        new = generic[key].features
-        np.testing.assert_array_equal(new[planted], record.features[planted])
-        # background steps show one of the 2 shared scenes
-        assert len(np.unique(new[~planted], axis=0)) <= 2
 
 
 def test_alpha_scale_is_a_pretraining_output_layer():
