@@ -42,7 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "--pretrain.KEY=VALUE, e.g. --pretrain.model.init_args.beta_size=10")
     cv.set_defaults(handler=_run_cv, accepts_overrides=True)
 
-    results = subparsers.add_parser("results", help="print (and merge) results tables")
+    results = subparsers.add_parser(
+        "results",
+        help="print (and merge) results tables",
+        description="Print results tables. With several folders whose runs have several seeds "
+        "(vsumlab cv --seeds), each folder's model is compared with the first folder's (the base) "
+        "by Welch's t-test over the CV rounds.",
+    )
     results.add_argument("folders", nargs="+", type=Path, help="results folders or results.json")
     results.add_argument("--json", action="store_true", help="print JSON instead of markdown")
     results.set_defaults(handler=_print_results)
@@ -108,8 +114,35 @@ def _print_results(args: argparse.Namespace) -> int:
     loaded = [read_results(folder) for folder in args.folders]
     rows = merge_rows(rows for _, rows, _ in loaded)
     title = " + ".join(title for title, _, _ in loaded)
+    tests = _significance(args.folders)
     if args.json:
-        print(json.dumps({"title": title, "rows": [r.to_dict() for r in rows]}, indent=2))
+        print(json.dumps({
+            "title": title, "rows": [r.to_dict() for r in rows],
+            "significance": [{"base": b, "other": o, **{m: r.to_dict() for m, r in res.items()}}
+                             for b, o, res in tests],
+        }, indent=2))  # fmt: skip
     else:
         print(format_table(rows, title))
+        from vsumlab.evaluation.significance import format_comparison
+
+        for base, other, res in tests:
+            print("\n" + format_comparison(base, other, res), end="")
     return 0
+
+
+def _significance(folders: list[Path]) -> list[tuple[str, str, dict]]:
+    """Welch's t-tests of every folder's model row against the first's, when both have several
+    seeds (one value per CV round); nothing for single-seed runs."""
+    from vsumlab.evaluation.significance import compare_rounds, model_row, round_scores
+
+    if len(folders) < 2:
+        return []
+    base = model_row(folders[0])
+    if len(round_scores(base, "f1")) < 2:
+        return []
+    tests = []
+    for folder in folders[1:]:
+        other = model_row(folder)
+        if len(round_scores(other, "f1")) >= 2:
+            tests.append((str(base["name"]), str(other["name"]), compare_rounds(base, other)))
+    return tests

@@ -97,3 +97,29 @@ def test_compare_results_reads_model_rows_of_results_folders(tmp_path):
     assert "visp+csta vs csta" in text and "| f1 | 50.8333 (n=3) | 56.2500 (n=2) |" in text
     with pytest.raises(VsumError, match="no results.json"):
         compare_results(tmp_path / "missing", tmp_path / "other")
+
+
+def test_results_command_prints_the_t_test_for_several_seeds(tmp_path, capsys):
+    import json
+
+    from vsumlab.cli.main import main
+
+    base, other = rows()
+    for name, row in (("base", base), ("other", other)):
+        (tmp_path / name).mkdir()
+        means = {m: sum(f[m] for f in row["folds"]) / len(row["folds"])
+                 for m in ("f1", "kendall", "spearman")}
+        payload = {"rows": [{**row, **means, "kind": "model"}]}
+        (tmp_path / name / "results.json").write_text(json.dumps(payload))
+    assert main(["results", str(tmp_path / "base"), str(tmp_path / "other")]) == 0
+    out = capsys.readouterr().out
+    assert "Welch's t-test, visp+csta vs csta" in out
+    assert "| f1 | 50.8333 (n=3) | 56.2500 (n=2) | +5.4167 |" in out
+    assert main(["results", "--json", str(tmp_path / "base"), str(tmp_path / "other")]) == 0
+    tests = json.loads(capsys.readouterr().out)["significance"]
+    assert tests[0]["base"] == "csta" and tests[0]["other"] == "visp+csta"
+    assert tests[0]["f1"]["p_value"] == pytest.approx(
+        welch_t_test([51.0, 52.0, 49.5], [56.0, 56.5]).p_value)
+    # one folder, or single-seed runs: the table alone
+    assert main(["results", str(tmp_path / "base")]) == 0
+    assert "Welch" not in capsys.readouterr().out
