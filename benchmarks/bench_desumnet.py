@@ -13,8 +13,6 @@ forward, backward) with the paper's network.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -27,12 +25,13 @@ from vsumlab.data.webvideos import ClipAugment, ClipSpec, VideoEntry, WebVideoCl
 from vsumlab.data.webvideos.synthetic import make_category_videos
 from vsumlab.models.components.c3d import C3D, normalize_clips
 from vsumlab.models.desumnet import frame_importance
+from vsumlab.training.environment import machine_description
 
 
 def machine() -> str:
     return (
-        f"{platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()} "
-        f"torch={torch.__version__} threads={torch.get_num_threads()} python={sys.version.split()[0]}"
+        f"{machine_description()}; torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"python {sys.version.split()[0]}"
     )
 
 

@@ -27,6 +27,7 @@ from vsumlab.evaluation.metrics import (
 )
 from vsumlab.evaluation.protocol import Protocol
 from vsumlab.evaluation.results import comparison_table
+from vsumlab.training.environment import machine_description
 
 FPS = 30
 
@@ -78,7 +79,7 @@ def best_of(fn: Callable[[], object], repeats: int) -> float:
 
 
 def machine() -> str:
-    return f"{platform.machine()} {platform.processor() or ''}, {os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}"
+    return f"{machine_description()}, Python {platform.python_version()}, numpy {np.__version__}"
 
 
 def speed(repeats: int) -> None:
