@@ -282,8 +282,12 @@ sweep-%: install  # create the W&B sweep experiments/sweeps/%.yaml
 # over the same sweep file, each trial the agent's exact command, leaderboard in
 # runs/sweeps/local-<name>/leaderboard.md (vsumlab sweep, vsumlab.training.sweeps).
 TRIALS ?= 4
+# The ViSP sweep runs on ViSP's data (VISP_TVSUM_H5 / VISP_SUMME_H5, the generic-background sets
+# by default); with a W&B agent: make agent SWEEP=... TVSUM_H5=$(VISP_TVSUM_H5) SUMME_H5=$(VISP_SUMME_H5).
+sweep_h5 = $(abspath $(if $(filter visp,$(1)),$(VISP_$(2)_H5),$($(2)_H5)))
 sweep-local-%: install $(TVSUM_H5) $(SUMME_H5)  # run experiments/sweeps/%.yaml locally, no W&B server
-	PATH="$(abspath $(VENV))/bin:$$PATH" TVSUM_H5=$(abspath $(TVSUM_H5)) SUMME_H5=$(abspath $(SUMME_H5)) $(VSUMLAB) sweep experiments/sweeps/$*.yaml --trials $(TRIALS) $(ARGS)
+	$(if $(filter visp,$*),$(MAKE) $(VISP_TVSUM_H5) $(VISP_SUMME_H5))
+	PATH="$(abspath $(VENV))/bin:$$PATH" TVSUM_H5=$(call sweep_h5,$*,TVSUM) SUMME_H5=$(call sweep_h5,$*,SUMME) $(VSUMLAB) sweep experiments/sweeps/$*.yaml --trials $(TRIALS) $(ARGS)
 
 agent: install $(TVSUM_H5) $(SUMME_H5)  ## run W&B sweep trials: make agent SWEEP=entity/project/id [COUNT=n]; make sweep-<name> creates one
 	@test -n "$(SWEEP)" || { echo "usage: make agent SWEEP=<entity/project/sweep id> [COUNT=n]" >&2; exit 2; }
