@@ -42,6 +42,7 @@ from scipy.signal import lfilter
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
+from vsumlab.data.datamodules import pad_videos
 from vsumlab.data.schema import (
     VideoRecord,
     change_points_from_boundaries,
@@ -143,17 +144,22 @@ def parse_captions(data: Any, source: str = "<captions>") -> dict[str, CaptionVi
 def load_captions(path: str | os.PathLike) -> dict[str, CaptionVideo]:
     """Read and validate a dense-caption JSON file; video order is the file's order."""
     path = Path(path)
+    return parse_captions(read_json_file(path, "caption file"), str(path))
+
+
+def read_json_file(path: Path, what: str) -> Any:
+    """A JSON file's content; a missing file, bad JSON or non-UTF-8 text is a
+    :class:`CaptionError` naming the file (``what``: e.g. "caption file")."""
     if not path.is_file():
-        raise CaptionError(f"{path}: no such caption file")
+        raise CaptionError(f"{path}: no such {what}")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise CaptionError(
             f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         ) from exc
     except UnicodeDecodeError as exc:
         raise CaptionError(f"{path}: not UTF-8 text ({exc.reason})") from exc
-    return parse_captions(data, str(path))
 
 
 # ---------------------------------------------------------------------------- vocabulary
@@ -236,13 +242,7 @@ class Vocabulary:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Vocabulary:
         path = Path(path)
-        if not path.is_file():
-            raise CaptionError(f"{path}: no such vocabulary file")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise CaptionError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-        return cls.from_dict(data, str(path))
+        return cls.from_dict(read_json_file(path, "vocabulary file"), str(path))
 
 
 # ---------------------------------------------------------------------------- time -> steps
@@ -414,21 +414,8 @@ class CaptionDataset(TorchDataset):
 
 def collate_captions(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Pad videos to the longest (``mask`` True on real steps); events stay per-video lists."""
-    lengths = torch.tensor([item["features"].shape[0] for item in items], dtype=torch.long)
-    batch, longest, dim = len(items), int(lengths.max()), items[0]["features"].shape[1]
-    features = torch.zeros(batch, longest, dim)
-    captioned = torch.zeros(batch, longest)
-    for row, item in enumerate(items):
-        n = item["features"].shape[0]
-        features[row, :n] = item["features"]
-        captioned[row, :n] = item["captioned"]
-    mask = torch.arange(longest)[None, :] < lengths[:, None]
     return {
-        "features": features,
-        "mask": mask,
-        "captioned": captioned,
-        "keys": [item["key"] for item in items],
-        "n_steps": lengths,
+        **pad_videos(items, ("captioned",)),
         "event_boxes": [item["boxes"] for item in items],
         "event_tokens": [item["tokens"] for item in items],
         "sentences": [item["sentences"] for item in items],

@@ -54,26 +54,35 @@ class VideoFeatureDataset(Dataset):
         }
 
 
-def collate_videos(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Pad variable-length videos; ``mask`` is True on valid steps."""
+def pad_videos(
+    items: Sequence[Mapping[str, Any]], per_step: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Pad variable-length videos to the longest: ``features`` (B, T, D), ``mask`` (B, T) True on
+    valid steps, each ``per_step`` field (B, T) zero-padded, ``keys`` and ``n_steps``."""
     lengths = torch.tensor([item["features"].shape[0] for item in items], dtype=torch.long)
     batch, longest = len(items), int(lengths.max())
     dim = items[0]["features"].shape[1]
     features = torch.zeros(batch, longest, dim)
-    gtscore = torch.zeros(batch, longest)
+    padded = {name: torch.zeros(batch, longest) for name in per_step}
     mask = torch.zeros(batch, longest, dtype=torch.bool)
     for row, item in enumerate(items):
         n = item["features"].shape[0]
         features[row, :n] = item["features"]
-        gtscore[row, :n] = item["gtscore"]
+        for name, values in padded.items():
+            values[row, :n] = item[name]
         mask[row, :n] = True
     return {
         "features": features,
         "mask": mask,
-        "gtscore": gtscore,
+        **padded,
         "keys": [item["key"] for item in items],
         "n_steps": lengths,
     }
+
+
+def collate_videos(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Pad variable-length videos; ``mask`` is True on valid steps."""
+    return pad_videos(items, ("gtscore",))
 
 
 class SummarizationDataModule(L.LightningDataModule):

@@ -30,7 +30,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
-from vsumlab.data.datamodules import collate_videos
+from vsumlab.data.datamodules import pad_videos
 from vsumlab.data.schema import Dataset, VideoRecord, read_dataset
 from vsumlab.errors import ConfigError
 from vsumlab.models.components.registry import build_summarizer
@@ -73,13 +73,8 @@ class UnlabeledVideos(TorchDataset):
 
 def collate_unlabeled(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The harness's padded batch, plus a padded ``planted`` (B, T) when every item has one."""
-    batch = collate_videos(items)
-    if all("planted" in item for item in items):
-        planted = torch.zeros(batch["mask"].shape)
-        for row, item in enumerate(items):
-            planted[row, : item["planted"].shape[0]] = item["planted"]
-        batch["planted"] = planted
-    return batch
+    planted = all("planted" in item for item in items)
+    return pad_videos(items, ("gtscore", "planted") if planted else ("gtscore",))
 
 
 class ViSPPretrainDataModule(L.LightningDataModule):
