@@ -71,7 +71,7 @@ def _query_demo(args: argparse.Namespace) -> int:
     import numpy as np
 
     from vsumlab.data.schema import read_dataset
-    from vsumlab.errors import DatasetError
+    from vsumlab.errors import ConfigError, DatasetError
     from vsumlab.evaluation.predictions import read_predictions
     from vsumlab.models.clipit_synthetic import EVENT_SENTENCES, query_contrasts
     from vsumlab.models.loading import load_summarizer
@@ -84,13 +84,12 @@ def _query_demo(args: argparse.Namespace) -> int:
           f"{'query B':>8s}")
     for key in read_predictions(args.fold / "predictions.h5"):
         record = dataset[key.rpartition("/")[2]]
-        if "event" not in record.extra or "event_planted" not in record.extra:
-            raise DatasetError(
-                f"{args.dataset}: video '{record.key}' has no extra fields 'event' and "
-                "'event_planted'; the query demo needs a caption-aligned set (vsumlab clipit data)"
-            )
+        try:
+            contrasts = query_contrasts(module, record)
+        except ConfigError as exc:  # not a caption-aligned set: name the file
+            raise DatasetError(f"{args.dataset}: {exc}") from exc
         generic = module.score_video(record.features, captions=captions[record.key]["sentences"])
-        for a, b, named_a, named_b in query_contrasts(module, record):
+        for a, b, named_a, named_b in contrasts:
             gains.append(named_a - named_b)
             steps = record.extra["event"] == a
             print(f"{record.key:10s} {EVENT_SENTENCES[a]:42s} {EVENT_SENTENCES[b]:42s} "

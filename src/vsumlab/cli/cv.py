@@ -114,7 +114,7 @@ def _print_results(args: argparse.Namespace) -> int:
     loaded = [read_results(folder) for folder in args.folders]
     rows = merge_rows(rows for _, rows, _ in loaded)
     title = " + ".join(title for title, _, _ in loaded)
-    tests = _significance(args.folders)
+    tests = _significance([rows for _, rows, _ in loaded])
     if args.json:
         print(json.dumps({
             "title": title, "rows": [r.to_dict() for r in rows],
@@ -130,19 +130,18 @@ def _print_results(args: argparse.Namespace) -> int:
     return 0
 
 
-def _significance(folders: list[Path]) -> list[tuple[str, str, dict]]:
-    """Welch's t-tests of every folder's model row against the first's, when both have several
-    seeds (one value per CV round); nothing for single-seed runs."""
-    from vsumlab.evaluation.significance import compare_rounds, model_row, round_scores
+def _significance(folders: list[list]) -> list[tuple[str, str, dict]]:
+    """Welch's t-tests of every folder's model row against the first folder's, when both have
+    several seeds (one value per CV round); nothing for single-seed runs. ``folders``: the rows
+    of each results folder, as read for the table."""
+    from vsumlab.evaluation.significance import compare_rounds, round_scores
 
-    if len(folders) < 2:
+    models = [next((row for row in rows if row.kind == "model"), None) for rows in folders]
+    base = models[0]
+    if len(models) < 2 or base is None or len(round_scores(base, "f1")) < 2:
         return []
-    base = model_row(folders[0])
-    if len(round_scores(base, "f1")) < 2:
-        return []
-    tests = []
-    for folder in folders[1:]:
-        other = model_row(folder)
-        if len(round_scores(other, "f1")) >= 2:
-            tests.append((str(base["name"]), str(other["name"]), compare_rounds(base, other)))
-    return tests
+    return [
+        (base.name, other.name, compare_rounds(base, other))
+        for other in models[1:]
+        if other is not None and len(round_scores(other, "f1")) >= 2
+    ]

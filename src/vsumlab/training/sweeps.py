@@ -154,8 +154,7 @@ def run_local_sweep(
     if trials < 1:
         raise ConfigError(f"--trials={trials} must be >= 1")
     sweep = load_sweep(sweep_file)
-    command_text = " ".join(map(str, sweep["command"]))
-    if " cv" not in f" {command_text} ":
+    if "cv" not in map(str, sweep["command"]):
         raise ConfigError(
             f"{sweep_file}: local sweeps run `vsumlab cv` trials (results.json per trial); this "
             "sweep's command is not a `vsumlab cv` run: start it with a W&B agent (make agent)"
@@ -182,10 +181,8 @@ def run_local_sweep(
             trial.metric = model.get(metric)
             trial.scores = {k: model[k] for k in ("f1", "kendall", "spearman") if k in model}
         done.append(trial)
-    ranked = sorted(
-        done,
-        key=lambda t: (t.metric is None, -(t.metric or 0) if goal == "maximize" else (t.metric or 0)),
-    )
+    sign = -1.0 if goal == "maximize" else 1.0  # best first; failed trials last
+    ranked = sorted(done, key=lambda t: (t.metric is None, sign * (t.metric or 0.0)))
     write_leaderboard(folder, Path(sweep_file), metric, goal, ranked)
     return ranked
 
