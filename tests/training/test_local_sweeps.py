@@ -72,6 +72,11 @@ def test_bad_sweep_files_name_the_problem(tmp_path: Path) -> None:
     bad.write_text(yaml.safe_dump({"command": ["x"], "parameters": {}}))
     with pytest.raises(ConfigError, match="has no 'metric'"):
         load_sweep(bad)
+    # the dataset comes from ${envvar:TVSUM_H5}: unset, the run stops before any trial
+    with pytest.raises(ConfigError, match="environment variable.*TVSUM_H5"):
+        run_local_sweep(ROOT / "experiments" / "sweeps" / "transformer.yaml", trials=1,
+                        environ={}, cwd=tmp_path)
+    assert not (tmp_path / "runs").exists()
     # DeSumNet's sweep trials are `vsumlab fit` runs: a W&B agent's job, said in one line
     with pytest.raises(ConfigError, match="not a `vsumlab cv` run"):
         run_local_sweep(ROOT / "experiments" / "sweeps" / "desumnet.yaml", trials=1)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -159,10 +160,18 @@ def run_local_sweep(
             f"{sweep_file}: local sweeps run `vsumlab cv` trials (results.json per trial); this "
             "sweep's command is not a `vsumlab cv` run: start it with a W&B agent (make agent)"
         )
+    env = dict(os.environ if environ is None else environ)
+    # wandb fills ${envvar:NAME} with the bare NAME when it is unset: fail here, naming it
+    needed = re.findall(r"\$\{envvar:(\w+)\}", " ".join(map(str, sweep["command"])))
+    missing = sorted({name for name in needed if not env.get(name)})
+    if missing:
+        raise ConfigError(
+            f"{sweep_file}: its command reads the environment variable(s) {', '.join(missing)}; "
+            "set them (e.g. TVSUM_H5=path/to.h5) or use make sweep-local-<name>, which does"
+        )
     sweep_id = sweep_id or f"local-{Path(sweep_file).stem}"
     cwd = Path(cwd)
     folder = cwd / "runs" / "sweeps" / sweep_id
-    env = dict(os.environ if environ is None else environ)
     env.setdefault("WANDB_MODE", "offline")
     env["WANDB_SWEEP_ID"] = sweep_id
     rng = np.random.default_rng(seed)
