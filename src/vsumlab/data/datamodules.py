@@ -19,7 +19,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from vsumlab.data.schema import Dataset as VideoDataset
 from vsumlab.data.schema import VideoRecord, read_dataset
-from vsumlab.data.splits import Split, read_splits, setting_splits
+from vsumlab.data.split_files import DatasetKeys, read_split_file
+from vsumlab.data.splits import Split, setting_splits
 from vsumlab.errors import ConfigError
 
 SETTINGS = ("canonical", "augmented", "transfer", "zero_shot")
@@ -94,7 +95,10 @@ class SummarizationDataModule(L.LightningDataModule):
             settings (labels of all videos are used; nothing of the target's test fold).
         setting: canonical | augmented | transfer | zero_shot.
         n_folds, fold, split_seed: deterministic disjoint folds of the target videos.
-        split_file: JSON splits in the common form instead of generated folds.
+        split_file: splits from a file instead of generated folds: the common JSON form, a
+            DSNet YAML file (keys prefixed by h5 file paths, mapped to ``dataset`` and
+            ``extra_datasets`` by file name) or a CSTA text file (see
+            :mod:`vsumlab.data.split_files`); it fixes every fold's train and test videos.
         val_fraction: share of training videos held out for validation / model selection.
         val_source: ``train_subset`` (default) or ``test``: the literature's "best test epoch"
             comparison mode, which looks at the test fold and must be labelled as such.
@@ -192,8 +196,14 @@ class SummarizationDataModule(L.LightningDataModule):
 
     def splits(self) -> list[Split]:
         if self.split_file is not None:
-            splits = read_splits(self.split_file)
+            loaded = [
+                DatasetKeys(name, data.path, data.keys, data.attrs.get("annotation_style"))
+                for name, data in self.datasets.items()
+            ]
+            splits, _ = read_split_file(self.split_file, loaded)
+            source = f"split file {self.split_file}"
         else:
+            source = f"setting '{self.setting}'"
             splits = setting_splits(
                 self.setting,
                 self.target.name,
@@ -203,8 +213,7 @@ class SummarizationDataModule(L.LightningDataModule):
             )
         if not 0 <= self.fold < len(splits):
             raise ConfigError(
-                f"data.fold={self.fold} is out of range: setting '{self.setting}' has "
-                f"{len(splits)} fold(s)"
+                f"data.fold={self.fold} is out of range: {source} has {len(splits)} fold(s)"
             )
         return splits
 
