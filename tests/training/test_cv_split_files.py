@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from vsumlab.errors import OutputExistsError
 from vsumlab.evaluation.predictions import read_predictions
 from vsumlab.training.cv import CVOptions, run_cv
 
@@ -69,3 +70,9 @@ def test_cv_runs_the_folds_of_a_csta_text_file(small_tvsum_h5: Path, tmp_path: P
     assert all(len(row["folds"]) == 2 for row in results["rows"])
     assert _tested(out, 0) == ["video_10", "video_11", "video_12"]
     assert _tested(out, 1) == ["video_1", "video_5"]
+    result = json.loads((out / "seed_default" / "fold_1" / "result.json").read_text())
+    assert result["data"]["split_file"] == str(split_file)  # the record names the file
+    # the same path with other splits is another run: never resumed with stale folds
+    split_file.write_text(split_file.read_text().replace("/video_1,video_5", "/video_1,video_6"))
+    with pytest.raises(OutputExistsError, match="another configuration"):
+        _run(small_tvsum_h5, split_file, out)

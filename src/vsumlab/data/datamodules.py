@@ -278,6 +278,7 @@ class SummarizationDataModule(L.LightningDataModule):
         return {
             "dataset": str(Path(self.dataset_path)),
             "setting": self.setting,
+            "split_file": self.split_file,
             "fold": self.fold,
             "n_train": len(self.keys["train"]),
             "n_val": len(self.keys["val"]),

@@ -111,11 +111,16 @@ def gather_predictions(predictions: dict[str, Any]) -> dict[str, Any]:
 
 
 def _identity(
-    options: CVOptions, composed: dict[str, Any], pretrain: dict[str, Any] | None = None
+    options: CVOptions,
+    composed: dict[str, Any],
+    pretrain: dict[str, Any] | None = None,
+    file_splits: list[dict[str, list[str]]] | None = None,
 ) -> dict[str, Any]:
     hashed: list[Any] = [composed, options.overrides]
     if pretrain is not None:  # runs without a pretraining stage keep their earlier hash
         hashed += [pretrain, options.pretrain_overrides]
+    if file_splits is not None:  # an edited split file is another run (same path or not)
+        hashed += [file_splits]
     digest = hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()
     identity = {
         "experiment": options.experiment,
@@ -374,13 +379,18 @@ def _as_metrics(scores: Any) -> dict[str, float]:
     return {"f1": float(mean.f1), "kendall": float(mean.kendall), "spearman": float(mean.spearman)}
 
 
-def _n_folds(composed_path: Path, options: CVOptions) -> int:
+def _probe_splits(
+    composed_path: Path, options: CVOptions
+) -> tuple[int, list[dict[str, list[str]]] | None]:
+    """Number of folds; the splits themselves when a split file gives them (else None)."""
     from vsumlab.cli.lightning import make_cli
 
     cli = make_cli(_fold_args(composed_path, options, 0, None), run=False,
                    trainer_overrides={"logger": False, "callbacks": [],
                                       "enable_checkpointing": False})
-    return len(cli.datamodule.splits())
+    splits = cli.datamodule.splits()
+    from_file = getattr(cli.datamodule, "split_file", None) is not None
+    return len(splits), [s.to_dict() for s in splits] if from_file else None
 
 
 def _pretrain_args(config_path: Path, options: CVOptions) -> list[str]:
@@ -456,7 +466,7 @@ def run_cv(options: CVOptions) -> list[ResultRow]:
         # Validate the whole configuration before anything is written to the results folder.
         probe_path = Path(tmp) / "config.yaml"
         probe_path.write_text(text)
-        n_folds = _n_folds(probe_path, options)
+        n_folds, file_splits = _probe_splits(probe_path, options)
         if pretrain is not None:
             pretrain_path = Path(tmp) / "pretrain.yaml"
             pretrain_path.write_text(pretrain_text)
@@ -468,7 +478,7 @@ def run_cv(options: CVOptions) -> list[ResultRow]:
     zero = is_global_zero()
     with tempfile.TemporaryDirectory(prefix="vsumlab-cv-rank-") as private:
         if zero:
-            prepare_out_dir(options, _identity(options, composed, pretrain))
+            prepare_out_dir(options, _identity(options, composed, pretrain, file_splits))
             composed_path = options.out_dir / "config.yaml"
             write_json_atomic(options.out_dir / "environment.json", environment_record())
         else:  # other DDP ranks read their own copy and write nothing in the results folder
