@@ -223,6 +223,8 @@ def test_common_json_plain_and_qualified(tmp_path: Path) -> None:
     plain = write(tmp_path, "plain.json", json.dumps(
         [{"train_keys": ["video_1"], "test_keys": ["video_2"]}]))
     assert read_split_file(plain, [TVSUM]) == ([Split(["video_1"], ["video_2"])], "json")
+    bom = write(tmp_path, "bom.json", "\ufeff" + plain.read_text())  # as some editors save
+    assert read_split_file(bom, [TVSUM]) == ([Split(["video_1"], ["video_2"])], "json")
     fails(plain, [TVSUM, OVP], "split 0 field 'train_keys': key 'video_1' has no dataset prefix")
     mixed = write(tmp_path, "mixed.json", json.dumps([{
         "train_keys": ["eccv16_dataset_ovp_google_pool5/video_3"],

@@ -126,7 +126,7 @@ def read_split_file(
     if not path.is_file():
         raise DatasetError(f"{path}: no such splits file")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM is not part of the first key
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{path}: not a readable text file ({exc})") from exc
     if not text.strip():
