@@ -229,6 +229,26 @@ def test_c3d_features_of_another_dimension_name_the_file_video_and_key(tmp_path)
     )
 
 
+def test_only_the_videos_used_are_checked(tmp_path):
+    path, options = write_format(tmp_path, "npy_dir", {"v_a": features(5), "v_b": features(4)})
+    np.save(path / "v_0.npy", features(3, 2).astype(np.float32))  # first in the folder, unused
+    dm = datamodule(tmp_path, path, options)
+    assert dm.dataset("train").keys == ["v_a", "v_b"] and dm.feature_dim == DIM
+
+
+def test_validation_features_of_another_dimension_are_refused(tmp_path):
+    train, options = write_format(tmp_path, "npy_dir", {"v_a": features(5), "v_b": features(4)})
+    val = tmp_path / "val"
+    val.mkdir()
+    np.save(val / "v_a.npy", features(5, 4).astype(np.float32))
+    dm = datamodule(tmp_path, train, options, val_features=str(val))
+    with pytest.raises(DatasetError) as info:
+        dm.val_dataloader()
+    assert str(info.value) == (
+        f"{val}: 4-d validation features, but the training features {train} are 6-d"
+    )
+
+
 def test_pickled_npy_is_never_unpickled(tmp_path):
     folder = tmp_path / "feats"
     folder.mkdir()

@@ -32,7 +32,7 @@ Steps: with no step times, the T steps split the video's duration evenly: step `
 (``featstamp = T * time / duration``).
 
 Checks: every video's features are a (T, D) floating-point array with T >= 1, finite, and the
-same D (per part) as the store's first video in natural order; anything else is a one-line
+same D (per part) as the first video used (:meth:`FeatureStore.check`); anything else is a one-line
 :class:`DatasetError` naming the file, the video and key, and the expected shape. ``.npy``
 files are read with ``allow_pickle=False`` (never unpickled).
 """
@@ -159,13 +159,14 @@ class FeatureStore:
         file, key = self._sources(entry)[part]
         return f"{file}: video '{entry}'" + (f" key '{key}'" if key else "")
 
-    def reference_dims(self) -> list[tuple[str, int]]:
-        """(entry, D) of each part in the store's first video (natural order): the dimension
-        every other video must have."""
+    def reference_dims(self, first: str | None = None) -> list[tuple[str, int]]:
+        """(entry, D) of each part of the reference video, the dimension every other video
+        must have: fixed on the first call, by entry ``first`` (:meth:`check` passes the first
+        video used) or else the store's first entry in natural order."""
         if self._reference is None:
             if not self._entries_set:
                 raise DatasetError(f"{self.path}: holds no video features ({self.kind})")
-            first = min(self._entries_set, key=natural_key)
+            first = first or min(self._entries_set, key=natural_key)
             self._reference = []
             for part in range(len(self._sources(first))):
                 shape, dtype = self._header(first, part)
@@ -193,12 +194,17 @@ class FeatureStore:
     def check(self, keys: Sequence[str]) -> None:
         """Check shape and dtype of every item's parts from their headers (no data read),
         so a bad file stops the run before training rather than mid-epoch."""
-        reference = self.reference_dims()
+        reference = self.reference_dims(self._entry(keys[0]) if keys else None)
         for key in keys:
             entry = self._entry(key)
             for part in range(len(reference)):
                 shape, dtype = self._header(entry, part)
                 self._check_header(entry, part, shape, dtype, reference[part])
+
+    @property
+    def dim(self) -> int:
+        """D of the features :meth:`load` returns (the parts' dimensions summed)."""
+        return sum(dim for _, dim in self.reference_dims())
 
     def _entry(self, key: str) -> str:
         entry = self.entry_of(key)

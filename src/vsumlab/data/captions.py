@@ -513,6 +513,11 @@ class CaptionDataModule(L.LightningDataModule):
             store = open_features(feats, **self.feature_options)
             keys = join_features(videos, store, str(path))
             store.check(keys)  # shapes and dtypes from the headers: bad files stop us here
+            if stage == "val" and store.dim != self.dataset("train").store.dim:
+                raise DatasetError(
+                    f"{feats}: {store.dim}-d validation features, but the training features "
+                    f"{self.features_path} are {self.dataset('train').store.dim}-d"
+                )
             if stage == "train":
                 keys = subsample(keys, hp.train_fraction, hp.seed)
             if hp.max_videos is not None:
