@@ -91,6 +91,20 @@ def test_each_format_reads_the_features_and_aligns_steps_to_the_duration(tmp_pat
     assert batch["captioned"][1, :4].tolist() == [1, 0, 0, 0]
 
 
+@pytest.mark.parametrize("fmt", ["h5_groups", "pdvc_pairs"])
+def test_dataloader_workers_read_the_same_features(tmp_path, fmt):
+    """Worker processes open their own h5 handle after the main process has read the file."""
+    arrays = {"v_a": features(5), "v_b": features(4, offset=1000.0)}
+    path, options = write_format(tmp_path, fmt, arrays)
+    dm = datamodule(tmp_path, path, options, num_workers=2)
+    assert dm.feature_dim == DIM  # the main process reads (and opens) the store first
+    dm.hparams.batch_size = 1
+    loaded = {b["keys"][0]: b["features"][0].numpy() for b in dm.val_dataloader()}
+    assert sorted(loaded) == ["v_a", "v_b"]
+    for vid, array in arrays.items():
+        np.testing.assert_array_equal(loaded[vid], array)
+
+
 def test_c3d_file_keeps_its_float64_values_and_needs_its_key(tmp_path):
     path, _ = write_format(tmp_path, "h5_groups", {"v_a": features(5) + 0.25})
     store = open_features(path, "h5_groups", features_key="c3d_features")

@@ -235,14 +235,15 @@ class FeatureStore:
 
 
 class _H5Store(FeatureStore):
-    """Shared by the HDF5 formats: opened lazily, re-opened in each DataLoader worker (h5
-    handles do not survive a fork)."""
+    """Shared by the HDF5 formats: opened lazily, and again in each DataLoader worker process
+    (an h5 handle inherited through a fork is not safe to read from)."""
 
     _handle: h5py.File | None = None
+    _handle_pid: int | None = None
 
     def _file(self) -> h5py.File:
-        if self._handle is None:
-            self._handle = _open_h5(self.path)
+        if self._handle is None or self._handle_pid != os.getpid():
+            self._handle, self._handle_pid = _open_h5(self.path), os.getpid()
         return self._handle
 
     def _dataset(self, entry: str) -> h5py.Dataset:
