@@ -186,9 +186,8 @@ class FeatureStore:
         wanted = f"expected shape (n_steps >= 1, {dim}) of floating-point numbers"
         if expected_dim is not None and expected_dim[0] != entry:
             wanted += f" (D of the first video '{expected_dim[0]}')"
-        if len(shape) != 2 or shape[0] == 0 or not np.issubdtype(dtype, np.floating):
-            raise DatasetError(f"{self._where(entry, part)}: {wanted}, got {shape} {dtype}")
-        if expected_dim is not None and shape[1] != expected_dim[1]:
+        well_formed = len(shape) == 2 and shape[0] > 0 and np.issubdtype(dtype, np.floating)
+        if not well_formed or (expected_dim is not None and shape[1] != expected_dim[1]):
             raise DatasetError(f"{self._where(entry, part)}: {wanted}, got {shape} {dtype}")
 
     def check(self, keys: Sequence[str]) -> None:
