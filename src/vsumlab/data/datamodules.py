@@ -101,7 +101,9 @@ class SummarizationDataModule(L.LightningDataModule):
             :mod:`vsumlab.data.split_files`); it fixes every fold's train and test videos.
         val_fraction: share of training videos held out for validation / model selection.
         val_source: ``train_subset`` (default) or ``test``: the literature's "best test epoch"
-            comparison mode, which looks at the test fold and must be labelled as such.
+            comparison mode, which looks at the test fold and must be labelled as such; no
+            training video is held out then (``vsumlab cv`` sets it for
+            ``protocol.model_selection: best_test``, e.g. the dsnet and csta presets).
         train_fraction: share of the remaining training videos used (data-size studies).
         batch_size, num_workers: loader settings; batches pad variable-length videos.
         predict_split: which videos ``predict`` scores: test | train | val | all.
@@ -226,7 +228,9 @@ class SummarizationDataModule(L.LightningDataModule):
             rng = np.random.default_rng(self.split_seed * 1000 + self.fold)
             shuffled = [train[i] for i in rng.permutation(len(train))]
             n_val = int(round(self.val_fraction * len(train)))
-            if self.val_fraction > 0 and len(train) >= 2:
+            if self.val_source == "test":
+                n_val = 0  # the test videos validate: every training video trains, as there
+            elif self.val_fraction > 0 and len(train) >= 2:
                 n_val = max(1, min(n_val, len(train) - 1))
             val, rest = shuffled[:n_val], shuffled[n_val:]
             if self.train_fraction < 1.0 and rest:

@@ -302,6 +302,9 @@ def run_fold(
                      trainer_overrides={"logger": False, "callbacks": [],
                                         "enable_checkpointing": False})
     selection = _selection(probe.model)
+    if selection == "best_test" and getattr(probe.datamodule, "val_source", "test") != "test":
+        # the "best test epoch" (e.g. a preset's) selects on the test videos, as labelled
+        fold_args = [*fold_args, "--data.init_args.val_source=test"]
     monitor = None if selection == "last" else "val/f1"
     checkpoint = ModelCheckpoint(
         dirpath=str(fold_dir / "checkpoints"),
@@ -362,6 +365,7 @@ def run_fold(
         "seeds": _effective_seeds(cli),
         "references": {name: _as_metrics(value) for name, value in references.items()},
         "model_selection": selection,
+        "protocol": protocol.to_dict(),
         "checkpoint": checkpoint.best_model_path or checkpoint.last_model_path or None,
         "data": datamodule.describe(),
     }
@@ -526,6 +530,9 @@ def _run_folds(
 
         selection = results[0]["model_selection"]
         note = "best test epoch: not comparable" if selection == "best_test" else ""
+        preset = (results[0].get("protocol") or {}).get("preset")
+        if preset:
+            note = f"protocol preset {preset}" + (f"; {note}" if note else "")
         val = [r.get("val") for r in results]
         val_means = _mean_metrics(val)
         extra: dict[str, Any] = {
@@ -541,6 +548,7 @@ def _run_folds(
             rows.append(ResultRow(name, [r["references"][name] for r in results],
                                   kind="reference"))
         meta = {"experiment": options.experiment, "model_selection": selection,
+                "protocol": results[0].get("protocol"),
                 "n_folds": n_folds, "folds": folds, "seeds": seeds}
         if pretrained is not None:
             meta["pretrained"] = str(pretrained)
