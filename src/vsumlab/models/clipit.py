@@ -14,9 +14,10 @@ Guiding text per video, by ``mode``:
 Keys of multi-dataset settings are "<dataset>/<key>"; ``captions``/``queries`` are then one file
 per dataset name (a mapping), or one file whose keys are qualified.
 
-Objectives: ``supervised`` = weighted BCE against 15% knapsack keyshot labels of gtscore;
-``unsupervised`` = reconstruction of the (layer-normalised) features from score-weighted
-features + diversity among selected frames + a summary-length term. ``use_text=False`` is the
+Objectives (paper section "losses"): ``supervised`` L_sup = a*L_c + b*L_d + l*L_r with L_c the
+weighted BCE against 15% knapsack keyshot labels of gtscore, L_d the diversity among selected
+frames and L_r the reconstruction of the (layer-normalised) features from score-weighted
+features; ``unsupervised`` = b*L_d + l*L_r + a summary-length term (ours). ``use_text=False`` is the
 paper's text ablation (the same network without the language branch).
 
 Sentence embeddings come from the CLIP text encoder through :class:`TextFeatureCache`: computed
@@ -233,10 +234,13 @@ class CLIPItModule(SummarizerModule):
         text_dim: its embedding size (512 for ViT-B/16; checked against the encoder).
         text_cache_dir: folder of cached sentence embeddings (per caption set and encoder).
         d_model, n_heads, n_layers, ff_dim, dropout, text_heads: network sizes.
-        objective: supervised | unsupervised.
+        objective: supervised (L_sup = a*L_c + b*L_d + l*L_r) | unsupervised (b*L_d + l*L_r
+            + length term).
         pos_weight: BCE weight of keyshots (None: #negatives/#positives of the batch).
-        reconstruction_weight, diversity_weight, length_weight, summary_rate: unsupervised
-            terms (the paper gives no weights; 1, 1, 10 keep the mean score near the rate).
+        classification_weight, diversity_weight, reconstruction_weight: a, b, l of the paper's
+            objectives (the paper names them but gives no values: 1 each, our choice).
+        length_weight, summary_rate: the unsupervised summary-length term (ours; 10 keeps the
+            mean score near the rate, without it reconstruction is won by keeping everything).
     """
 
     def __init__(
@@ -260,8 +264,9 @@ class CLIPItModule(SummarizerModule):
         text_heads: int | None = None,
         objective: str = "supervised",
         pos_weight: float | None = None,
-        reconstruction_weight: float = 1.0,
+        classification_weight: float = 1.0,
         diversity_weight: float = 1.0,
+        reconstruction_weight: float = 1.0,
         length_weight: float = 10.0,
         summary_rate: float = 0.15,
         lr: float = 1e-3,
@@ -294,9 +299,8 @@ class CLIPItModule(SummarizerModule):
         )
         if pretrained:
             load_summarizer_weights(self.summarizer, pretrained)
-        self.reconstructor = (
-            FeatureReconstructor(input_dim, d_model, n_heads) if objective == "unsupervised" else None
-        )
+        # both objectives have the reconstruction term L_r
+        self.reconstructor = FeatureReconstructor(input_dim, d_model, n_heads)
         self.use_text = use_text
         self.mode = mode
         self.objective = objective
@@ -453,29 +457,36 @@ class CLIPItModule(SummarizerModule):
             out[row, : len(values)] = values
         return out
 
+    def reconstruction_term(self, features: Tensor, scores: Tensor, mask: Tensor) -> Tensor:
+        """L_r: the reconstructor rebuilds every (layer-normalised) frame feature from the
+        score-weighted features S * F, so L_r depends on the scores through its input."""
+        target = F.layer_norm(features, features.shape[-1:])  # scale-free across feature kinds
+        rebuilt = self.reconstructor(target * scores[..., None], mask)
+        return reconstruction_loss(rebuilt, target, mask)
+
     def objective_loss(
         self, batch: Mapping[str, Any], logits: Tensor
     ) -> tuple[Tensor, dict[str, Tensor]]:
+        """``supervised``: L_sup = a*L_c + b*L_d + l*L_r (clip-it.txt; a, b, l =
+        ``classification_weight``, ``diversity_weight``, ``reconstruction_weight``);
+        ``unsupervised``: L_unsup = b*L_d + l*L_r + ``length_weight`` * L_len (L_len is ours,
+        see experiments/clipit/README.md)."""
         features, mask = batch["features"], batch["mask"]
         hp = self.hparams
+        scores = torch.sigmoid(logits.float()) * mask
+        parts = {
+            "reconstruction": self.reconstruction_term(features, scores, mask),
+            "diversity": diversity_loss(features, scores, mask),
+        }
+        weights = {"reconstruction": hp.reconstruction_weight, "diversity": hp.diversity_weight}
         if self.objective == "supervised":
             labels = self.labels(batch["keys"], features.shape[1])
-            loss = weighted_bce(logits, labels, mask, hp.pos_weight)
-            return loss, {"bce": loss.detach()}
-        assert self.reconstructor is not None
-        scores = torch.sigmoid(logits.float()) * mask
-        target = F.layer_norm(features, features.shape[-1:])  # scale-free across feature kinds
-        rebuilt = self.reconstructor(target * scores[..., None], mask)
-        parts = {
-            "reconstruction": reconstruction_loss(rebuilt, target, mask),
-            "diversity": diversity_loss(features, scores, mask),
-            "length": length_loss(scores, mask, hp.summary_rate),
-        }
-        loss = (
-            hp.reconstruction_weight * parts["reconstruction"]
-            + hp.diversity_weight * parts["diversity"]
-            + hp.length_weight * parts["length"]
-        )
+            parts["classification"] = weighted_bce(logits, labels, mask, hp.pos_weight)
+            weights["classification"] = hp.classification_weight
+        else:
+            parts["length"] = length_loss(scores, mask, hp.summary_rate)
+            weights["length"] = hp.length_weight
+        loss = sum(weights[name] * value for name, value in parts.items())
         return loss, {name: value.detach() for name, value in parts.items()}
 
     def training_loss(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
