@@ -152,7 +152,11 @@ def test_configuration_errors_name_the_option(small_set):
         CLIPItModule(input_dim=24, mode="both")
     with pytest.raises(ConfigError, match="model.objective='rl' is unknown"):
         CLIPItModule(input_dim=24, objective="rl")
-    with pytest.raises(ConfigError, match="missing_text=captioner needs model.captioner"):
+    with pytest.raises(ConfigError, match="model.guide='query' is unknown"):
+        CLIPItModule(input_dim=24, guide="query")
+    with pytest.raises(ConfigError, match="missing_text='name' is retired; use model.guide=title"):
+        CLIPItModule(input_dim=24, missing_text="name")
+    with pytest.raises(ConfigError, match="missing_text='captioner' is retired; use model.captioner"):
         CLIPItModule(input_dim=24, missing_text="captioner")
     module = tiny_module(24, text_dim=16)  # the tiny tower gives 32-d embeddings
     with pytest.raises(ConfigError, match=f"text_dim=16 but the text encoder .* {TINY_DIM}-d"):
