@@ -4,8 +4,9 @@ A 3D CNN (:class:`~vsumlab.models.components.c3d.C3D`) is trained to classify 16
 into video categories. Importance is input sensitivity: one forward pass over a video's
 segments gives the predicted category c (highest mean class probability); the backward pass of
 the class-c score to each input segment gives a gradient map M; frame importance is the mean
-of M (the paper's formula; of |M| with ``gradient="abs"``) over pixels (and colour channels), segment importance
-the mean (or max) over the segment's frames (desumnet.txt, eq. 1-2 and section 3.1).
+of M over pixels and colour channels (the paper's formula; of |M| with ``gradient="abs"``),
+segment importance the mean (or max) over the segment's frames (desumnet.txt, eq. 1-2 and
+section 3.1).
 
 Training practices (section 3.2) are recipes over this module: cross-dataset pretraining
 (``pretrained`` = an action-recognition checkpoint; its layers train at ``pretrained_lr`` and a
