@@ -30,9 +30,10 @@ finetune_recipe = $(if $(filter transformer csta,$(method)),experiments/supervis
 # fine-tune from make pretrain-cap2sum's / make pretrain-visp's checkpoint (made first when
 # missing), exactly as finetune-cap2sum-* / finetune-visp-* do. Expanded when the recipe runs, so
 # the checkpoint variables may be defined further down.
-method_ckpt = $(if $(filter cap2sum,$(method)),$(CAP2SUM_CKPT),$(if $(filter visp,$(method)),$(VISP_CKPT)))
+# method=clipit guides with the dense captions of make pretrain-cap2sum's captioner.
+method_ckpt = $(if $(filter cap2sum clipit,$(method)),$(CAP2SUM_CKPT),$(if $(filter visp,$(method)),$(VISP_CKPT)))
 method_pretrain = $(if $(method_ckpt),test -e $(method_ckpt) || $(MAKE) $(method_ckpt))
-method_pretrained = $(if $(method_ckpt),--model.init_args.pretrained=$(method_ckpt))
+method_pretrained = $(if $(method_ckpt),--model.init_args.$(if $(filter clipit,$(method)),captioner,pretrained)=$(method_ckpt))
 # method=visp fine-tunes on ViSP's data (VISP_TVSUM_H5 / VISP_SUMME_H5), as finetune-visp-* do.
 method_h5 = $(if $(filter visp,$(method)),$(VISP_$(1)_H5),$($(1)_H5))
 

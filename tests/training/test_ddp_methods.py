@@ -76,6 +76,8 @@ def _case(method: str, tmp_path: Path, tvsum: Path) -> tuple[list[str], dict[str
                 "--model.init_args.text_encoder=vsumlab-tiny-clip",
                 "--model.init_args.text_encoder_weights=null", "--model.init_args.text_dim=32",
                 "--model.init_args.d_model=32", "--model.init_args.n_heads=2",
+                # titles: no Cap2Sum captioner checkpoint needed for a DDP check
+                "--model.init_args.guide=title",
                 f"--model.init_args.text_cache_dir={tmp_path / 'text'}"], {}
     if method == "cap2sum":
         return _captions(tmp_path), {}

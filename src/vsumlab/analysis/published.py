@@ -27,7 +27,7 @@ from vsumlab.errors import ConfigError
 METRICS = ("f1", "kendall", "spearman")
 SETTINGS = ("canonical", "augmented", "transfer", "zero_shot")
 OURS_KEYS = {"recipe", "pretrain", "overrides", "pretrain_overrides", "setting", "reference",
-             "of", "predictions", "dataset_file", "quick", "unavailable"}
+             "of", "predictions", "dataset_file", "quick", "unavailable", "pretrain_into"}
 REFERENCES = ("random", "uniform", "human")
 MAX_REASON = 240  # footnotes stay readable; cells.json keeps the whole message
 
@@ -231,6 +231,39 @@ def format_cell(cell: Cell | None, digits: int, footnotes: dict[str, int]) -> st
     return f"{label} [{number}]"
 
 
+CLIPIT_GUIDE_OVERRIDE = "--model.init_args.guide"
+TITLE_ABLATION = " (ours: guided by titles, an ablation)"
+GUIDE_NOTES = {
+    "captions": "CLIP-It (ours) is guided, as in the paper, by dense captions generated from each "
+    "video's features, here by this project's Cap2Sum PDVC captioner pretrained on ActivityNet "
+    "Captions.",
+    "title": f"{TITLE_ABLATION.strip()}: CLIP-It guided by each video's title (SumMe: its name) "
+    "instead of generated dense captions; not the paper's setting.",
+}
+
+
+def clipit_guide(row: Row) -> str | None:
+    """The guiding text our run of a CLIP-It row uses (captions | title), None for other rows:
+    the row's ``--model.init_args.guide=`` override, else its recipe file's ``guide``, else the
+    default (captions)."""
+    ours = row.ours or {}
+    recipe = str(ours.get("recipe", ""))
+    if "experiments/clipit/" not in recipe.replace(os.sep, "/"):
+        return None
+    for override in reversed([str(o) for o in ours.get("overrides") or ()]):
+        name, _, value = override.partition("=")
+        if name == CLIPIT_GUIDE_OVERRIDE:
+            return value
+    for dataset in ("tvsum", "summe"):
+        file = Path(recipe.replace("{dataset}", dataset))
+        if file.is_file():
+            model = (yaml.safe_load(file.read_text()) or {}).get("model") or {}
+            guide = (model.get("init_args") or {}).get("guide")
+            if guide:
+                return str(guide)
+    return "captions"
+
+
 def render_table(
     paper: Paper, table: Table, cells: Mapping[tuple[str, str], Cell], context: RenderContext
 ) -> str:
@@ -257,8 +290,9 @@ def render_table(
         "|" + "|".join(rule) + "|",
     ]
     synthetic = False
+    guides = {clipit_guide(row) for row in table.rows} - {None}
     for row in table.rows:
-        out = [row.name]
+        out = [row.name + (TITLE_ABLATION if clipit_guide(row) == "title" else "")]
         for column in table.columns:
             if any(r.published.get(column.id) is not None for r in table.rows):
                 out.append(_number(row.published.get(column.id), table.digits))
@@ -271,6 +305,7 @@ def render_table(
     if synthetic:
         lines.append("† ran on synthetic data (a dataset flagged synthetic_features): it shows "
                      "the pipeline works, not a reproduction of the paper's figure.")
+    lines += [GUIDE_NOTES[g] for g in sorted(guides) if g in GUIDE_NOTES]
     for reason, number in footnotes.items():
         lines.append(f"[{number}] {reason}")
     return "\n".join(lines).rstrip() + "\n"

@@ -6,6 +6,8 @@
   refinement, the kept web-video segments as a list file for training.
 - ``desumnet importance --checkpoint CKPT --dataset H5 --videos DIR --out PRED``: importance
   at the standard steps for ``vsumlab eval``.
+- ``desumnet map --dataset H5 --predictions PRED``: the paper's top-5 / top-15 mAP of greedy
+  skims against the annotators' top-50% shot selections (:mod:`vsumlab.evaluation.shot_map`).
 
 Training itself runs through ``vsumlab fit`` with the recipes in experiments/desumnet; the
 time-lapse is ``vsumlab timelapse`` (:mod:`vsumlab.cli.timelapse`).
@@ -65,11 +67,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     importance.add_argument("--force", action="store_true")
     importance.set_defaults(handler=_importance)
 
+    topk = commands.add_parser(
+        "map", help="the paper's top-k mAP of greedy skims against human shot selections"
+    )
+    topk.add_argument("--dataset", required=True, metavar="H5", help="h5 with user_anno")
+    topk.add_argument("--predictions", required=True, metavar="PRED", help="step scores")
+    topk.add_argument("--k", type=int, nargs="+", default=[5, 15], help="top-k (default 5 15)")
+    topk.add_argument(
+        "--budget", type=float, default=None,
+        help="skim length as a fraction of the video (default: no limit, the shot ranking)",
+    )
+    topk.set_defaults(handler=_map)
+
 
 def add_importance_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--gradient", choices=("abs", "signed"), default=None,
-        help="pixel gradient magnitude or signed value (default: the checkpoint's, abs)",
+        help="signed gradient (the paper's) or its magnitude (default: the checkpoint's)",
     )
     parser.add_argument(
         "--aggregate", choices=("mean", "max"), default=None,
@@ -130,4 +144,18 @@ def _importance(args: argparse.Namespace) -> int:
     scores = score_dataset(module, dataset, args.videos)
     write_predictions(args.out, scores, force=True)
     print(json.dumps({"out": str(args.out), "videos": len(scores)}), file=sys.stdout)
+    return 0
+
+
+def _map(args: argparse.Namespace) -> int:
+    from vsumlab.data.schema import read_dataset
+    from vsumlab.errors import ConfigError
+    from vsumlab.evaluation.predictions import read_predictions
+    from vsumlab.evaluation.shot_map import dataset_topk_map
+
+    if args.budget is not None and not 0.0 < args.budget <= 1.0:
+        raise ConfigError(f"--budget={args.budget} must be a fraction in (0, 1]")
+    dataset = read_dataset(args.dataset)
+    result = dataset_topk_map(dataset, read_predictions(args.predictions), args.k, args.budget)
+    print(json.dumps({"dataset": str(args.dataset), **result}), file=sys.stdout)
     return 0

@@ -39,7 +39,8 @@ def _timelapse(args: argparse.Namespace) -> int:
     module = load_for_importance(args)
     importance = module.video_importance(args.video)
     segments = np.stack([importance.starts, importance.ends], axis=1)
-    frames = timelapse_frames(segments, importance.segment, args.min_keep)
+    # I_i in [0, 1] per video (signed gradients can be negative; the rate needs I_i >= 0)
+    frames = timelapse_frames(segments, importance.unit_segment(), args.min_keep)
     write_video(args.video, frames, args.out, importance.fps, force=True)
     report = {
         "out": str(args.out),

@@ -4,8 +4,9 @@ A 3D CNN (:class:`~vsumlab.models.components.c3d.C3D`) is trained to classify 16
 into video categories. Importance is input sensitivity: one forward pass over a video's
 segments gives the predicted category c (highest mean class probability); the backward pass of
 the class-c score to each input segment gives a gradient map M; frame importance is the mean
-of |M| (or of M, ``gradient="signed"``) over pixels (and colour channels), segment importance
-the mean (or max) over the segment's frames (desumnet.txt, eq. 1-2 and section 3.1).
+of M over pixels and colour channels (the paper's formula; of |M| with ``gradient="abs"``),
+segment importance the mean (or max) over the segment's frames (desumnet.txt, eq. 1-2 and
+section 3.1).
 
 Training practices (section 3.2) are recipes over this module: cross-dataset pretraining
 (``pretrained`` = an action-recognition checkpoint; its layers train at ``pretrained_lr`` and a
@@ -45,8 +46,19 @@ def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
         raise ConfigError(f"DeSumNet option {name}={value!r} is unknown; expected one of {allowed}")
 
 
+def map_frame_importance(grad: Tensor, gradient: str = "signed") -> Tensor:
+    """I_ij = 1/(p*q) * sum_{x,y} M_i(x, y, j) of gradient maps M (N, 3, T, H, W) -> (N, T).
+
+    ``signed`` is the paper's formula (desumnet.txt section 3.1, step (2): the map itself is
+    averaged, no absolute value); ``abs`` averages |M| (the gradient's "strength", an option).
+    The paper's M has no colour axis; the three colour channels are averaged like the pixels.
+    """
+    _check_choice("gradient", gradient, GRADIENTS)
+    return (grad.abs() if gradient == "abs" else grad).mean(dim=(1, 3, 4))
+
+
 def frame_importance(
-    model: torch.nn.Module, clips: Tensor, target: int | Tensor, gradient: str = "abs"
+    model: torch.nn.Module, clips: Tensor, target: int | Tensor, gradient: str = "signed"
 ) -> tuple[Tensor, Tensor]:
     """Per-frame importance (N, T) of normalised clips (N, 3, T, H, W), and the logits (N, C).
 
@@ -61,8 +73,7 @@ def frame_importance(
         index = torch.as_tensor(target, device=logits.device).long().expand(len(x))
         score = logits.gather(1, index[:, None]).sum()
         (grad,) = torch.autograd.grad(score, x)
-    grad = grad.abs() if gradient == "abs" else grad
-    return grad.mean(dim=(1, 3, 4)).detach(), logits.detach()
+    return map_frame_importance(grad, gradient).detach(), logits.detach()
 
 
 def aggregate_frames(frames: Tensor, aggregate: str = "mean") -> Tensor:
@@ -100,6 +111,12 @@ class VideoImportance:
             out[start : end + 1] = value
         return out
 
+    def unit_segment(self) -> np.ndarray:
+        """(S,) segment importance min-max scaled to [0, 1] within the video, as the paper shows
+        it (Fig. 3, "importance score in [0,1]"); signed importance becomes non-negative, which
+        the time-lapse rule r_i = 1 - I_i / sum_j I_j needs."""
+        return minmax(self.segment)
+
     def step_scores(self, picks: np.ndarray) -> np.ndarray:
         """Scores in [0, 1] at the given frames (the standard steps), min-max per video."""
         picks = np.asarray(picks, dtype=np.int64)
@@ -109,7 +126,7 @@ class VideoImportance:
                 f"{self.n_frames} frames"
             )
         segment = np.searchsorted(self.starts, picks, side="right") - 1
-        return minmax(self.segment)[segment]
+        return self.unit_segment()[segment]
 
 
 class DeSumNetModule(L.LightningModule):
@@ -128,7 +145,8 @@ class DeSumNetModule(L.LightningModule):
         pretrained: checkpoint of this module (e.g. pretraining on UCF101) to start from:
             weights of matching shape are loaded and train at ``pretrained_lr`` (paper:
             0.0003); fc8 is new (N(0, 0.01)) unless the categories match, and trains at ``lr``.
-        gradient, aggregate, importance_batch_size: importance options.
+        gradient: signed (the paper's I_ij, mean of the gradient map) | abs (mean of |M|).
+        aggregate, importance_batch_size: importance options.
     """
 
     def __init__(
@@ -149,7 +167,7 @@ class DeSumNetModule(L.LightningModule):
         lr_gamma: float = 0.1,
         pretrained: str | None = None,
         pretrained_lr: float = 0.0003,
-        gradient: str = "abs",
+        gradient: str = "signed",
         aggregate: str = "mean",
         importance_batch_size: int = 16,
     ) -> None:
@@ -424,8 +442,7 @@ class DeSumNetModule(L.LightningModule):
                     mean_probs = logits.detach().softmax(1).mean(0).cpu().numpy()
                     target = int(mean_probs.argmax())
                     (grad,) = torch.autograd.grad(logits[:, target].sum(), x)
-                grad = grad.abs() if gradient == "abs" else grad
-                frame_imp, logits = grad.mean(dim=(1, 3, 4)), logits.detach()
+                frame_imp, logits = map_frame_importance(grad, gradient), logits.detach()
             else:
                 frame_imp, logits = frame_importance(self.network, clips, target, gradient)
             starts.append(batch_starts)

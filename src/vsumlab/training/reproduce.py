@@ -4,8 +4,9 @@ datasets and write one markdown table per paper, our figures beside the publishe
 Published figures and how to reproduce each row live in ``experiments/published/<paper>.yaml``
 (:mod:`vsumlab.analysis.published`). A row's ``ours`` is one of:
 
-* ``recipe`` (+ ``pretrain``, ``overrides``, ``pretrain_overrides``, ``setting``): a `vsumlab cv`
-  run per column, on the column's dataset and setting. Placeholders ``{dataset}`` (column
+* ``recipe`` (+ ``pretrain``, ``overrides``, ``pretrain_overrides``, ``setting``,
+  ``pretrain_into``: the model argument receiving the pretraining's checkpoint, ``pretrained``
+  by default, ``captioner`` for CLIP-It's Cap2Sum captioner): a `vsumlab cv` run per column, on the column's dataset and setting. Placeholders ``{dataset}`` (column
   target), ``{target}`` (its h5), ``{tvsum}``, ``{summe}``, ... (configured h5 files) and
   ``{desumnet_data}``, ``{desumnet_runs}`` are filled in.
 * ``reference: random|uniform|human`` with ``of: <row name>``: that row's reference rows.
@@ -142,12 +143,15 @@ class RunSpec:
     overrides: tuple[str, ...] = ()
     pretrain: str | None = None
     pretrain_overrides: tuple[str, ...] = ()
+    #: the model argument receiving the pretraining's checkpoint (CLIP-It: its ``captioner``)
+    pretrain_into: str = "pretrained"
 
     @property
     def slug(self) -> str:
+        into = [] if self.pretrain_into == "pretrained" else [self.pretrain_into]
         digest = hashlib.sha256(json.dumps(
             [self.recipe, self.dataset, self.setting, self.overrides, self.pretrain,
-             self.pretrain_overrides]).encode()).hexdigest()[:8]
+             self.pretrain_overrides, *into]).encode()).hexdigest()[:8]
         recipe = Path(self.recipe)
         return f"{recipe.parent.name}-{recipe.stem}-{self.setting}-{digest}"
 
@@ -224,6 +228,7 @@ def plan_cell(
         overrides=tuple(fill(o, values) for o in ours.get("overrides") or ()),
         pretrain=pretrain,
         pretrain_overrides=tuple(fill(o, values) for o in ours.get("pretrain_overrides") or ()),
+        pretrain_into=str(ours.get("pretrain_into") or "pretrained"),
     )
 
 
@@ -335,7 +340,7 @@ class Reproducer:
         try:
             if spec.pretrain:  # one pretraining serves every run that names the same one
                 checkpoint = self.pretrained(spec.pretrain, pre_overrides)
-                fold_overrides.append(f"--model.init_args.pretrained={checkpoint}")
+                fold_overrides.append(f"--model.init_args.{spec.pretrain_into}={checkpoint}")
             run_cv(CVOptions(
                 recipe=Path(spec.recipe), out_dir=folder, overrides=fold_overrides,
                 name=spec.slug, seeds=self.options.seeds, force=self.options.force,

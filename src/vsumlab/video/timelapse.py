@@ -4,8 +4,9 @@ Segment i of ``k_i`` frames with importance ``I_i`` gets the removal rate
 ``r_i = 1 - I_i / sum_j I_j`` and loses ``round(r_i * k_i)`` frames; the frames it keeps are
 spread uniformly over the segment. Important segments therefore play slower than the rest.
 Every segment keeps at least ``min_keep`` frames (a time-lapse shows all of the video, the
-paper notes). Importance must be non-negative: negative values (signed gradients) count as 0,
-and all-zero importance treats the segments alike.
+paper notes). Importance must be non-negative (``vsumlab timelapse`` passes DeSumNet's
+importance scaled to [0, 1] per video, as the paper shows it): negative values count as 0, and
+all-zero importance treats the segments alike.
 """
 
 from __future__ import annotations

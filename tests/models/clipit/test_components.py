@@ -126,3 +126,67 @@ def test_bad_sizes_are_config_errors():
         model(torch.zeros(1, 3, 12))
     with pytest.raises(ConfigError, match="text embeddings have dimension 5.*text_dim=8"):
         model(torch.zeros(1, 3, 16), None, torch.zeros(1, 2, 5))
+
+
+def _transparent_attention() -> LanguageGuidedAttention:
+    """One head, identity projections, zero "no match" key and value, fusion that passes the
+    attended text through and no LayerNorm: the output is frames + attended text."""
+    attention = LanguageGuidedAttention(2, n_heads=1, dropout=0.0).eval()
+    mha = attention.attention
+    with torch.no_grad():
+        mha.in_proj_weight.copy_(torch.cat([torch.eye(2)] * 3))
+        mha.in_proj_bias.zero_()
+        mha.out_proj.weight.copy_(torch.eye(2))
+        mha.out_proj.bias.zero_()
+        mha.bias_k.zero_()
+        mha.bias_v.zero_()
+    fuse = torch.nn.Linear(4, 2, bias=False)
+    with torch.no_grad():
+        fuse.weight.copy_(torch.cat([torch.zeros(2, 2), torch.eye(2)], dim=1))  # [0 | I]
+    attention.fuse = fuse
+    attention.norm = torch.nn.Identity()
+    return attention
+
+
+def test_language_guided_attention_by_hand():
+    """Frames are the queries, sentences the keys AND the values, plus a "no match" slot
+    (key 0, value 0): frame t gets sum_n softmax_n(f_t . s_n / sqrt(d)) s_n."""
+    attention = _transparent_attention()
+    ln2 = torch.log(torch.tensor(2.0)).item()
+    root2 = 2**0.5
+    # scores f.s / sqrt(2): frame 0 = (ln2 * sqrt2, 0) scores ln2 against sentence 0, 0 against
+    # sentence 1 and the slot -> weights 2/4, 1/4, 1/4
+    frames = torch.tensor([[[ln2 * root2, 0.0], [0.0, 0.0], [0.0, ln2 * root2]]])
+    text = torch.tensor([[[1.0, 0.0], [0.0, 3.0]]])
+    with torch.no_grad():
+        out, weights = attention(frames, text)
+    expected_weights = torch.tensor([[[0.5, 0.25, 0.25], [1 / 3, 1 / 3, 1 / 3], [0.25, 0.25, 0.5]]])
+    # frame 2 scores 0 against sentence 0 and 3 * ln2 against sentence 1: weights 1, 8, 1 / 10
+    expected_weights[0, 2] = torch.tensor([0.1, 0.8, 0.1])
+    torch.testing.assert_close(weights, expected_weights)
+    attended = expected_weights[..., 0:1] * text[:, 0:1] + expected_weights[..., 1:2] * text[:, 1:2]
+    torch.testing.assert_close(out, frames + attended)  # the slot's value is 0
+    # a masked sentence is neither attended nor a value: frame 0 now splits 2:1 with the slot
+    with torch.no_grad():
+        out, weights = attention(frames, text, torch.tensor([[True, False]]))
+    torch.testing.assert_close(weights[0, 0], torch.tensor([2 / 3, 0.0, 1 / 3]))
+    torch.testing.assert_close(out[0, 0], frames[0, 0] + torch.tensor([2 / 3, 0.0]))
+
+
+def test_scorer_projects_the_text_before_attending():
+    """CLIPItScorer feeds text_proj(text) (text_dim -> d_model) to the attention with the mask."""
+    torch.manual_seed(0)
+    model = CLIPItScorer(6, text_dim=5, d_model=4, n_heads=2, n_layers=1, dropout=0.0).eval()
+    seen = {}
+
+    def spy(module, args, output):
+        seen["text"], seen["mask"] = args[1], args[2]
+
+    model.guided.register_forward_hook(spy)
+    _, feats, mask = _batch((4,), 6)
+    text = torch.randn(1, 2, 5)
+    text_mask = torch.tensor([[True, False]])
+    with torch.no_grad():
+        model(feats, mask, text, text_mask)
+    torch.testing.assert_close(seen["text"], model.text_proj(text))
+    assert torch.equal(seen["mask"], text_mask)

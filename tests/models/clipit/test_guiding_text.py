@@ -34,13 +34,22 @@ def test_generic_captions_and_missing_text_policies(tmp_path, records):
     with pytest.raises(ConfigError, match=r"no captions for video 'video_2' in .*caps\.json"):
         guide.sentences("video_2", records["video_2"])
     assert GuidingText("generic", path, "empty").sentences("video_2", records["video_2"]) == []
-    named = GuidingText("generic", path, "name").sentences("video_2", records["video_2"])
+    # the captioner fills in what the file lacks; the file wins where it has the video
+    generated = GuidingText(
+        "generic", path, captioner=lambda f, key: [f"{key}: {len(f)} steps"]
+    )
+    assert generated.sentences("video_3", records["video_3"]) == [
+        f"video_3: {records['video_3'].n_steps} steps"
+    ]
+    assert generated.sentences("video_1", records["video_1"]) == ["a dog runs", "it jumps"]
+
+
+def test_title_guide_is_the_ablation_and_reads_no_captions(tmp_path, records):
+    titled = GuidingText("generic", str(tmp_path / "absent.json"), guide="title",
+                         captioner=lambda f, key: ["never used"])  # fmt: skip
+    named = titled.sentences("video_2", records["video_2"])
     assert named == [records["video_2"].title]  # the TVSum title
     assert named[0].startswith("Synthetic TVSum-like video 2")
-    generated = GuidingText("generic", path, "captioner", captioner=lambda f: [f"{len(f)} steps"])
-    assert generated.sentences("video_3", records["video_3"]) == [
-        f"{records['video_3'].n_steps} steps"
-    ]
 
 
 def test_record_name_falls_back_to_the_video_name(records):

@@ -61,5 +61,7 @@ def test_canonical_recipe_and_its_text_ablation_differ_only_in_the_switch():
     assert ablation["model"]["init_args"].pop("use_text") is False
     assert canonical == ablation
     finetune = compose_recipe(RECIPES / "finetune_tvsum.yaml")["model"]["init_args"]
-    assert finetune["missing_text"] == "name" and finetune["text_dim"] == 512
+    assert finetune["guide"] == "captions" and finetune["text_dim"] == 512
+    assert finetune["captioner"].endswith("cap2sum-pretrained.ckpt")  # make pretrain-cap2sum's
+    assert finetune["caption_cache_dir"] == "data/generated/clipit/caption_cache"
     assert finetune["text_encoder"] == "ViT-B-16"  # CLIP ViT-B/16 unless CLIPIT_TEXT_* say otherwise

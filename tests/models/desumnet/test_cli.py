@@ -14,6 +14,7 @@ from vsumlab.data.schema import read_dataset
 from vsumlab.data.webvideos import read_list_file
 from vsumlab.data.webvideos.synthetic import make_category_videos, write_event_dataset
 from vsumlab.evaluation.predictions import read_predictions
+from vsumlab.evaluation.shot_map import dataset_topk_map
 from vsumlab.models.desumnet import load_desumnet
 from vsumlab.video.decode import probe
 from vsumlab.video.timelapse import keep_counts
@@ -46,7 +47,8 @@ def test_timelapse_writes_the_rule_length(setup, capsys, tmp_path):
     assert code == 0
     report = json.loads(stdout)
     importance = load_desumnet(ckpt).video_importance(videos[0].path)
-    expected = int(keep_counts(importance.ends - importance.starts + 1, importance.segment).sum())
+    lengths = importance.ends - importance.starts + 1
+    expected = int(keep_counts(lengths, importance.unit_segment()).sum())
     assert report["frames_out"] == expected == probe(out).n_frames
     assert report["frames_in"] == 48 and report["speedup"] == pytest.approx(48 / expected, 1e-3)
     # without --force the output is kept, and the error is one line
@@ -85,6 +87,18 @@ def test_importance_predictions_score_with_eval(setup, capsys, tmp_path):
         assert scores.min() == 0.0 and scores.max() == 1.0
     code, stdout, _ = _run(capsys, "eval", "--dataset", str(h5), "--predictions", str(pred))
     assert code == 0 and "video_1" in stdout
+    # the paper's metric on the same predictions
+    code, stdout, _ = _run(
+        capsys, "desumnet", "map", "--dataset", str(h5), "--predictions", str(pred), "--k", "1", "5"
+    )
+    assert code == 0
+    expected = dataset_topk_map(dataset, predictions, (1, 5))
+    assert json.loads(stdout) == {"dataset": str(h5), **expected}
+    code, _, err = _run(
+        capsys, "desumnet", "map", "--dataset", str(h5), "--predictions", str(pred),
+        "--budget", "2",
+    )  # fmt: skip
+    assert code == 2 and "--budget=2.0 must be a fraction" in err
 
 
 def test_importance_refuses_videos_of_another_length(setup, capsys, tmp_path):

@@ -11,7 +11,12 @@ from torch import nn
 
 from vsumlab.data.webvideos.synthetic import make_category_videos
 from vsumlab.errors import ConfigError
-from vsumlab.models.desumnet import VideoImportance, aggregate_frames, frame_importance
+from vsumlab.models.desumnet import (
+    VideoImportance,
+    aggregate_frames,
+    frame_importance,
+    map_frame_importance,
+)
 
 from .helpers import tiny_module
 
@@ -48,7 +53,31 @@ def test_frame_importance_hand_computed():
     assert aggregate_frames(signed, "mean").tolist() == [-1.0, -1.0]
     assert aggregate_frames(signed, "max").tolist() == [1.0, 1.0]
     per_clip_target, _ = frame_importance(_linear_model(), clips, torch.tensor([0, 1]))
-    assert per_clip_target.tolist() == [[7.0, 7.0], [1.0, 3.0]]
+    assert per_clip_target.tolist() == [[7.0, 7.0], [1.0, -3.0]]  # the default is signed
+
+
+def test_signed_gradient_is_the_default_everywhere():
+    """The paper's I_ij = 1/(pq) sum_xy M_i(x, y, j) averages the map itself (section 3.1)."""
+    assert tiny_module().hparams.gradient == "signed"
+    clips = torch.randn(1, 3, 2, 2, 2)
+    default, _ = frame_importance(_linear_model(), clips, target=1)
+    assert default.tolist() == [[1.0, -3.0]]
+
+
+def test_map_frame_importance_by_hand():
+    """Mean over colour channels and pixels of one frame's map, with and without |.|: frame 0
+    holds +2 and -1 in equal numbers (mean 0.5, |.| mean 1.5), frame 1 holds -4 (mean -4)."""
+    grad = torch.zeros(1, 3, 2, 2, 2)
+    grad[0, :, 0, 0] = 2.0  # first row of frame 0, every channel
+    grad[0, :, 0, 1] = -1.0
+    grad[0, :, 1] = -4.0
+    assert map_frame_importance(grad).tolist() == [[0.5, -4.0]]
+    assert map_frame_importance(grad, "signed").tolist() == [[0.5, -4.0]]
+    assert map_frame_importance(grad, "abs").tolist() == [[1.5, 4.0]]
+    # one channel alone carries a value: the channels are averaged, not summed
+    grad = torch.zeros(1, 3, 1, 2, 2)
+    grad[0, 0] = 3.0
+    assert map_frame_importance(grad).tolist() == [[1.0]]
 
 
 def test_unknown_options_are_config_errors():

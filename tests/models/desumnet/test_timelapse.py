@@ -54,3 +54,20 @@ def test_write_video_keeps_exactly_the_chosen_frames(tmp_path):
     assert written == frames.tolist()
     with pytest.raises(OutputExistsError):
         write_video(source, frames, out, fps=8.0)
+
+
+def test_signed_importance_enters_the_rule_scaled_to_unit_range():
+    """`vsumlab timelapse` feeds I_i = minmax(segment importance): signed -2, 0, 2 become
+    0, 0.5, 1 -> shares 0, 1/3, 2/3 -> r = 1, 2/3, 1/3 -> remove 16, round(10.67)=11,
+    round(5.33)=5 of 16 frames; the first segment keeps min_keep=1."""
+    from pathlib import Path
+
+    from vsumlab.models.desumnet import VideoImportance
+
+    importance = VideoImportance(
+        path=Path("v.mp4"), n_frames=48, fps=8.0, starts=np.array([0, 16, 32]),
+        ends=np.array([15, 31, 47]), segment=np.array([-2.0, 0.0, 2.0]),
+        frames=np.zeros((3, 16)), probabilities=np.array([1.0]), predicted=0,
+    )  # fmt: skip
+    assert importance.unit_segment().tolist() == [0.0, 0.5, 1.0]
+    assert keep_counts([16] * 3, importance.unit_segment()).tolist() == [1, 5, 11]
