@@ -42,7 +42,8 @@ SAFE_GLOBALS: list[Any] = [
 ]
 torch.serialization.add_safe_globals(SAFE_GLOBALS)  # also for Lightning's own resume loads
 
-_UNSAFE = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
+# torch words it "Unsupported global: GLOBAL m.f" or "unsupported GLOBAL m.f whose module ..."
+_UNSAFE = re.compile(r"GLOBAL ([\w.]+)")
 
 
 def read_checkpoint(path: str | os.PathLike, role: str, map_location: Any = "cpu") -> Any:
