@@ -61,18 +61,15 @@ def read_checkpoint(path: str | os.PathLike, role: str, map_location: Any = "cpu
                 f"{role}: {file}: refused to load: it would create {unsafe.group(1)}, which is "
                 "not a tensor or plain value (checkpoints are never unpickled as code)"
             ) from exc
-        raise ConfigError(f"{role}: {file}: not a readable checkpoint ({_first_line(exc)})") from exc
+        raise _unreadable(role, file, exc) from exc
     except Exception as exc:  # truncated or foreign files surface as many exception types
-        raise ConfigError(
-            f"{role}: {file}: not a readable checkpoint, truncated or not written by torch.save "
-            f"({exc.__class__.__name__}: {_first_line(exc)})"
-        ) from exc
+        raise _unreadable(role, file, exc) from exc
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    text = next((line for line in lines if "Unpickler error" in line), lines[0] if lines else "")
-    return text[:200]
+def _unreadable(role: str, file: Path, exc: BaseException) -> ConfigError:
+    # torch's own messages span paragraphs and suggest weights_only=False: not repeated here
+    return ConfigError(f"{role}: {file}: not a readable checkpoint, truncated or not written by "
+                       f"torch.save ({exc.__class__.__name__})")
 
 
 def checkpoint_class(
