@@ -71,8 +71,8 @@ def files(tmp_path_factory: pytest.TempPathFactory, small_tvsum_h5: Path) -> Fil
     blob = f.path("good.ckpt").read_bytes()
     f.path("truncated.ckpt").write_bytes(blob[: len(blob) // 2])
     torch.save({**_checkpoint_payload(), "extra": _RunsCode(f.pwned)}, f.path("evil.ckpt"))
-    torch.save({**_checkpoint_payload(), "vsumlab_class": "subprocess.Popen"},
-               f.path("foreign.ckpt"))
+    torch.save({**_checkpoint_payload(), "vsumlab_class": "subprocess.Popen",
+                "hyper_parameters": {"_class_path": "subprocess.Popen"}}, f.path("foreign.ckpt"))
     f.path("text.h5").write_text("not hdf5\n")
     f.path("truncated.h5").write_bytes(small_tvsum_h5.read_bytes()[:4096])
     f.path("bad.npy").write_bytes(b"\x93NUMPY garbage")
@@ -172,6 +172,9 @@ CASES = [
     Case("test/malicious-checkpoint",
          lambda f: _lightning("test", f, f"--ckpt_path={f.path('evil.ckpt')}"),
          lambda f: str(f.path("evil.ckpt")), "refused to load"),
+    Case("validate/foreign-model-class",
+         lambda f: _lightning("validate", f, f"--ckpt_path={f.path('foreign.ckpt')}"),
+         lambda f: str(f.path("foreign.ckpt")), "'subprocess.Popen'"),
     Case("fit/malicious-pretrained",
          lambda f: _lightning("fit", f, f"--model.init_args.pretrained={f.path('evil.ckpt')}"),
          lambda f: str(f.path("evil.ckpt")), "model.pretrained"),

@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 import torch
 
+from vsumlab.errors import OutputExistsError
 from vsumlab.training import fingerprints
 from vsumlab.training.callbacks import RNGStateCheckpoint
+from vsumlab.training.cv import Effective
 from vsumlab.training.fingerprints import fingerprint, input_difference, input_files
 from vsumlab.training.resume import keep_metrics_until, resume_checkpoint, wandb_run_id
 
@@ -95,6 +97,29 @@ def test_wandb_run_id_is_kept_across_attempts(tmp_path) -> None:
     assert len(first) == 8 and first.isalnum() and wandb_run_id(tmp_path) == first
 
 
+def test_run_json_of_earlier_versions_is_resumed_and_upgraded(tmp_path) -> None:
+    import json
+
+    from vsumlab.training.cv import CVOptions, _identity, prepare_out_dir
+
+    data = tmp_path / "a.h5"
+    data.write_bytes(b"x")
+    options = CVOptions(recipe=RECIPE, out_dir=tmp_path / "out", overrides=["--a=1"])
+    identity = _identity(options, {"model": 1}, effective=Effective({"model": 1, "lr": 5e-4}))
+    options.out_dir.mkdir()
+    old = {"recipe": str(RECIPE), "config_hash": identity["legacy_config_hash"]}  # no inputs
+    (options.out_dir / "run.json").write_text(json.dumps(old))
+    prepare_out_dir(options, identity, {"data.init_args.dataset": data})
+    upgraded = json.loads((options.out_dir / "run.json").read_text())
+    assert upgraded["config_hash"] == identity["config_hash"]
+    assert upgraded["inputs"]["data.init_args.dataset"]["sha256"] == fingerprint(data)["sha256"]
+    # from now on the effective hash is what counts: the legacy one no longer passes
+    upgraded["config_hash"] = "0" * 16
+    (options.out_dir / "run.json").write_text(json.dumps(upgraded))
+    with pytest.raises(OutputExistsError, match="another configuration"):
+        prepare_out_dir(options, identity, {"data.init_args.dataset": data})
+
+
 # ----------------------------------------------------------------------------- cv runs
 def _cv_args(data: Path, out: Path, *extra: str) -> list[str]:
     return ["cv", "--config", str(RECIPE), "--out", str(out), "--folds", "0", "--deterministic",
@@ -127,6 +152,25 @@ def test_resume_refuses_changed_inputs_and_accepts_restated_defaults(
     assert f"data.init_args.dataset: {data} differs" in err and len(err.splitlines()) == 1
     assert main(_cv_args(data, out, "--trainer.max_epochs=2")) == 2
     assert "holds a run of another configuration" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_truncated_last_checkpoint_resumes_from_the_previous_one(
+    small_tvsum_h5, tmp_path, capsys
+) -> None:
+    from vsumlab.cli.main import main
+
+    out = tmp_path / "run"
+    assert main(_cv_args(small_tvsum_h5, out, "--trainer.max_epochs=2")) == 0
+    fold = out / "seed_default" / "fold_0"
+    (fold / "result.json").unlink()
+    last = fold / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:1000])
+    capsys.readouterr()
+    assert main(_cv_args(small_tvsum_h5, out, "--trainer.max_epochs=2")) == 0
+    err = capsys.readouterr().err
+    assert f"{last}: not a readable checkpoint" in err and "resuming from the earlier" in err
+    assert (fold / "result.json").is_file()
 
 
 @pytest.mark.slow
