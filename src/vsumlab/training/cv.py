@@ -128,9 +128,10 @@ def _effective(cli: Any, composed: dict[str, Any], overrides: Sequence[str]) -> 
     out: it is drawn anew by every process."""
     config = cli.config.as_dict()
     config.pop("config", None)
-    seed_given = isinstance(composed.get("seed_everything"), int) and not isinstance(
-        composed.get("seed_everything"), bool
-    ) or any(o.lstrip("-").startswith("seed_everything") for o in overrides)
+    recipe_seed = composed.get("seed_everything")
+    seed_given = (isinstance(recipe_seed, int) and not isinstance(recipe_seed, bool)) or any(
+        o.lstrip("-").startswith("seed_everything") for o in overrides
+    )
     if not seed_given:
         config.pop("seed_everything", None)
     return config
