@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from vsumlab.errors import ConfigError
+from vsumlab.yamlfile import read_yaml
 
 METRICS = ("f1", "kendall", "spearman")
 SETTINGS = ("canonical", "augmented", "transfer", "zero_shot")
@@ -166,9 +165,7 @@ def _row(raw: Any, columns: Sequence[Column], path: Path, where: str) -> Row:
 def load_paper(path: str | os.PathLike) -> Paper:
     """Read and check one published-tables file (errors name the file, table, row, field)."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: published tables file not found")
-    data = yaml.safe_load(path.read_text())
+    data = read_yaml(path, "published tables file")
     if not isinstance(data, Mapping) or not isinstance(data.get("tables"), list):
         raise ConfigError(f"{path}: expected a mapping with 'paper', 'source' and a 'tables' list")
     tables = []

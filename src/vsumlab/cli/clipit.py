@@ -66,24 +66,41 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _query_demo(args: argparse.Namespace) -> int:
-    import json
-
     import numpy as np
 
+    from vsumlab.data.captions import read_json_file
     from vsumlab.data.schema import read_dataset
     from vsumlab.errors import ConfigError, DatasetError
     from vsumlab.evaluation.predictions import read_predictions
     from vsumlab.models.clipit_synthetic import EVENT_SENTENCES, query_contrasts
     from vsumlab.models.loading import load_summarizer
 
-    module = load_summarizer(args.fold / "checkpoints" / "last.ckpt")
+    checkpoint = args.fold / "checkpoints" / "last.ckpt"
+    if not checkpoint.is_file():
+        raise ConfigError(f"--fold: checkpoint not found: {checkpoint}")
+    # every input is checked before the model is loaded
     dataset = read_dataset(args.dataset)
-    captions = json.loads(args.captions.read_text())
+    captions = read_json_file(args.captions, "captions file")
+    if not isinstance(captions, dict):
+        raise DatasetError(f"{args.captions}: expected a JSON object of videos' captions")
+    names = [key.rpartition("/")[2] for key in read_predictions(args.fold / "predictions.h5")]
+    for name in names:
+        if name not in dataset.records:
+            raise DatasetError(
+                f"{args.dataset}: has no video {name!r}, which fold {args.fold} predicted; "
+                "pass the dataset the fold was trained on"
+            )
+        if not isinstance(captions.get(name), dict) or "sentences" not in captions[name]:
+            raise DatasetError(
+                f"{args.captions}: no 'sentences' for video {name!r}; pass the captions file "
+                "of --dataset"
+            )
+    module = load_summarizer(checkpoint)
     gains = []
     print(f"{'video':10s} {'event A':42s} {'event B':42s} {'generic':>8s} {'query A':>8s} "
           f"{'query B':>8s}")
-    for key in read_predictions(args.fold / "predictions.h5"):
-        record = dataset[key.rpartition("/")[2]]
+    for name in names:
+        record = dataset[name]
         try:
             contrasts = query_contrasts(module, record)
         except ConfigError as exc:  # not a caption-aligned set: name the file

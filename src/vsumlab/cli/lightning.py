@@ -54,12 +54,19 @@ class VsumCLI(LightningCLI):
             # a configuration error, reported as one line naming the trainer settings
             raise ConfigError(f"trainer configuration: {exc}") from exc
 
+    def _parse_ckpt_path(self) -> None:
+        # Lightning reads the checkpoint's hyper-parameters here, before any of our hooks
+        subcommand = self.config.get("subcommand")
+        if subcommand:
+            config = self.config[subcommand]
+            model = config.get("model")
+            recipe_class = model.get("class_path") if hasattr(model, "get") else None
+            _check_checkpoint_file(config.get("ckpt_path"), recipe_class)
+        super()._parse_ckpt_path()
+
     def _check_checkpoint(self) -> None:
         config = self.config.get(self.subcommand, self.config)
-        ckpt = config.get("ckpt_path")
-        # "best"/"last" name checkpoints of the current trainer, not files
-        if ckpt and ckpt not in ("best", "last", "hpc", "registry") and not Path(ckpt).is_file():
-            raise ConfigError(f"--ckpt_path: checkpoint not found: {ckpt}")
+        _check_checkpoint_file(config.get("ckpt_path"))
 
     def before_fit(self) -> None:
         self._check_checkpoint()
@@ -78,6 +85,29 @@ class VsumCLI(LightningCLI):
         output = config.get("predictions")
         if output:
             self.trainer.callbacks.append(PredictionsWriter(output, force=bool(config.get("force"))))
+
+
+def _check_checkpoint_file(ckpt: str | None, recipe_class: str | None = None) -> None:
+    """Refuse a missing, truncated, foreign or code-carrying ``--ckpt_path`` in one line, and
+    one naming a model class (which Lightning would import) other than vsumlab's or the
+    recipe's own."""
+    # "best"/"last" name checkpoints of the current trainer, not files
+    if ckpt and ckpt not in ("best", "last", "hpc", "registry"):
+        from vsumlab.models.loading import TRUSTED_MODULE_PREFIX, read_checkpoint
+
+        payload = read_checkpoint(Path(ckpt), "--ckpt_path")
+        if not isinstance(payload, dict) or "state_dict" not in payload:
+            raise ConfigError(f"--ckpt_path: {ckpt}: not a Lightning checkpoint")
+        hparams = payload.get("hyper_parameters")
+        named = hparams.get("_class_path") if isinstance(hparams, dict) else None
+        if named is not None and not (
+            isinstance(named, str)
+            and (named.startswith(TRUSTED_MODULE_PREFIX) or named == recipe_class)
+        ):
+            raise ConfigError(
+                f"--ckpt_path: {ckpt}: names the model class {named!r}, neither a vsumlab model "
+                "nor the recipe's model.class_path; set model.class_path to it if you trust it"
+            )
 
 
 def expand_recipes(argv: Sequence[str], workdir: Path) -> list[str]:

@@ -22,6 +22,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("video", metavar="VIDEO", help="video file")
     parser.add_argument("--checkpoint", required=True, metavar="CKPT", help="vsumlab checkpoint")
     parser.add_argument(
+        "--trust-class",
+        action="append",
+        default=[],
+        metavar="MODULE.CLASS",
+        help="also accept a checkpoint of this LightningModule class outside vsumlab.models "
+        "(its module is imported: only for code you trust); repeatable",
+    )
+    parser.add_argument(
         "--ratio",
         type=float,
         default=0.15,
@@ -53,7 +61,8 @@ def _summarize(args: argparse.Namespace) -> int:
     if not 0.0 < args.ratio <= 1.0:
         raise ConfigError(f"--ratio {args.ratio} must be in (0, 1]")
     device = check_device(args.device)
-    module = load_summarizer(args.checkpoint, map_location=device)
+    module = load_summarizer(args.checkpoint, map_location=device,
+                             trusted_classes=args.trust_class)
     score_kwargs = None
     if args.query is not None:
         if "query" not in inspect.signature(module.score_video).parameters:

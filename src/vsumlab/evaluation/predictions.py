@@ -129,9 +129,14 @@ def check_predictions(
         )
     missing = [key for key in selected if key not in predictions]
     if missing:
+        hint = ""
+        if keys is None:  # e.g. `predict` output of one fold: say how to score just those
+            covered = [key for key in selected if key in predictions]
+            hint = (f"; the predictions cover {len(covered)} of {len(selected)} videos: pass "
+                    f"--keys {','.join(covered)} to score only those")
         raise PredictionError(
             f"{_where(source)}missing video(s) {', '.join(missing)} of dataset "
-            f"{dataset.path or dataset.name}"
+            f"{dataset.path or dataset.name}{hint}"
         )
     for key in selected:
         check_step_scores(dataset[key], predictions[key], source)

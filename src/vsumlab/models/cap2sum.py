@@ -72,10 +72,9 @@ CAPTION_LOSS_OPTIONS = (
 
 
 def _read_checkpoint(path: str) -> dict[str, Any]:
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"model.captioner_from: checkpoint not found: {path}") from exc
+    from vsumlab.models.loading import read_checkpoint
+
+    payload = read_checkpoint(path, "model.captioner_from")
     if not isinstance(payload, dict) or "state_dict" not in payload:
         raise ConfigError(f"model.captioner_from: {path} is not a Lightning checkpoint")
     return payload

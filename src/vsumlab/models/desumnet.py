@@ -260,10 +260,10 @@ class DeSumNetModule(L.LightningModule):
         fc8 is kept only when the checkpoint was trained on the same categories (continuing,
         e.g. model adaptation); otherwise it stays freshly initialised (cross-dataset).
         """
+        from vsumlab.models.loading import read_checkpoint
+
         file = Path(path)
-        if not file.is_file():
-            raise ConfigError(f"model.pretrained: checkpoint not found: {file}")
-        payload = torch.load(file, map_location="cpu", weights_only=False)
+        payload = read_checkpoint(file, "model.pretrained")
         state = payload.get("state_dict", payload) if isinstance(payload, dict) else None
         if not isinstance(state, dict):
             raise ConfigError(f"model.pretrained: {file} holds no state dict")
@@ -570,11 +570,13 @@ def score_dataset(
 
 def load_desumnet(checkpoint: str | os.PathLike, map_location: str = "cpu") -> DeSumNetModule:
     """A trained DeSumNet from its checkpoint, in eval mode, with a clear error otherwise."""
+    from vsumlab.models.loading import read_checkpoint
+
     path = Path(checkpoint)
-    if not path.is_file():
-        raise ConfigError(f"checkpoint not found: {path}")
+    read_checkpoint(path, "checkpoint")  # refuses unsafe or unreadable files in one line
     try:
-        module = DeSumNetModule.load_from_checkpoint(path, map_location=map_location)
+        module = DeSumNetModule.load_from_checkpoint(path, map_location=map_location,
+                                                     weights_only=True)
     except Exception as exc:  # foreign or corrupt files fail in many ways
         raise ConfigError(
             f"{path}: not a DeSumNet checkpoint ({exc.__class__.__name__}: "

@@ -38,10 +38,10 @@ def load_summarizer_weights(summarizer: nn.Module, path: str) -> None:
     Accepts a Lightning checkpoint holding ``summarizer_state_dict`` (written by every vsumlab
     module), a checkpoint whose ``state_dict`` has ``summarizer.*`` entries, or a plain state dict.
     """
+    from vsumlab.models.loading import read_checkpoint
+
     file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"model.pretrained: checkpoint not found: {file}")
-    payload = torch.load(file, map_location="cpu", weights_only=False)
+    payload = read_checkpoint(file, "model.pretrained")
     if isinstance(payload, dict) and "summarizer_state_dict" in payload:
         state = payload["summarizer_state_dict"]
     elif isinstance(payload, dict) and "state_dict" in payload:

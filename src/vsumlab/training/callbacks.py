@@ -42,3 +42,54 @@ class PredictionsWriter(BasePredictionWriter):
             merged = {k: v for part in gathered for k, v in part.items()}
         if trainer.is_global_zero:
             write_predictions(self.output, merged, force=self.force)
+
+
+class RNGStateCheckpoint(L.Callback):
+    """Save the random number generators' states with every checkpoint; restore them on resume.
+
+    Lightning restores weights, optimizers and loop counters but not the global RNGs, so a
+    resumed fold shuffled and dropped out differently from an uninterrupted one. The states are
+    captured when the checkpoint is written (at an epoch boundary) and put back before the next
+    epoch starts, so a resumed ``--deterministic`` run is bit-for-bit the uninterrupted one. The
+    train loader shuffles with the global torch generator, so its order follows. States are
+    stored as tensors and lists (what ``torch.load(weights_only=True)`` reads).
+    """
+
+    def state_dict(self) -> dict[str, Any]:
+        import random
+
+        import torch
+
+        # the legacy global state is the one seed_everything seeds and numpy code draws from
+        kind, keys, pos, has_gauss, gauss = np.random.get_state()  # noqa: NPY002
+        state: dict[str, Any] = {
+            "python": _as_lists(random.getstate()),
+            "numpy": [kind, torch.as_tensor(np.asarray(keys, dtype=np.int64)), int(pos),
+                      int(has_gauss), float(gauss)],
+            "torch": torch.get_rng_state(),
+        }
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        import random
+
+        import torch
+
+        version, internal, gauss = state_dict["python"]
+        random.setstate((version, tuple(internal), gauss))
+        kind, keys, pos, has_gauss, cached = state_dict["numpy"]
+        np.random.set_state(  # noqa: NPY002
+            (kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached)
+        )
+        torch.set_rng_state(state_dict["torch"])
+        if "cuda" in state_dict and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state_dict["cuda"])
+
+
+def _as_lists(value: Any) -> Any:
+    """Tuples as lists, recursively (plain containers for the checkpoint)."""
+    if isinstance(value, tuple):
+        return [_as_lists(item) for item in value]
+    return value

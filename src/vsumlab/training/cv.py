@@ -110,23 +110,55 @@ def gather_predictions(predictions: dict[str, Any]) -> dict[str, Any]:
     return predictions
 
 
+def _digest(hashed: Any) -> str:
+    return hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Effective:
+    """The configuration a run actually uses (recipe, overrides and defaults resolved)."""
+
+    config: dict[str, Any]
+    pretrain: dict[str, Any] | None = None
+
+
+def _effective(cli: Any, composed: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """The parsed configuration of ``cli`` without the recipe file name; an override restating a
+    default leaves it unchanged. A seed LightningCLI draws (``seed_everything: true``) is left
+    out: it is drawn anew by every process."""
+    config = cli.config.as_dict()
+    config.pop("config", None)
+    recipe_seed = composed.get("seed_everything")
+    seed_given = (isinstance(recipe_seed, int) and not isinstance(recipe_seed, bool)) or any(
+        o.lstrip("-").startswith("seed_everything") for o in overrides
+    )
+    if not seed_given:
+        config.pop("seed_everything", None)
+    return config
+
+
 def _identity(
     options: CVOptions,
     composed: dict[str, Any],
     pretrain: dict[str, Any] | None = None,
+    effective: Effective | None = None,
     file_splits: list[dict[str, list[str]]] | None = None,
 ) -> dict[str, Any]:
-    hashed: list[Any] = [composed, options.overrides]
-    if pretrain is not None:  # runs without a pretraining stage keep their earlier hash
-        hashed += [pretrain, options.pretrain_overrides]
+    legacy: list[Any] = [composed, options.overrides]  # what run.json recorded before 2026-12
+    if pretrain is not None:
+        legacy += [pretrain, options.pretrain_overrides]
+    hashed: Any = legacy
+    if effective is not None:
+        hashed = [effective.config] + ([effective.pretrain] if pretrain is not None else [])
     if file_splits is not None:  # an edited split file is another run (same path or not)
-        hashed += [file_splits]
-    digest = hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()
+        hashed = [*hashed, file_splits]
+        legacy = [*legacy, file_splits]
     identity = {
         "experiment": options.experiment,
         "recipe": str(options.recipe),
         "overrides": options.overrides,
-        "config_hash": digest[:16],
+        "config_hash": _digest(hashed),
+        "legacy_config_hash": _digest(legacy),
         "deterministic": options.deterministic,
         "seeds": options.seeds,
     }
@@ -136,10 +168,32 @@ def _identity(
     return identity
 
 
-def prepare_out_dir(options: CVOptions, identity: dict[str, Any]) -> None:
-    """Create the folder, or resume the same run in it; refuse another run's folder."""
+def read_run_record(run_file: Path) -> dict[str, Any]:
+    """``OUT/run.json``, or a one-line error when it is not a JSON object."""
+    try:
+        previous = json.loads(run_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{run_file}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); it "
+            "records the run's identity: restore it, or pass --force to start the run afresh"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{run_file}: not UTF-8 text; pass --force to start afresh") from exc
+    if not isinstance(previous, dict):
+        raise ConfigError(f"{run_file}: expected a JSON object; pass --force to start afresh")
+    return previous
+
+
+def prepare_out_dir(
+    options: CVOptions, identity: dict[str, Any], inputs: Mapping[str, Path] | None = None
+) -> None:
+    """Create the folder, or resume the same run in it; refuse another run's folder, and a resume
+    whose input files differ from those the run started with (``inputs``: option -> file)."""
+    from vsumlab.training.fingerprints import fingerprint_inputs, input_difference
+
     out = options.out_dir
     run_file = out / "run.json"
+    previous: dict[str, Any] = {}
     if out.exists() and any(out.iterdir()):
         if options.force:
             shutil.rmtree(out)
@@ -148,13 +202,27 @@ def prepare_out_dir(options: CVOptions, identity: dict[str, Any]) -> None:
                 f"{out}: exists and is not a vsumlab cv folder; pass --force to overwrite"
             )
         else:
-            previous = json.loads(run_file.read_text())
-            if previous.get("config_hash") != identity["config_hash"]:
+            previous = read_run_record(run_file)
+            same = previous.get("config_hash") == identity["config_hash"] or (
+                "inputs" not in previous  # written before effective hashes and fingerprints
+                and previous.get("config_hash") == identity["legacy_config_hash"]
+            )
+            if not same:
                 raise OutputExistsError(
                     f"{out}: holds a run of another configuration "
                     f"({previous.get('recipe')}, overrides {previous.get('overrides')}); "
                     "pass --force to overwrite or choose another --out"
                 )
+    recorded = previous.get("inputs") if isinstance(previous.get("inputs"), dict) else None
+    identity = dict(identity)
+    identity["inputs"] = fingerprint_inputs(inputs or {}, recorded)
+    if recorded is not None:
+        difference = input_difference(recorded, identity["inputs"])
+        if difference is not None:
+            raise OutputExistsError(
+                f"{out}: resuming would mix inputs: {difference}; pass --force to start afresh "
+                "or choose another --out"
+            )
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_file, identity)
 
@@ -174,9 +242,9 @@ def _loggers(
     shared_run: Any = None,
     prefix: str = "",
 ) -> list:
-    from lightning.pytorch.loggers import CSVLogger
+    from vsumlab.training.resume import ResumableCSVLogger, wandb_run_id
 
-    loggers: list = [CSVLogger(save_dir=str(fold_dir), name="csv", version="")]
+    loggers: list = [ResumableCSVLogger(save_dir=str(fold_dir), name="csv", version="")]
     mode = _wandb_mode(options)
     if shared_run is not None:
         from lightning.pytorch.loggers import WandbLogger
@@ -186,7 +254,11 @@ def _loggers(
     elif mode != "disabled":
         from lightning.pytorch.loggers import WandbLogger
 
+        # the same run id on every attempt: a resumed fold continues its W&B run
+        run_id = wandb_run_id(fold_dir) if is_global_zero() else None
         wandb_logger = WandbLogger(
+            id=run_id,
+            resume="allow",
             project=options.wandb_project,
             group=options.experiment,
             name=run_name,
@@ -286,6 +358,8 @@ def run_fold(
     from vsumlab.data.schema import Dataset
     from vsumlab.evaluation import metrics
     from vsumlab.evaluation.predictions import write_predictions
+    from vsumlab.training.callbacks import RNGStateCheckpoint
+    from vsumlab.training.resume import keep_metrics_until, resume_checkpoint
 
     seed_dir = options.out_dir / (f"seed_{seed}" if seed is not None else "seed_default")
     fold_dir = seed_dir / f"fold_{fold}"
@@ -295,6 +369,9 @@ def run_fold(
     if is_global_zero():
         fold_dir.mkdir(parents=True, exist_ok=True)
     run_name = f"{options.experiment}-fold{fold}" + (f"-seed{seed}" if seed is not None else "")
+    resume_from, resume_epoch = resume_checkpoint(fold_dir / "checkpoints")
+    if is_global_zero():  # rows after the checkpoint are logged again; a fresh fold starts empty
+        keep_metrics_until(fold_dir / "csv" / "metrics.csv", resume_epoch)
 
     # Peek at the model's selection rule before building the trainer callbacks.
     fold_args = _fold_args(composed_path, options, fold, seed, pretrained)
@@ -319,7 +396,7 @@ def run_fold(
     overrides: dict[str, Any] = {
         "default_root_dir": str(fold_dir),
         "logger": loggers,
-        "callbacks": [checkpoint],
+        "callbacks": [checkpoint, RNGStateCheckpoint()],
         "enable_progress_bar": False,
         "enable_model_summary": False,
     }
@@ -329,10 +406,11 @@ def run_fold(
     trainer, model, datamodule = cli.trainer, cli.model, cli.datamodule
 
     if datamodule.keys["train"]:
-        last = fold_dir / "checkpoints" / "last.ckpt"
-        trainer.fit(model, datamodule=datamodule, ckpt_path=str(last) if last.is_file() else None)
+        trainer.fit(model, datamodule=datamodule, weights_only=True,
+                    ckpt_path=str(resume_from) if resume_from else None)
         if monitor is not None and checkpoint.best_model_path:
-            best = model.__class__.load_from_checkpoint(checkpoint.best_model_path)
+            best = model.__class__.load_from_checkpoint(checkpoint.best_model_path,
+                                                        weights_only=True)
             model.load_state_dict(best.state_dict())
     val_metrics = _validation_metrics(trainer, model, datamodule)
 
@@ -383,10 +461,11 @@ def _as_metrics(scores: Any) -> dict[str, float]:
     return {"f1": float(mean.f1), "kendall": float(mean.kendall), "spearman": float(mean.spearman)}
 
 
-def _probe_splits(
-    composed_path: Path, options: CVOptions
-) -> tuple[int, list[dict[str, list[str]]] | None]:
-    """Number of folds; the splits themselves when a split file gives them (else None)."""
+def _probe(
+    composed_path: Path, options: CVOptions, composed: dict[str, Any]
+) -> tuple[int, dict[str, Any], list[dict[str, list[str]]] | None]:
+    """The number of folds, the effective configuration (fold 0's, the fold index aside) and
+    the splits themselves when a split file gives them (else None)."""
     from vsumlab.cli.lightning import make_cli
 
     cli = make_cli(_fold_args(composed_path, options, 0, None), run=False,
@@ -394,18 +473,23 @@ def _probe_splits(
                                       "enable_checkpointing": False})
     splits = cli.datamodule.splits()
     from_file = getattr(cli.datamodule, "split_file", None) is not None
-    return len(splits), [s.to_dict() for s in splits] if from_file else None
+    file_splits = [split.to_dict() for split in splits] if from_file else None
+    return len(splits), _effective(cli, composed, options.overrides), file_splits
 
 
 def _pretrain_args(config_path: Path, options: CVOptions) -> list[str]:
     return ["--config", str(config_path), *options.pretrain_overrides]
 
 
-def _check_pretrain(config_path: Path, options: CVOptions) -> None:
+def _check_pretrain(config_path: Path, options: CVOptions, composed: dict[str, Any]
+                    ) -> dict[str, Any]:
+    """The pretraining stage's effective configuration (errors surface before any writing)."""
     from vsumlab.cli.lightning import make_cli
 
-    make_cli(_pretrain_args(config_path, options), run=False,
-             trainer_overrides={"logger": False, "callbacks": [], "enable_checkpointing": False})
+    cli = make_cli(_pretrain_args(config_path, options), run=False,
+                   trainer_overrides={"logger": False, "callbacks": [],
+                                      "enable_checkpointing": False})
+    return _effective(cli, composed, options.pretrain_overrides)
 
 
 def run_pretrain(
@@ -416,6 +500,8 @@ def run_pretrain(
     from lightning.pytorch.callbacks import ModelCheckpoint
 
     from vsumlab.cli.lightning import make_cli
+    from vsumlab.training.callbacks import RNGStateCheckpoint
+    from vsumlab.training.resume import keep_metrics_until, resume_checkpoint
 
     stage = options.out_dir.resolve() / "pretrain"  # folds record the path: absolute
     done = stage / "result.json"
@@ -423,13 +509,16 @@ def run_pretrain(
         return Path(json.loads(done.read_text())["checkpoint"])
     config_path = private_dir / "pretrain.yaml" if private_dir else stage / "config.yaml"
     write_text_atomic(config_path, text)
+    resume_from, resume_epoch = resume_checkpoint(stage / "checkpoints")
+    if private_dir is None:
+        keep_metrics_until(stage / "csv" / "metrics.csv", resume_epoch)
     checkpoint = ModelCheckpoint(dirpath=str(stage / "checkpoints"), save_last=True, save_top_k=0)
     loggers = _loggers(options, stage, f"{options.experiment}-pretrain",
                        yaml.safe_load(text), shared_run, "pretrain")
     overrides: dict[str, Any] = {
         "default_root_dir": str(stage),
         "logger": loggers,
-        "callbacks": [checkpoint],
+        "callbacks": [checkpoint, RNGStateCheckpoint()],
         "enable_progress_bar": False,
         "enable_model_summary": False,
     }
@@ -437,8 +526,8 @@ def run_pretrain(
         overrides["deterministic"] = True
     cli = make_cli(_pretrain_args(config_path, options), run=False, trainer_overrides=overrides)
     last = stage / "checkpoints" / "last.ckpt"
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule,
-                    ckpt_path=str(last) if last.is_file() else None)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule, weights_only=True,
+                    ckpt_path=str(resume_from) if resume_from else None)
     _finish_wandb(cli.trainer.loggers, shared_run)
     if not last.is_file():
         raise ConfigError(f"{options.pretrain}: pretraining wrote no checkpoint (no epoch ran?)")
@@ -470,11 +559,12 @@ def run_cv(options: CVOptions) -> list[ResultRow]:
         # Validate the whole configuration before anything is written to the results folder.
         probe_path = Path(tmp) / "config.yaml"
         probe_path.write_text(text)
-        n_folds, file_splits = _probe_splits(probe_path, options)
+        n_folds, config, file_splits = _probe(probe_path, options, composed)
+        effective = Effective(config)
         if pretrain is not None:
             pretrain_path = Path(tmp) / "pretrain.yaml"
             pretrain_path.write_text(pretrain_text)
-            _check_pretrain(pretrain_path, options)
+            effective.pretrain = _check_pretrain(pretrain_path, options, pretrain)
     folds = options.folds if options.folds is not None else list(range(n_folds))
     for fold in folds:
         if not 0 <= fold < n_folds:
@@ -482,7 +572,12 @@ def run_cv(options: CVOptions) -> list[ResultRow]:
     zero = is_global_zero()
     with tempfile.TemporaryDirectory(prefix="vsumlab-cv-rank-") as private:
         if zero:
-            prepare_out_dir(options, _identity(options, composed, pretrain, file_splits))
+            from vsumlab.training.fingerprints import input_files
+
+            inputs = input_files(effective.config)
+            if effective.pretrain is not None:
+                inputs.update(input_files(effective.pretrain, "pretrain."))
+            prepare_out_dir(options, _identity(options, composed, pretrain, effective, file_splits), inputs)
             composed_path = options.out_dir / "config.yaml"
             write_json_atomic(options.out_dir / "environment.json", environment_record())
         else:  # other DDP ranks read their own copy and write nothing in the results folder

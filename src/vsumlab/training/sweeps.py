@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from vsumlab.errors import ConfigError
 from vsumlab.io import write_json_atomic, write_text_atomic
+from vsumlab.yamlfile import read_yaml
 
 DISTRIBUTIONS = (
     "uniform", "log_uniform_values", "int_uniform", "q_uniform", "q_log_uniform_values",
@@ -40,12 +40,7 @@ DISTRIBUTIONS = (
 def load_sweep(path: str | Path) -> dict[str, Any]:
     """A sweep file, checked for what a local run needs (command, parameters, metric)."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: sweep file not found")
-    try:
-        sweep = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    sweep = read_yaml(path, "sweep file")
     if not isinstance(sweep, dict):
         raise ConfigError(f"{path}: a sweep file is a mapping with command, parameters, metric")
     for key in ("command", "parameters", "metric"):

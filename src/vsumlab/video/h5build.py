@@ -170,9 +170,9 @@ def build_feature_file(
     report.failed = [f.path.name for f in failures]
     if failures:
         reasons = "; ".join(str(f.error) for f in failures)
+        where = f"the others are in {out}" if Path(out).is_file() else f"{out} was not written"
         raise VideoError(
-            f"{len(failures)} of {len(videos)} videos could not be read ({reasons}); "
-            f"the others are in {out}"
+            f"{len(failures)} of {len(videos)} videos could not be read ({reasons}); {where}"
         )
     return report
 

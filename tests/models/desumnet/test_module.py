@@ -78,7 +78,7 @@ def test_load_errors_are_one_line(tmp_path):
         load_desumnet(tmp_path / "none.ckpt")
     junk = tmp_path / "junk.ckpt"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(ConfigError, match="not a DeSumNet checkpoint"):
+    with pytest.raises(ConfigError, match="junk.ckpt: not a readable checkpoint"):
         load_desumnet(junk)
 
 

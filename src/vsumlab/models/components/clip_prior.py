@@ -32,6 +32,7 @@ from torch import Tensor
 
 from vsumlab.errors import ConfigError
 from vsumlab.io import atomic_path
+from vsumlab.models.loading import read_checkpoint
 
 CIFAR100_CLASSES: tuple[str, ...] = (
     "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle",
@@ -95,7 +96,7 @@ def prompt_text_features(
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(getattr(encoder, "name", "encoder")))
         file = Path(cache_dir) / f"clip_prior_text_{name}_{key}.pt"
         if file.is_file():
-            return torch.load(file, map_location="cpu")
+            return read_checkpoint(file, "clip prior text-feature cache")
     with torch.no_grad():
         features = F.normalize(encoder.encode_text(prompts).float().cpu(), dim=-1)
     if features.shape[0] != len(prompts):
@@ -113,7 +114,7 @@ def load_text_features(path: str | os.PathLike) -> Tensor:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"clip prior: text features file not found: {path}")
-    data = np.load(path) if path.suffix == ".npy" else torch.load(path, map_location="cpu")
+    data = np.load(path) if path.suffix == ".npy" else read_checkpoint(path, "clip prior")
     features = torch.as_tensor(np.asarray(data), dtype=torch.float32)
     if features.ndim != 2 or features.shape[0] == 0:
         raise ConfigError(
