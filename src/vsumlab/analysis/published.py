@@ -254,7 +254,7 @@ def clipit_guide(row: Row) -> str | None:
     for dataset in ("tvsum", "summe"):
         file = Path(recipe.replace("{dataset}", dataset))
         if file.is_file():
-            model = (yaml.safe_load(file.read_text()) or {}).get("model") or {}
+            model = (read_yaml(file, "recipe") or {}).get("model") or {}
             guide = (model.get("init_args") or {}).get("guide")
             if guide:
                 return str(guide)
