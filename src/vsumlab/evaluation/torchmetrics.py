@@ -102,7 +102,8 @@ class SummarizationMetrics(Metric):
             nan = torch.tensor(float("nan"), dtype=torch.float64, device=self.device)
             return {name: nan.clone() for name in VALUES}
         _, values = self._unique()
-        return {name: v.mean() for name, v in values.items()}
+        # correlations are NaN where every annotator is constant (undefined): left out
+        return {name: (v.mean() if name == "f1" else v.nanmean()) for name, v in values.items()}
 
     def per_video(self) -> dict[str, VideoScores]:
         """key -> scores of every video seen (after sync under DDP)."""
