@@ -98,7 +98,6 @@ def _protocol(args: argparse.Namespace):
 
 def _load(args: argparse.Namespace):
     from vsumlab.data.schema import read_dataset
-
     from vsumlab.data.uses import require_evaluable
     from vsumlab.evaluation.predictions import select_keys
 
