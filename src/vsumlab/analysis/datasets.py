@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from vsumlab.data.schema import Dataset, VideoRecord
+from vsumlab.data.schema import Dataset, VideoRecord, require_fps
 from vsumlab.errors import DatasetError
 from vsumlab.evaluation import metrics
 from vsumlab.evaluation.correlation import tau_rho_pairwise
@@ -55,7 +55,7 @@ def annotator_agreement(dataset: Dataset, protocol: Protocol | None = None) -> l
             "key": record.key,
             "name": record.video_name or record.title or "",
             "n_users": int(users.shape[0]),
-            "duration_s": record.n_frames / float(record.fps),
+            "duration_s": record.n_frames / require_fps(record, dataset.path, "durations"),
             "human_f1": human.f1,
             "human_kendall": human.kendall,
             "human_spearman": human.spearman,
@@ -66,13 +66,16 @@ def annotator_agreement(dataset: Dataset, protocol: Protocol | None = None) -> l
 
 def shot_lengths(dataset: Dataset) -> np.ndarray:
     """Length in seconds of every shot (change point segment) of every video."""
-    lengths = [np.asarray(r.n_frame_per_seg, dtype=np.float64) / float(r.fps) for r in dataset]
+    lengths = [
+        np.asarray(r.n_frame_per_seg, dtype=np.float64) / require_fps(r, dataset.path, "shot lengths")
+        for r in dataset
+    ]
     return np.concatenate(lengths) if lengths else np.zeros(0)
 
 
 def overview(dataset: Dataset) -> dict[str, Any]:
     """Counts and ranges for the explorer's first cell."""
-    durations = np.array([r.n_frames / float(r.fps) for r in dataset])
+    durations = np.array([r.n_frames / require_fps(r, dataset.path, "durations") for r in dataset])
     shots = shot_lengths(dataset)
     return {
         "name": dataset.name,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vsumlab.data.schema import Dataset, VideoRecord
+from vsumlab.data.schema import Dataset, VideoRecord, require_fps
 from vsumlab.errors import PredictionError
 from vsumlab.evaluation import keyshots, metrics
 from vsumlab.evaluation.protocol import Protocol
@@ -78,7 +78,7 @@ def video_curves(
     summary = keyshots.keyshot_summary(step_scores, record.change_points, record.n_frames,
                                        record.picks, protocol)
     return VideoCurves(
-        seconds=np.arange(record.n_frames) / float(record.fps),
+        seconds=np.arange(record.n_frames) / require_fps(record, why="a time axis in seconds"),
         prediction=_unit(prediction),
         ground_truth=truth,
         annotators=annotators,

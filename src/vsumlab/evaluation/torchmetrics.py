@@ -24,6 +24,7 @@ from vsumlab.evaluation.metrics import (
     check_style,
     evaluate_video,
     record_style,
+    resolve_rank_annotations,
 )
 from vsumlab.evaluation.protocol import DEFAULT_PROTOCOL, Protocol
 from vsumlab.evaluation.results import VideoScores
@@ -63,6 +64,10 @@ class SummarizationMetrics(Metric):
         self.protocol = protocol
         self.style = style
         self._records: dict[str, VideoRecord] = dict(records)
+        # refuse up front (before training), not at the first validation: e.g. TVSum without
+        # user_anno under rank_annotations=auto
+        for key, record in self._records.items():
+            resolve_rank_annotations(record, protocol, style or record_style(key, record))
         self._keys = list(self._records)
         self._index = {key: i for i, key in enumerate(self._keys)}
         self.add_state("video_index", default=[], dist_reduce_fx="cat")
