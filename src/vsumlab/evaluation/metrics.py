@@ -220,8 +220,9 @@ def resolve_rank_annotations(
         raise DatasetError(
             f"{prefix}video '{record.key}' field 'user_anno': missing; TVSum rank correlation "
             "needs the per-user 1..5 scores, which the published file lacks: add them with "
-            f"`{ATTACH_COMMAND}`, or pass --rank-annotations user_summary to correlate with "
-            "the binary user summaries (not comparable to published figures)"
+            f"`{ATTACH_COMMAND}`, or ask for correlation with the binary user summaries (not "
+            "comparable to published figures): eval --rank-annotations user_summary, or "
+            "rank_annotations: user_summary in the model's protocol"
         )
     return "user_summary"
 

@@ -38,7 +38,8 @@ class SummarizationMetrics(Metric):
     ``records`` is a key -> :class:`VideoRecord` mapping, or a :class:`Dataset` (then its
     annotation style resolves ``f1_reduction="auto"``). With a plain mapping, pass ``style``
     unless every record tells it (qualified key ``"summe/..."``, or ``user_anno`` -> tvsum).
-    ``protocol`` may be a :class:`Protocol` or its dict form.
+    ``protocol`` may be a :class:`Protocol` or its dict form; ``source`` (the file) prefixes
+    the error when the records cannot be rank-correlated as the protocol asks.
     """
 
     is_differentiable = False
@@ -50,6 +51,7 @@ class SummarizationMetrics(Metric):
         records: Mapping[str, VideoRecord] | Dataset,
         protocol: Protocol | Mapping[str, Any] | None = None,
         style: str | None = None,
+        source: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -67,7 +69,9 @@ class SummarizationMetrics(Metric):
         # refuse up front (before training), not at the first validation: e.g. TVSum without
         # user_anno under rank_annotations=auto
         for key, record in self._records.items():
-            resolve_rank_annotations(record, protocol, style or record_style(key, record))
+            resolve_rank_annotations(
+                record, protocol, style or record_style(key, record), source
+            )
         self._keys = list(self._records)
         self._index = {key: i for i, key in enumerate(self._keys)}
         self.add_state("video_index", default=[], dist_reduce_fx="cat")
