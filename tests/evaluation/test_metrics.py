@@ -21,6 +21,7 @@ from vsumlab.evaluation.metrics import (
     video_rank_correlation,
 )
 from vsumlab.evaluation.protocol import Protocol
+from vsumlab.evaluation.torchmetrics import SummarizationMetrics
 
 from ._records import make_dataset, make_record, random_record
 
@@ -266,3 +267,15 @@ def test_tvsum_without_user_anno_refuses_rank_correlation_unless_asked():
         make_dataset([tvsum], annotation_style="tvsum"), {"video_1": rng.random(tvsum.n_steps)}
     )
     assert with_anno.ranked_by == "user_anno"
+
+
+def test_train_only_videos_are_refused_by_name_not_scored():
+    import dataclasses
+
+    record = random_record(np.random.default_rng(5), "video_1", 300)
+    bare = dataclasses.replace(record, picks=None, change_points=None, n_frame_per_seg=None)
+    dataset = make_dataset([bare], annotation_style="tvsum")
+    with pytest.raises(DatasetError, match="cannot be evaluated.*lacks picks, change_points"):
+        evaluate_dataset(dataset, {"video_1": np.zeros(record.n_steps)})
+    with pytest.raises(DatasetError, match="video 'video_1' cannot be evaluated"):
+        SummarizationMetrics({"video_1": bare}, Protocol(), style="tvsum")

@@ -36,7 +36,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from vsumlab.data.schema import ATTACH_COMMAND, Dataset, VideoRecord
+from vsumlab.data.schema import ATTACH_COMMAND, Dataset, VideoRecord, missing_for
+from vsumlab.data.uses import require_evaluable
 from vsumlab.errors import ConfigError, DatasetError
 from vsumlab.evaluation.correlation import tau_rho_against_each, tau_rho_pairwise
 from vsumlab.evaluation.keyshots import keyshot_summary, upsample_to_frames
@@ -210,6 +211,13 @@ def resolve_rank_annotations(
     with its binary 15% summaries gives figures unlike the literature's (Otani et al. use the
     1..5 scores), so the user must attach the scores or ask for ``user_summary`` explicitly.
     """
+    lacking = missing_for(record, "evaluate")
+    if lacking:
+        prefix = f"{source}: " if source is not None else ""
+        raise DatasetError(
+            f"{prefix}video '{record.key}' cannot be evaluated: it lacks {', '.join(lacking)} "
+            "(a train-only video, like those of the published OVP/YouTube files)"
+        )
     choice = protocol.rank_annotations
     if choice != "auto":
         return choice
@@ -252,6 +260,7 @@ def ranked_by(
     """The annotations that rank ``keys`` (checked up front, so a refusal names the file):
     ``user_anno``, ``user_summary`` or both joined with ``+``."""
     source = dataset.path or dataset.name
+    require_evaluable(dataset, "the evaluated dataset", list(keys), source)
     used = {
         resolve_rank_annotations(
             dataset[key], protocol, style or record_style(key, dataset[key]), source
