@@ -34,11 +34,12 @@ def pairwise_f1(record: VideoRecord) -> np.ndarray:
 
 
 def pairwise_rank(
-    record: VideoRecord, protocol: Protocol | None = None
+    record: VideoRecord, protocol: Protocol | None = None, style: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(U, U) Kendall tau-b and Spearman rho between annotators' frame scores."""
+    """(U, U) Kendall tau-b and Spearman rho between annotators' frame scores (``style``
+    tvsum refuses a video without ``user_anno`` under ``rank_annotations=auto``)."""
     protocol = protocol or Protocol()
-    annotators = metrics.rank_annotators(record, protocol)
+    annotators = metrics.rank_annotators(record, protocol, style)
     # the protocol's rank rate, exactly as the human reference row samples annotators
     return tau_rho_pairwise(metrics._at_rate(annotators, record, protocol))
 

@@ -57,7 +57,10 @@ def selected_shots(
 
 
 def video_curves(
-    record: VideoRecord, step_scores: np.ndarray, protocol: Protocol | None = None
+    record: VideoRecord,
+    step_scores: np.ndarray,
+    protocol: Protocol | None = None,
+    style: str | None = None,
 ) -> VideoCurves:
     """Prediction, ground truth and every annotator at frame level, and the selected shots."""
     protocol = protocol or Protocol()
@@ -70,7 +73,7 @@ def video_curves(
     truth = None
     if record.gtscore is not None:
         truth = _unit(keyshots.upsample_to_frames(record.gtscore, record.picks, record.n_frames))
-    annotators = metrics.rank_annotators(record, protocol)
+    annotators = metrics.rank_annotators(record, protocol, style)
     # TVSum scores 1..5 -> [0, 1]; SumMe selections are already 0/1
     scale = annotators.max() if annotators.size and annotators.max() > 1 else 1.0
     low = 1.0 if scale > 1 else 0.0
