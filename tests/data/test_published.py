@@ -141,6 +141,9 @@ def test_attach_adds_annotations_and_alters_no_published_byte(
     assert record.video_id == "98MoyGZKHXc" and record.category == videos[1].category
     assert record.fps == pytest.approx(videos[1].n_frames / videos[1].length)
     assert tvsum.attrs["annotation_style"] == "tvsum"
+    assert tvsum.name == "eccv16_dataset_tvsum_google_pool5"  # the published name stays
+    code, text, _ = run(capsys, "data", "info", str(out))
+    assert "from the annotations (ydata-tvsum50.mat)" in text and "seconds_mean        251.7" in text
 
     summe_out = attach_annotations(published["summe"], summe_gt_dir, tmp_path / "s.h5").out
     assert {k: v for k, v in published_datasets(summe_out).items() if k in before["summe"]} == (

@@ -182,7 +182,8 @@ def dataset_info(path: str) -> dict[str, Any]:
     have_fps = have_frames and all(r.fps is not None for r in records)
     seconds = [r.n_frames / r.fps for r in records] if have_fps else []
     if have_fps:
-        fps_note = "from the file"
+        source = dataset.attrs.get("annotations_source")
+        fps_note = f"from the annotations ({source})" if source else "from the file"
     elif not have_frames:
         fps_note = "unknown (no frame counts: a train-only file)"
     else:

@@ -6,7 +6,8 @@ annotations hold: TVSum's per-user 1..5 scores (``user_anno``, which rank correl
 frame rates, names, YouTube ids, categories and titles. This copies the file byte for byte and
 only adds to it, per video: ``fps`` (SumMe ``FPS``; TVSum ``nframes / length``), ``user_anno``
 (TVSum) and the group attributes ``video_name``/``video_id``/``category``/``title``; per file:
-``annotation_style`` and ``annotations_source``. No published dataset is rewritten.
+``annotation_style``, ``annotations_source`` and ``dataset_name`` (the published file's stem, so
+the dataset keeps its name whatever the output is called). No published dataset is rewritten.
 
 Videos are matched by the published order: ``video_i`` is the i-th SumMe name in
 case-insensitive order, or the i-th video of ``ydata-tvsum50.mat``. Each video's frame count
@@ -193,5 +194,8 @@ def attach_annotations(
                     group.attrs[name] = value
             handle.attrs["annotation_style"] = style
             handle.attrs["annotations_source"] = annotations.name
+            if "dataset_name" not in handle.attrs:
+                # keep the published name (qualified keys, split files naming the file)
+                handle.attrs["dataset_name"] = standard.stem
     added = ("fps", "user_anno", "names") if style == "tvsum" else ("fps", "names")
     return AttachReport(out=out, style=style, videos=len(indices), added=added)
