@@ -60,13 +60,6 @@ class Uses:
                 return text + ")"
         return text
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "uses": self.label,
-            **{f"supports_{use}": ok for use, ok in self.supported.items()},
-            "missing": {use: {"video": k, "fields": f} for use, (k, f) in self.missing.items()},
-        }
-
 
 def dataset_uses(dataset: Dataset, keys: list[str] | None = None) -> Uses:
     """The uses every selected video (default: all) supports."""
@@ -80,7 +73,6 @@ def dataset_uses(dataset: Dataset, keys: list[str] | None = None) -> Uses:
             if lacking and supported[use]:
                 supported[use] = False
                 missing[use] = (key, lacking)
-    # rank-evaluable implies evaluable implies nothing about training (gtscore)
     return Uses(supported=supported, missing=missing, style=style)
 
 
