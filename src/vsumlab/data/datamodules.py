@@ -19,7 +19,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from vsumlab.data.schema import Dataset as VideoDataset
 from vsumlab.data.schema import VideoRecord, missing_for, read_dataset
-from vsumlab.data.splits import Split, read_splits, setting_splits
+from vsumlab.data.split_files import DatasetKeys, read_split_file
+from vsumlab.data.splits import Split, setting_splits
 from vsumlab.data.uses import require_evaluable
 from vsumlab.errors import ConfigError
 
@@ -97,10 +98,15 @@ class SummarizationDataModule(L.LightningDataModule):
             target must be evaluable, and validation videos are drawn from evaluable ones.
         setting: canonical | augmented | transfer | zero_shot.
         n_folds, fold, split_seed: deterministic disjoint folds of the target videos.
-        split_file: JSON splits in the common form instead of generated folds.
+        split_file: splits from a file instead of generated folds: the common JSON form, a
+            DSNet YAML file (keys prefixed by h5 file paths, mapped to ``dataset`` and
+            ``extra_datasets`` by file name) or a CSTA text file (see
+            :mod:`vsumlab.data.split_files`); it fixes every fold's train and test videos.
         val_fraction: share of training videos held out for validation / model selection.
         val_source: ``train_subset`` (default) or ``test``: the literature's "best test epoch"
-            comparison mode, which looks at the test fold and must be labelled as such.
+            comparison mode, which looks at the test fold and must be labelled as such; no
+            training video is held out then (``vsumlab cv`` sets it for
+            ``protocol.model_selection: best_test``, e.g. the dsnet and csta presets).
         train_fraction: share of the remaining training videos used (data-size studies).
         batch_size, num_workers: loader settings; batches pad variable-length videos.
         predict_split: which videos ``predict`` scores: test | train | val | all.
@@ -198,8 +204,14 @@ class SummarizationDataModule(L.LightningDataModule):
 
     def splits(self) -> list[Split]:
         if self.split_file is not None:
-            splits = read_splits(self.split_file)
+            loaded = [
+                DatasetKeys(name, data.path, data.keys, data.attrs.get("annotation_style"))
+                for name, data in self.datasets.items()
+            ]
+            splits, _ = read_split_file(self.split_file, loaded)
+            source = f"split file {self.split_file}"
         else:
+            source = f"setting '{self.setting}'"
             splits = setting_splits(
                 self.setting,
                 self.target.name,
@@ -209,8 +221,7 @@ class SummarizationDataModule(L.LightningDataModule):
             )
         if not 0 <= self.fold < len(splits):
             raise ConfigError(
-                f"data.fold={self.fold} is out of range: setting '{self.setting}' has "
-                f"{len(splits)} fold(s)"
+                f"data.fold={self.fold} is out of range: {source} has {len(splits)} fold(s)"
             )
         return splits
 
@@ -223,7 +234,9 @@ class SummarizationDataModule(L.LightningDataModule):
             rng = np.random.default_rng(self.split_seed * 1000 + self.fold)
             shuffled = [train[i] for i in rng.permutation(len(train))]
             n_val = int(round(self.val_fraction * len(train)))
-            if self.val_fraction > 0 and len(train) >= 2:
+            if self.val_source == "test":
+                n_val = 0  # the test videos validate: every training video trains, as there
+            elif self.val_fraction > 0 and len(train) >= 2:
                 n_val = max(1, min(n_val, len(train) - 1))
             # train-only videos (the published OVP/YouTube files) cannot be scored: validation
             # takes evaluable ones only (the same draw as before when all are evaluable)
@@ -279,6 +292,7 @@ class SummarizationDataModule(L.LightningDataModule):
         return {
             "dataset": str(Path(self.dataset_path)),
             "setting": self.setting,
+            "split_file": self.split_file,
             "fold": self.fold,
             "n_train": len(self.keys["train"]),
             "n_val": len(self.keys["val"]),
