@@ -200,3 +200,19 @@ def test_attach_refuses_a_file_that_does_not_match(
     attached = attach_annotations(published["tvsum"], tvsum_mat, tmp_path / "once.h5").out
     with pytest.raises(DatasetError, match="already has 'fps'"):
         attach_annotations(attached, tvsum_mat, tmp_path / "twice.h5")
+
+
+def test_dsnet_split_files_name_the_attached_file_by_its_published_name(
+    published: dict[str, Path], tvsum_mat: Path, tmp_path: Path
+) -> None:
+    """attach keeps dataset_name = the published stem, so DSNet's key prefixes
+    (``../datasets/eccv16_dataset_tvsum_google_pool5.h5/video_i``) still find the videos."""
+    from vsumlab.data.datamodules import SummarizationDataModule
+
+    attached = attach_annotations(published["tvsum"], tvsum_mat, tmp_path / "tvsum_annotated.h5")
+    prefix = "../datasets/eccv16_dataset_tvsum_google_pool5.h5"
+    split = tmp_path / "tvsum.yml"
+    train = "\n".join(f"  - {prefix}/video_{i}" for i in range(3, 51))
+    split.write_text(f"- train_keys:\n{train}\n  test_keys:\n  - {prefix}/video_1\n  - {prefix}/video_2\n")
+    module = SummarizationDataModule(str(attached.out), split_file=str(split))
+    assert module.keys["test"] == ["video_1", "video_2"]
