@@ -103,3 +103,29 @@ def test_clipit_recipes_train_on_the_published_sets(
     # every SumMe, OVP and YouTube video trains (+ TVSum's training folds when augmented)
     assert data["n_test"] == (10 if setting == "augmented" else 50)
     assert data["n_train"] + data["n_val"] == 25 + 6 + 5 + (40 if setting == "augmented" else 0)
+
+
+def test_make_reproduce_and_summe_attach_when_annotations_are_configured(
+    tmp_path: Path, tvsum_mat: Path, summe_gt_dir: Path
+) -> None:
+    """Dry run (make -n): what reproduce and finetune-summe would run."""
+    tvsum, summe = tmp_path / "eccv16_dataset_tvsum_google_pool5.h5", tmp_path / "summe_pub.h5"
+    tvsum.touch()
+    summe.touch()
+    common = ["make", "-n", "-C", str(REPO), "-o", "install", f"GENERATED={tmp_path / 'gen'}",
+              f"TVSUM_H5={tvsum}", f"SUMME_H5={summe}"]  # fmt: skip
+    configured = [f"TVSUM_ANNOTATIONS={tvsum_mat}", f"SUMME_ANNOTATIONS={summe_gt_dir}"]
+    plan = subprocess.run([*common, *configured, "reproduce"], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+    tvsum_out = tmp_path / "gen" / "eccv16_dataset_tvsum_google_pool5_annotated.h5"
+    summe_out = tmp_path / "gen" / "summe_pub_annotated.h5"
+    assert f"attach-annotations {tvsum} --annotations {tvsum_mat} --out {tvsum_out}" in plan
+    assert f"attach-annotations {summe} --annotations {summe_gt_dir} --out {summe_out}" in plan
+    assert f"TVSUM_H5={tvsum_out} SUMME_H5={summe_out}" in plan
+    plan = subprocess.run([*common, *configured, "finetune-summe"], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+    assert f"--data.init_args.dataset={summe_out}" in plan and "attach-annotations" in plan
+    # not configured: the published files are used as given, nothing attached
+    plan = subprocess.run([*common, "finetune-tvsum"], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+    assert "attach-annotations" not in plan and f"--data.init_args.dataset={tvsum}" in plan
