@@ -16,13 +16,22 @@ PYTEST_ARGS ?=
 # TVSUM_H5=/data/eccv16_dataset_tvsum_google_pool5.h5 for the real features.
 TVSUM_H5 ?= $(GENERATED)/synthetic_tvsum.h5
 SUMME_H5 ?= $(GENERATED)/synthetic_summe.h5
+# The published feature files lack TVSum's per-user 1..5 scores (rank correlation needs them) and
+# every frame rate. With TVSUM_ANNOTATIONS=<path>/ydata-tvsum50.mat (SUMME_ANNOTATIONS=<path>/GT)
+# the targets first attach them (`vsumlab data attach-annotations`, published fields untouched)
+# into $(GENERATED)/<file>_annotated.h5 and train and evaluate on that (TVSUM_DATA / SUMME_DATA).
+TVSUM_ANNOTATIONS ?=
+SUMME_ANNOTATIONS ?=
+annotated = $(if $(and $($(1)_ANNOTATIONS),$(filter-out $(GENERATED)/synthetic_%,$($(1)_H5))),$(GENERATED)/$(basename $(notdir $($(1)_H5)))_annotated.h5,$($(1)_H5))
+TVSUM_DATA = $(call annotated,TVSUM)
+SUMME_DATA = $(call annotated,SUMME)
 # ViSP's embedded data: the generic-background variant of the synthetic sets (`vsumlab data synth
 # --background generic`: non-planted shots show scenes shared by every video). ViSP keeps the
 # frames that tell a video apart; in the default sets importance lies along a direction shared by
 # all videos, so planted frames are not distinctive and ViSP's premise fails there
 # (experiments/visp/README.md). TVSUM_H5/SUMME_H5 set to other files (real data) are used as is.
-VISP_TVSUM_H5 ?= $(if $(filter $(GENERATED)/synthetic_tvsum.h5,$(TVSUM_H5)),$(GENERATED)/synthetic_tvsum_generic.h5,$(TVSUM_H5))
-VISP_SUMME_H5 ?= $(if $(filter $(GENERATED)/synthetic_summe.h5,$(SUMME_H5)),$(GENERATED)/synthetic_summe_generic.h5,$(SUMME_H5))
+VISP_TVSUM_H5 ?= $(if $(filter $(GENERATED)/synthetic_tvsum.h5,$(TVSUM_H5)),$(GENERATED)/synthetic_tvsum_generic.h5,$(TVSUM_DATA))
+VISP_SUMME_H5 ?= $(if $(filter $(GENERATED)/synthetic_summe.h5,$(SUMME_H5)),$(GENERATED)/synthetic_summe_generic.h5,$(SUMME_DATA))
 # method=transformer|csta (supervised recipes) or a method with its own finetune recipes.
 method ?= transformer
 finetune_recipe = $(if $(filter transformer csta,$(method)),experiments/supervised/$(method)_$(1).yaml,experiments/$(method)/finetune_$(1).yaml)
@@ -35,7 +44,7 @@ method_ckpt = $(if $(filter cap2sum clipit,$(method)),$(CAP2SUM_CKPT),$(if $(fil
 method_pretrain = $(if $(method_ckpt),test -e $(method_ckpt) || $(MAKE) $(method_ckpt))
 method_pretrained = $(if $(method_ckpt),--model.init_args.$(if $(filter clipit,$(method)),captioner,pretrained)=$(method_ckpt))
 # method=visp fine-tunes on ViSP's data (VISP_TVSUM_H5 / VISP_SUMME_H5), as finetune-visp-* do.
-method_h5 = $(if $(filter visp,$(method)),$(VISP_$(1)_H5),$($(1)_H5))
+method_h5 = $(if $(filter visp,$(method)),$(VISP_$(1)_H5),$($(1)_DATA))
 
 .PHONY: help install test test-fast lint bench demo data-synth clean finetune-tvsum finetune-summe pretrain-visp finetune-visp-tvsum finetune-visp-summe compare-visp-tvsum compare-visp-summe desumnet desumnet-synth desumnet-pretrain desumnet-train desumnet-refine desumnet-adapt desumnet-eval desumnet-timelapse desumnet-table3
 
@@ -70,6 +79,16 @@ $(GENERATED)/synthetic_tvsum.h5: | install
 
 $(GENERATED)/synthetic_summe.h5: | install
 	$(VSUMLAB) data synth --kind summe --out $@ --seed 1 --force
+
+# attach the original annotations to a published file (TVSUM_ANNOTATIONS / SUMME_ANNOTATIONS)
+ifneq ($(TVSUM_DATA),$(TVSUM_H5))
+$(TVSUM_DATA): $(TVSUM_H5) | install
+	$(VSUMLAB) data attach-annotations $(TVSUM_H5) --annotations $(TVSUM_ANNOTATIONS) --out $@ --force
+endif
+ifneq ($(SUMME_DATA),$(SUMME_H5))
+$(SUMME_DATA): $(SUMME_H5) | install
+	$(VSUMLAB) data attach-annotations $(SUMME_H5) --annotations $(SUMME_ANNOTATIONS) --out $@ --force
+endif
 
 demo: data-synth  ## 5-fold CV of both supervised summarizers on the synthetic TVSum-like set; prints the table
 	$(VSUMLAB) cv --config experiments/supervised/transformer_tvsum.yaml --out runs/demo/transformer --name transformer $(ARGS)
@@ -146,23 +165,23 @@ pretrain-cap2sum: install  ## Cap2Sum pretraining on dense captions (CAP2SUM_PRE
 $(CAP2SUM_CKPT):
 	$(MAKE) pretrain-cap2sum
 
-finetune-cap2sum-tvsum: install $(TVSUM_H5) $(CAP2SUM_CKPT)  ## Cap2Sum supervised fine-tuning (MSE), 5-fold CV on TVSum
-	$(call cap2sum_cv,finetune,tvsum,$(TVSUM_H5)) --out runs/finetune-tvsum-cap2sum $(ARGS)
+finetune-cap2sum-tvsum: install $(TVSUM_DATA) $(CAP2SUM_CKPT)  ## Cap2Sum supervised fine-tuning (MSE), 5-fold CV on TVSum
+	$(call cap2sum_cv,finetune,tvsum,$(TVSUM_DATA)) --out runs/finetune-tvsum-cap2sum $(ARGS)
 
-finetune-cap2sum-summe: install $(SUMME_H5) $(CAP2SUM_CKPT)  ## Cap2Sum supervised fine-tuning (MSE), 5-fold CV on SumMe
-	$(call cap2sum_cv,finetune,summe,$(SUMME_H5)) --out runs/finetune-summe-cap2sum $(ARGS)
+finetune-cap2sum-summe: install $(SUMME_DATA) $(CAP2SUM_CKPT)  ## Cap2Sum supervised fine-tuning (MSE), 5-fold CV on SumMe
+	$(call cap2sum_cv,finetune,summe,$(SUMME_DATA)) --out runs/finetune-summe-cap2sum $(ARGS)
 
-weak-finetune-cap2sum-tvsum: install $(TVSUM_H5) $(CAP2SUM_CKPT)  ## Cap2Sum fine-tuning on target captions (TVSUM_CAPTIONS=...), 5-fold CV on TVSum
-	$(call cap2sum_cv,weak_finetune,tvsum,$(TVSUM_H5)) --out runs/weak-finetune-tvsum-cap2sum $(ARGS)
+weak-finetune-cap2sum-tvsum: install $(TVSUM_DATA) $(CAP2SUM_CKPT)  ## Cap2Sum fine-tuning on target captions (TVSUM_CAPTIONS=...), 5-fold CV on TVSum
+	$(call cap2sum_cv,weak_finetune,tvsum,$(TVSUM_DATA)) --out runs/weak-finetune-tvsum-cap2sum $(ARGS)
 
-weak-finetune-cap2sum-summe: install $(SUMME_H5) $(CAP2SUM_CKPT)  ## Cap2Sum fine-tuning on target captions (SUMME_CAPTIONS=...), 5-fold CV on SumMe
-	$(call cap2sum_cv,weak_finetune,summe,$(SUMME_H5)) --out runs/weak-finetune-summe-cap2sum $(ARGS)
+weak-finetune-cap2sum-summe: install $(SUMME_DATA) $(CAP2SUM_CKPT)  ## Cap2Sum fine-tuning on target captions (SUMME_CAPTIONS=...), 5-fold CV on SumMe
+	$(call cap2sum_cv,weak_finetune,summe,$(SUMME_DATA)) --out runs/weak-finetune-summe-cap2sum $(ARGS)
 
-zeroshot-cap2sum-tvsum: install $(TVSUM_H5) $(CAP2SUM_CKPT)  ## the pretrained Cap2Sum summarizer alone on all TVSum videos
-	$(call cap2sum_cv,finetune,tvsum,$(TVSUM_H5)) --data.init_args.setting=zero_shot --out runs/zeroshot-tvsum-cap2sum $(ARGS)
+zeroshot-cap2sum-tvsum: install $(TVSUM_DATA) $(CAP2SUM_CKPT)  ## the pretrained Cap2Sum summarizer alone on all TVSum videos
+	$(call cap2sum_cv,finetune,tvsum,$(TVSUM_DATA)) --data.init_args.setting=zero_shot --out runs/zeroshot-tvsum-cap2sum $(ARGS)
 
-zeroshot-cap2sum-summe: install $(SUMME_H5) $(CAP2SUM_CKPT)  ## the pretrained Cap2Sum summarizer alone on all SumMe videos
-	$(call cap2sum_cv,finetune,summe,$(SUMME_H5)) --data.init_args.setting=zero_shot --out runs/zeroshot-summe-cap2sum $(ARGS)
+zeroshot-cap2sum-summe: install $(SUMME_DATA) $(CAP2SUM_CKPT)  ## the pretrained Cap2Sum summarizer alone on all SumMe videos
+	$(call cap2sum_cv,finetune,summe,$(SUMME_DATA)) --data.init_args.setting=zero_shot --out runs/zeroshot-summe-cap2sum $(ARGS)
 
 # DeSumNet (experiments/desumnet): generated category videos and the tiny demo network by
 # default; the paper's network on real videos: DESUMNET_DATA=<dir with target_train.txt,
@@ -285,22 +304,22 @@ sweep-%: install  # create the W&B sweep experiments/sweeps/%.yaml
 TRIALS ?= 4
 # The ViSP sweep runs on ViSP's data (VISP_TVSUM_H5 / VISP_SUMME_H5, the generic-background sets
 # by default); with a W&B agent: make agent SWEEP=... TVSUM_H5=$(VISP_TVSUM_H5) SUMME_H5=$(VISP_SUMME_H5).
-sweep_h5 = $(abspath $(if $(filter visp,$(1)),$(VISP_$(2)_H5),$($(2)_H5)))
-sweep-local-%: install $(TVSUM_H5) $(SUMME_H5)  # run experiments/sweeps/%.yaml locally, no W&B server
+sweep_h5 = $(abspath $(if $(filter visp,$(1)),$(VISP_$(2)_H5),$($(2)_DATA)))
+sweep-local-%: install $(TVSUM_DATA) $(SUMME_DATA)  # run experiments/sweeps/%.yaml locally, no W&B server
 	$(if $(filter visp,$*),$(MAKE) $(VISP_TVSUM_H5) $(VISP_SUMME_H5))
 	PATH="$(abspath $(VENV))/bin:$$PATH" TVSUM_H5=$(call sweep_h5,$*,TVSUM) SUMME_H5=$(call sweep_h5,$*,SUMME) $(VSUMLAB) sweep experiments/sweeps/$*.yaml --trials $(TRIALS) $(ARGS)
 
-agent: install $(TVSUM_H5) $(SUMME_H5)  ## run W&B sweep trials: make agent SWEEP=entity/project/id [COUNT=n]; make sweep-<name> creates one
+agent: install $(TVSUM_DATA) $(SUMME_DATA)  ## run W&B sweep trials: make agent SWEEP=entity/project/id [COUNT=n]; make sweep-<name> creates one
 	@test -n "$(SWEEP)" || { echo "usage: make agent SWEEP=<entity/project/sweep id> [COUNT=n]" >&2; exit 2; }
-	PATH="$(abspath $(VENV))/bin:$$PATH" TVSUM_H5=$(abspath $(TVSUM_H5)) SUMME_H5=$(abspath $(SUMME_H5)) $(VENV)/bin/wandb agent $(if $(COUNT),--count $(COUNT)) $(SWEEP)
+	PATH="$(abspath $(VENV))/bin:$$PATH" TVSUM_H5=$(abspath $(TVSUM_DATA)) SUMME_H5=$(abspath $(SUMME_DATA)) $(VENV)/bin/wandb agent $(if $(COUNT),--count $(COUNT)) $(SWEEP)
 
-reproduce: install $(TVSUM_H5) $(SUMME_H5)  ## papers' main tables, ours beside the published figures: $(REPRODUCE_OUT)/<paper>.md
+reproduce: install $(TVSUM_DATA) $(SUMME_DATA)  ## papers' main tables, ours beside the published figures: $(REPRODUCE_OUT)/<paper>.md
 	$(if $(REPRODUCE_DESUMNET),$(MAKE) desumnet-table3)
-	TVSUM_H5=$(TVSUM_H5) SUMME_H5=$(SUMME_H5) $(VSUMLAB) reproduce --out $(REPRODUCE_OUT) $(REPRODUCE_ARGS) $(ARGS)
+	TVSUM_H5=$(TVSUM_DATA) SUMME_H5=$(SUMME_DATA) $(VSUMLAB) reproduce --out $(REPRODUCE_OUT) $(REPRODUCE_ARGS) $(ARGS)
 
 # Without CLIPIT_TEXT_ENCODER, the quick run gives CLIP-It its tiny random text tower (no weights).
-reproduce-quick: install $(TVSUM_H5) $(SUMME_H5)  ## the same with 2 folds and one short epoch (checks the pipeline; figures not comparable)
-	$(if $(CLIPIT_TEXT_ENCODER),,CLIPIT_TEXT_ENCODER=vsumlab-tiny-clip CLIPIT_TEXT_DIM=32) TVSUM_H5=$(TVSUM_H5) SUMME_H5=$(SUMME_H5) $(VSUMLAB) reproduce --quick --out $(REPRODUCE_OUT)-quick $(REPRODUCE_ARGS) $(ARGS)
+reproduce-quick: install $(TVSUM_DATA) $(SUMME_DATA)  ## the same with 2 folds and one short epoch (checks the pipeline; figures not comparable)
+	$(if $(CLIPIT_TEXT_ENCODER),,CLIPIT_TEXT_ENCODER=vsumlab-tiny-clip CLIPIT_TEXT_DIM=32) TVSUM_H5=$(TVSUM_DATA) SUMME_H5=$(SUMME_DATA) $(VSUMLAB) reproduce --quick --out $(REPRODUCE_OUT)-quick $(REPRODUCE_ARGS) $(ARGS)
 
 clean:  ## remove generated data and runs (keeps .venv)
 	rm -rf $(GENERATED) runs lightning_logs wandb

@@ -41,7 +41,7 @@ def test_synth_validate_info_splits(synth_file: Path, capsys: pytest.CaptureFixt
     dataset = read_dataset(synth_file)
     assert len(dataset) == 6 and dataset.synthetic and dataset.name == "synthetic_summe"
     code, out, _ = run(capsys, "data", "validate", str(synth_file))
-    assert code == 0 and out == f"ok: {synth_file}: 6 videos\n"
+    assert code == 0 and out == f"ok: {synth_file}: 6 videos, rank-evaluable\n"
     code, out, _ = run(capsys, "data", "info", str(synth_file), "--json")
     info = json.loads(out)
     assert code == 0 and info["videos"] == 6 and info["feature_dim"] == 1024

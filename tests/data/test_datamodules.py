@@ -101,3 +101,27 @@ def test_loader_batches_follow_keys(small_tvsum_h5) -> None:
     assert batch["keys"] == dm.keys["test"][:3]
     assert batch["features"].shape[-1] == dm.feature_dim == 64
     assert float(batch["gtscore"].max()) == pytest.approx(1.0)
+
+
+def test_train_only_extra_datasets_train_but_never_validate(tmp_path, summe_gt_dir) -> None:
+    """Published OVP/YouTube files (features, gtscore, gtsummary only) join training in the
+    augmented setting; validation is drawn from videos that can be scored."""
+    from vsumlab.errors import DatasetError
+
+    from .published_layout import write_published_summe, write_published_train_only
+
+    summe = write_published_summe(tmp_path / "summe.h5", summe_gt_dir, dim=4, n_videos=5)
+    ovp = write_published_train_only(tmp_path / "ovp.h5", 30, dim=4)
+    module = SummarizationDataModule(
+        str(summe), extra_datasets=[str(ovp)], setting="augmented", n_folds=5, val_fraction=0.5
+    )
+    keys = module.keys
+    assert len(keys["test"]) == 1 and all(k.startswith("summe/") for k in keys["test"])
+    # half of the 34 training videos would be 17 validation videos: only the 4 SumMe ones score
+    assert sorted(keys["val"]) == sorted(k for k in [*keys["val"], *keys["train"]]
+                                         if k.startswith("summe/"))  # fmt: skip
+    assert len(keys["val"]) == 4 and sum(k.startswith("ovp/") for k in keys["train"]) == 30
+    batch = next(iter(module.train_dataloader()))
+    assert batch["features"].shape[-1] == 4
+    with pytest.raises(DatasetError, match="data.dataset cannot be evaluated.*lacks picks"):
+        _ = SummarizationDataModule(str(ovp)).datasets

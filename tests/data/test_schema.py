@@ -14,7 +14,9 @@ import pytest
 from vsumlab.data.schema import (
     VideoRecord,
     change_points_from_boundaries,
+    missing_for,
     read_dataset,
+    require_fps,
     validate_record,
     write_dataset,
 )
@@ -138,6 +140,15 @@ INVALID: dict[str, tuple[str, Callable[[VideoRecord], dict], str]] = {
     "user_anno length != n_frames": (
         "user_anno", lambda r: {"user_anno": r.user_anno[:, :50]}, "n_frames=100"
     ),
+    # issue 14.5: impossible annotations passed validation and scored F1 0 / rank 0
+    "user_summary all rows empty": (
+        "user_summary", lambda r: {"user_summary": np.zeros_like(r.user_summary)}, "every user summary is empty"
+    ),
+    "user_anno above 5": ("user_anno", lambda r: {"user_anno": r.user_anno * 2}, "outside 1..5"),
+    "user_anno 0": ("user_anno", lambda r: {"user_anno": r.user_anno - 1}, "outside 1..5"),
+    "n_steps disagrees with features": (
+        "n_steps", lambda r: {"extra": {"n_steps": np.float64(8)}}, "features has 7 rows"
+    ),
 }  # fmt: skip
 
 
@@ -167,8 +178,6 @@ def _write_raw(path: Path, edit: Callable[[h5py.Group], None]) -> Path:
     ("field_name", "edit", "detail"),
     [
         ("features", lambda g: g.__delitem__("features"), "missing required field"),
-        ("change_points", lambda g: g.__delitem__("change_points"), "missing required field"),
-        ("n_frames", lambda g: g.__delitem__("n_frames"), "missing required field"),
         ("picks", lambda g: (g.__delitem__("picks"), g.create_group("picks")), "group"),
         ("picks", lambda g: (g.__delitem__("picks"), g.create_dataset("picks", data=np.arange(7) * 15.5)), "integer"),
         ("n_frames", lambda g: (g.__delitem__("n_frames"), g.create_dataset("n_frames", data=np.nan)), "nan"),
@@ -185,6 +194,24 @@ def test_reading_a_broken_file_names_the_problem(
     message = str(info.value)
     assert message.startswith(f"{path}: video 'video_1' field '{field_name}'")
     assert detail in message and "expected" in message
+
+
+def test_a_file_without_evaluation_fields_reads_as_train_only(tmp_path: Path) -> None:
+    """Only features are required to read; what is missing limits the uses (missing_for)."""
+    path = _write_raw(
+        tmp_path / "partial.h5", lambda g: (g.__delitem__("change_points"), g.__delitem__("fps"))
+    )
+    record = read_dataset(path)["video_1"]
+    assert record.change_points is None and record.fps is None
+    assert missing_for(record, "train") == []
+    assert missing_for(record, "evaluate") == ["change_points"]
+    assert missing_for(record, "rank", "tvsum") == ["change_points"]
+    full = make_record()
+    assert missing_for(dataclasses.replace(full, user_anno=None), "rank", "tvsum") == ["user_anno"]
+    assert missing_for(dataclasses.replace(full, user_anno=None), "rank", "summe") == []
+    with pytest.raises(DatasetError, match=r"field 'fps': frame rate unknown.*attach-annotations"):
+        require_fps(record, path)
+    assert require_fps(full) == 30.0
 
 
 def test_reading_missing_or_non_h5_files(tmp_path: Path) -> None:

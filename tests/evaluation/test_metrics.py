@@ -21,6 +21,7 @@ from vsumlab.evaluation.metrics import (
     video_rank_correlation,
 )
 from vsumlab.evaluation.protocol import Protocol
+from vsumlab.evaluation.torchmetrics import SummarizationMetrics
 
 from ._records import make_dataset, make_record, random_record
 
@@ -193,3 +194,88 @@ def test_baselines_are_deterministic_and_near_chance():
     assert random_baseline(dataset, draws=1).notes["f1_standard_error"] is None
     with pytest.raises(ConfigError, match="draws=0"):
         random_baseline(dataset, draws=0)
+
+
+# ----------------------------------------------------------------- undefined rank correlation
+# Issue 14.5: a constant annotator has no ranking; counting its NaN correlation as 0 pulled
+# every mean towards 0. It is now left out and counted.
+def _constant_annotator_record(second: list[int]):
+    return make_record(
+        "c", 8, [0, 4], [[0, 3], [4, 7]], [[1, 1, 0, 0, 0, 0, 0, 0]] * 2,
+        [[1, 1, 2, 2, 2, 3, 3, 3], second],
+    )
+
+
+def test_a_constant_annotator_is_left_out_and_counted():
+    record = _constant_annotator_record([3] * 8)
+    scores = evaluate_video(record, np.array([0.2, 0.8]), Protocol(), style="tvsum")
+    # only the first annotator ranks: tau of test_full_rate_by_hand, not its half
+    assert scores.kendall == pytest.approx(14 / np.sqrt(336))
+    assert scores.undefined_annotators == 1
+    assert scores.to_dict()["undefined_annotators"] == 1
+
+
+def test_a_video_of_constant_annotators_is_undefined_and_left_out_of_the_mean():
+    varied = _constant_annotator_record([1, 1, 2, 2, 2, 3, 3, 3])
+    constant = make_record(
+        "k", 8, [0, 4], [[0, 3], [4, 7]], [[1, 1, 0, 0, 0, 0, 0, 0]] * 2, [[2] * 8, [4] * 8]
+    )
+    dataset = make_dataset([varied, constant], annotation_style="tvsum")
+    predictions = {"c": np.array([0.2, 0.8]), "k": np.array([0.2, 0.8])}
+    scores = evaluate_dataset(dataset, predictions, Protocol())
+    assert np.isnan(scores.rows["k"].kendall) and np.isnan(scores.rows["k"].spearman)
+    assert scores.mean.kendall == pytest.approx(14 / np.sqrt(336))  # not halved by a 0
+    assert scores.mean.f1 == pytest.approx((scores.rows["c"].f1 + scores.rows["k"].f1) / 2)
+    payload = scores.to_dict()
+    assert payload["rank_undefined"] == {"videos": 1, "annotators": 2}
+    assert payload["videos"]["k"]["kendall"] is None  # valid JSON, no NaN
+    table = scores.to_table()
+    assert "undefined" in table.splitlines()[-2]  # the row of video k
+    assert "for 2 annotator(s), 1 video(s) left out of the mean" in table.splitlines()[0]
+
+
+def test_human_reference_leaves_constant_annotators_out():
+    # a = b = [1,2,3,4], c constant: only the pair (a, b) ranks -> 1, with c counted
+    record = make_record(
+        "h", 4, [0, 2], [[0, 1], [2, 3]], [[1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 1, 1]],
+        [[1, 2, 3, 4], [1, 2, 3, 4], [2, 2, 2, 2]],
+    )
+    scores = human_video(record, Protocol(), style="tvsum")
+    assert scores.kendall == pytest.approx(1.0) and scores.spearman == pytest.approx(1.0)
+    assert scores.undefined_annotators == 1
+
+
+def test_tvsum_without_user_anno_refuses_rank_correlation_unless_asked():
+    rng = np.random.default_rng(3)
+    record = random_record(rng, "video_1", 300, tvsum=False)
+    dataset = make_dataset([record], annotation_style="tvsum")
+    predictions = {"video_1": rng.random(record.n_steps)}
+    with pytest.raises(DatasetError) as info:
+        evaluate_dataset(dataset, predictions, Protocol())
+    message = str(info.value)
+    assert "video 'video_1' field 'user_anno': missing" in message
+    assert "vsumlab data attach-annotations" in message and "--rank-annotations user_summary" in message
+    with pytest.raises(DatasetError, match="user_anno"):
+        human_reference(dataset, Protocol())
+    explicit = evaluate_dataset(dataset, predictions, Protocol(rank_annotations="user_summary"))
+    assert explicit.ranked_by == "user_summary" and "ranked against: user_summary" in explicit.to_table()
+    # SumMe-style files rank against the user summaries by definition
+    summe = evaluate_dataset(make_dataset([record], annotation_style="summe"), predictions)
+    assert summe.ranked_by == "user_summary" and summe.to_dict()["ranked_by"] == "user_summary"
+    tvsum = random_record(rng, "video_1", 300)
+    with_anno = evaluate_dataset(
+        make_dataset([tvsum], annotation_style="tvsum"), {"video_1": rng.random(tvsum.n_steps)}
+    )
+    assert with_anno.ranked_by == "user_anno"
+
+
+def test_train_only_videos_are_refused_by_name_not_scored():
+    import dataclasses
+
+    record = random_record(np.random.default_rng(5), "video_1", 300)
+    bare = dataclasses.replace(record, picks=None, change_points=None, n_frame_per_seg=None)
+    dataset = make_dataset([bare], annotation_style="tvsum")
+    with pytest.raises(DatasetError, match="cannot be evaluated.*lacks picks, change_points"):
+        evaluate_dataset(dataset, {"video_1": np.zeros(record.n_steps)})
+    with pytest.raises(DatasetError, match="video 'video_1' cannot be evaluated"):
+        SummarizationMetrics({"video_1": bare}, Protocol(), style="tvsum")

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from vsumlab.data.schema import Dataset, VideoRecord
+from vsumlab.data.schema import Dataset, VideoRecord, require_fps
 from vsumlab.errors import DatasetError
 from vsumlab.evaluation import metrics
 from vsumlab.evaluation.correlation import tau_rho_pairwise
@@ -34,11 +34,12 @@ def pairwise_f1(record: VideoRecord) -> np.ndarray:
 
 
 def pairwise_rank(
-    record: VideoRecord, protocol: Protocol | None = None
+    record: VideoRecord, protocol: Protocol | None = None, style: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(U, U) Kendall tau-b and Spearman rho between annotators' frame scores."""
+    """(U, U) Kendall tau-b and Spearman rho between annotators' frame scores (``style``
+    tvsum refuses a video without ``user_anno`` under ``rank_annotations=auto``)."""
     protocol = protocol or Protocol()
-    annotators = metrics.rank_annotators(record, protocol)
+    annotators = metrics.rank_annotators(record, protocol, style)
     # the protocol's rank rate, exactly as the human reference row samples annotators
     return tau_rho_pairwise(metrics._at_rate(annotators, record, protocol))
 
@@ -55,7 +56,7 @@ def annotator_agreement(dataset: Dataset, protocol: Protocol | None = None) -> l
             "key": record.key,
             "name": record.video_name or record.title or "",
             "n_users": int(users.shape[0]),
-            "duration_s": record.n_frames / float(record.fps),
+            "duration_s": record.n_frames / require_fps(record, dataset.path, "durations"),
             "human_f1": human.f1,
             "human_kendall": human.kendall,
             "human_spearman": human.spearman,
@@ -66,13 +67,16 @@ def annotator_agreement(dataset: Dataset, protocol: Protocol | None = None) -> l
 
 def shot_lengths(dataset: Dataset) -> np.ndarray:
     """Length in seconds of every shot (change point segment) of every video."""
-    lengths = [np.asarray(r.n_frame_per_seg, dtype=np.float64) / float(r.fps) for r in dataset]
+    lengths = [
+        np.asarray(r.n_frame_per_seg, dtype=np.float64) / require_fps(r, dataset.path, "shot lengths")
+        for r in dataset
+    ]
     return np.concatenate(lengths) if lengths else np.zeros(0)
 
 
 def overview(dataset: Dataset) -> dict[str, Any]:
     """Counts and ranges for the explorer's first cell."""
-    durations = np.array([r.n_frames / float(r.fps) for r in dataset])
+    durations = np.array([r.n_frames / require_fps(r, dataset.path, "durations") for r in dataset])
     shots = shot_lengths(dataset)
     return {
         "name": dataset.name,

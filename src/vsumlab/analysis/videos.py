@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vsumlab.data.schema import Dataset, VideoRecord
+from vsumlab.data.schema import Dataset, VideoRecord, require_fps
 from vsumlab.errors import PredictionError
 from vsumlab.evaluation import keyshots, metrics
 from vsumlab.evaluation.protocol import Protocol
@@ -57,7 +57,10 @@ def selected_shots(
 
 
 def video_curves(
-    record: VideoRecord, step_scores: np.ndarray, protocol: Protocol | None = None
+    record: VideoRecord,
+    step_scores: np.ndarray,
+    protocol: Protocol | None = None,
+    style: str | None = None,
 ) -> VideoCurves:
     """Prediction, ground truth and every annotator at frame level, and the selected shots."""
     protocol = protocol or Protocol()
@@ -70,7 +73,7 @@ def video_curves(
     truth = None
     if record.gtscore is not None:
         truth = _unit(keyshots.upsample_to_frames(record.gtscore, record.picks, record.n_frames))
-    annotators = metrics.rank_annotators(record, protocol)
+    annotators = metrics.rank_annotators(record, protocol, style)
     # TVSum scores 1..5 -> [0, 1]; SumMe selections are already 0/1
     scale = annotators.max() if annotators.size and annotators.max() > 1 else 1.0
     low = 1.0 if scale > 1 else 0.0
@@ -78,7 +81,7 @@ def video_curves(
     summary = keyshots.keyshot_summary(step_scores, record.change_points, record.n_frames,
                                        record.picks, protocol)
     return VideoCurves(
-        seconds=np.arange(record.n_frames) / float(record.fps),
+        seconds=np.arange(record.n_frames) / require_fps(record, why="a time axis in seconds"),
         prediction=_unit(prediction),
         ground_truth=truth,
         annotators=annotators,

@@ -1,5 +1,5 @@
-"""``vsumlab data``: build (synth, import-summe, import-tvsum), check (validate, info) and split
-benchmark files. Thin layer over :mod:`vsumlab.data`; ``data kts`` comes from
+"""``vsumlab data``: build (synth, import-summe, import-tvsum), complete (attach-annotations),
+check (validate, info) and split benchmark files. Thin layer over :mod:`vsumlab.data`; ``data kts`` comes from
 :mod:`vsumlab.cli.data_kts`."""
 
 from __future__ import annotations
@@ -63,6 +63,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--seed", type=int, default=0, help="seed of stand-in features")
         sub.add_argument("--force", action="store_true", help="overwrite an existing --out")
         sub.set_defaults(handler=_import, kind=kind)
+
+    attach = commands.add_parser(
+        "attach-annotations",
+        help="add the original annotations (user_anno, fps, names) to a published h5",
+        description="Copy a published eccv16_dataset_{summe,tvsum}_google_pool5.h5 and add "
+        "what its original annotations hold: TVSum's per-user 1..5 scores (user_anno, needed "
+        "for rank correlation), frame rates, names, ids, categories, titles. Videos are matched "
+        "by the published order and checked by frame count; published fields are never altered.",
+    )
+    attach.add_argument("standard", metavar="STANDARD.h5", help="published feature file")
+    attach.add_argument(
+        "--annotations",
+        metavar="PATH",
+        required=True,
+        help="ydata-tvsum50.mat (TVSum) or the SumMe GT folder",
+    )
+    attach.add_argument("--out", metavar="OUT.h5", required=True, help="h5 file to write")
+    attach.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    attach.set_defaults(handler=_attach)
 
     validate = commands.add_parser("validate", help="check a file against the standard schema")
     validate.add_argument("file", metavar="FILE")
@@ -145,40 +164,76 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _attach(args: argparse.Namespace) -> int:
+    from vsumlab.data.attach import attach_annotations
+    from vsumlab.data.schema import read_dataset
+    from vsumlab.data.uses import dataset_uses
+
+    report = attach_annotations(args.standard, args.annotations, args.out, force=args.force)
+    uses = dataset_uses(read_dataset(report.out)).describe()
+    print(
+        f"wrote {report.out}: {report.videos} {report.style} videos of {args.standard} with "
+        f"{', '.join(report.added)} from {args.annotations}; {uses}"
+    )
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     from vsumlab.data.schema import read_dataset
+    from vsumlab.data.uses import dataset_uses
 
     dataset = read_dataset(args.file)  # raises DatasetError -> one line, exit 2
-    print(f"ok: {args.file}: {len(dataset)} videos")
+    print(f"ok: {args.file}: {len(dataset)} videos, {dataset_uses(dataset).describe()}")
     return 0
 
 
 def dataset_info(path: str) -> dict[str, Any]:
-    """The summary ``data info`` prints (also used by tests)."""
-    from vsumlab.data.schema import read_dataset
+    """The summary ``data info`` prints (also used by tests). Values a file cannot give (frame
+    counts of a train-only file, seconds without ``fps``) are None, and ``fps`` says why."""
+    from vsumlab.data.schema import ATTACH_COMMAND, read_dataset
+    from vsumlab.data.uses import dataset_uses
 
     dataset = read_dataset(path)
     records = list(dataset)
+    uses = dataset_uses(dataset)
     users = [r.n_users for r in records]
-    seconds = [r.n_frames / r.fps for r in records]
     dims = sorted({r.feature_dim for r in records})
+    frames = [r.n_frames for r in records if r.n_frames is not None]
+    have_frames = len(frames) == len(records)
+    have_fps = have_frames and all(r.fps is not None for r in records)
+    seconds = [r.n_frames / r.fps for r in records] if have_fps else []
+    if have_fps:
+        source = dataset.attrs.get("annotations_source")
+        fps_note = f"from the annotations ({source})" if source else "from the file"
+    elif not have_frames:
+        fps_note = "unknown (no frame counts: a train-only file)"
+    else:
+        fps_note = f"unknown (the published files carry none; for seconds run `{ATTACH_COMMAND}`)"
+
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(float(value), 1)
+
+    shots = [len(r.change_points) for r in records if r.change_points is not None]
     return {
         "file": str(path),
         "dataset_name": dataset.name,
         "annotation_style": dataset.attrs.get("annotation_style"),
         "synthetic_features": dataset.synthetic,
+        "uses": uses.label,
+        "uses_detail": uses.describe(),
         "videos": len(records),
         "steps": int(sum(r.n_steps for r in records)),
         "feature_dim": dims[0] if len(dims) == 1 else dims,
         "users_min": int(min(users)),
         "users_max": int(max(users)),
         "has_user_anno": all(r.user_anno is not None for r in records),
-        "frames_min": int(min(r.n_frames for r in records)),
-        "frames_max": int(max(r.n_frames for r in records)),
-        "seconds_min": round(float(min(seconds)), 1),
-        "seconds_mean": round(float(sum(seconds) / len(seconds)), 1),
-        "seconds_max": round(float(max(seconds)), 1),
-        "shots_mean": round(float(sum(len(r.change_points) for r in records) / len(records)), 1),
+        "frames_min": int(min(frames)) if have_frames else None,
+        "frames_max": int(max(frames)) if have_frames else None,
+        "fps": fps_note,
+        "seconds_min": rounded(min(seconds)) if seconds else None,
+        "seconds_mean": rounded(sum(seconds) / len(seconds)) if seconds else None,
+        "seconds_max": rounded(max(seconds)) if seconds else None,
+        "shots_mean": rounded(sum(shots) / len(shots)) if len(shots) == len(records) else None,
     }
 
 

@@ -105,11 +105,15 @@ def _protocol(args: argparse.Namespace):
 
 def _load(args: argparse.Namespace):
     from vsumlab.data.schema import read_dataset
+    from vsumlab.data.uses import require_evaluable
+    from vsumlab.evaluation.predictions import select_keys
 
     if not args.dataset:
         raise ConfigError("eval: --dataset FILE is required")
     keys = [key.strip() for key in args.keys.split(",") if key.strip()] if args.keys else None
-    return read_dataset(args.dataset), keys
+    dataset = read_dataset(args.dataset)
+    require_evaluable(dataset, "eval --dataset", select_keys(dataset, keys))
+    return dataset, keys
 
 
 def _emit(args: argparse.Namespace, payload: Any, table: str) -> None:
@@ -167,12 +171,14 @@ def _baselines(args: argparse.Namespace) -> int:
     first = next(iter(results.values()))
     header = (
         f"baselines on {dataset.name} ({len(first.rows)} videos; F1 reduction over users: "
-        f"{first.f1_reduction}; rank rate: {protocol.rank_rate})"
+        f"{first.f1_reduction}; rank rate: {protocol.rank_rate}; ranked against: "
+        f"{first.ranked_by})"
     )
     if protocol.describe():
         header += f"\nprotocol: {protocol.describe()}"
     payload = {
         "dataset": dataset.name,
+        "ranked_by": first.ranked_by,
         "protocol": protocol.to_dict(),
         "rows": {name: scores.to_dict() for name, scores in results.items()},
     }

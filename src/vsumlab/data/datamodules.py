@@ -18,9 +18,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from vsumlab.data.schema import Dataset as VideoDataset
-from vsumlab.data.schema import VideoRecord, read_dataset
+from vsumlab.data.schema import VideoRecord, missing_for, read_dataset
 from vsumlab.data.split_files import DatasetKeys, read_split_file
 from vsumlab.data.splits import Split, setting_splits
+from vsumlab.data.uses import require_evaluable
 from vsumlab.errors import ConfigError
 
 SETTINGS = ("canonical", "augmented", "transfer", "zero_shot")
@@ -92,7 +93,9 @@ class SummarizationDataModule(L.LightningDataModule):
     Args:
         dataset: path of the target dataset (its videos are the test folds).
         extra_datasets: other datasets' paths, used for training in the augmented and transfer
-            settings (labels of all videos are used; nothing of the target's test fold).
+            settings (labels of all videos are used; nothing of the target's test fold). They
+            may be train-only (features + gtscore, like the published OVP/YouTube files); the
+            target must be evaluable, and validation videos are drawn from evaluable ones.
         setting: canonical | augmented | transfer | zero_shot.
         n_folds, fold, split_seed: deterministic disjoint folds of the target videos.
         split_file: splits from a file instead of generated folds: the common JSON form, a
@@ -163,8 +166,11 @@ class SummarizationDataModule(L.LightningDataModule):
         """Target first, then extra datasets, by dataset name (read once)."""
         if self._datasets is None:
             datasets: dict[str, VideoDataset] = {}
-            for path in [self.dataset_path, *self.extra_paths]:
+            for position, path in enumerate([self.dataset_path, *self.extra_paths]):
                 data = read_dataset(path)
+                if position == 0:
+                    # the target's videos are the test folds: they must be scorable
+                    require_evaluable(data, "data.dataset")
                 if data.name in datasets:
                     raise ConfigError(
                         f"{path}: dataset name '{data.name}' is used by two files; "
@@ -232,7 +238,11 @@ class SummarizationDataModule(L.LightningDataModule):
                 n_val = 0  # the test videos validate: every training video trains, as there
             elif self.val_fraction > 0 and len(train) >= 2:
                 n_val = max(1, min(n_val, len(train) - 1))
-            val, rest = shuffled[:n_val], shuffled[n_val:]
+            # train-only videos (the published OVP/YouTube files) cannot be scored: validation
+            # takes evaluable ones only (the same draw as before when all are evaluable)
+            scorable = [k for k in shuffled if not missing_for(self.record(k), "evaluate")]
+            val = scorable[: min(n_val, len(scorable))]
+            rest = [k for k in shuffled if k not in set(val)]
             if self.train_fraction < 1.0 and rest:
                 rest = rest[: max(1, int(round(self.train_fraction * len(rest))))]
             train_keys = sorted(rest, key=train.index)

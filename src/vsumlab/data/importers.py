@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,51 @@ def _summe_field(mat: dict[str, Any], name: str, path: Path, expected: str) -> n
     return np.asarray(mat[name])
 
 
+@dataclass(frozen=True)
+class SumMeVideo:
+    """One video of the original SumMe ground truth (``GT/<name>.mat``)."""
+
+    name: str
+    fps: float
+    user_score: np.ndarray  # (n_frames, n_users), > 0 where a user selected the frame
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.user_score.shape[0])
+
+
+def summe_files(gt_dir: str | os.PathLike) -> list[Path]:
+    """The ``GT/*.mat`` files in the standard order: names sorted case-insensitively
+    (``video_1`` = the first)."""
+    gt_dir = Path(gt_dir)
+    if not gt_dir.is_dir():
+        raise DatasetError(f"{gt_dir}: not a folder of SumMe ground-truth .mat files")
+    files = sorted(gt_dir.glob("*.mat"), key=lambda p: (p.stem.lower(), p.stem))
+    if not files:
+        raise DatasetError(f"{gt_dir}: contains no .mat files (expected SumMe GT/<video>.mat)")
+    return files
+
+
+def read_summe_video(path: Path) -> SumMeVideo:
+    """One SumMe ground-truth file, checked (frame count against ``nFrames``)."""
+    mat = _loadmat(path)
+    user_score = _summe_field(mat, "user_score", path, "(n_frames, n_users) selections")
+    if user_score.ndim != 2 or min(user_score.shape) == 0:
+        raise DatasetError(
+            f"{path}: field 'user_score' has shape {user_score.shape}, "
+            "expected (n_frames, n_users)"
+        )
+    n_frames = int(user_score.shape[0])
+    declared = mat.get("nFrames")
+    if declared is not None and int(np.asarray(declared).item()) != n_frames:
+        raise DatasetError(
+            f"{path}: field 'nFrames' = {int(np.asarray(declared).item())} but 'user_score' "
+            f"has {n_frames} rows (expected one row per frame)"
+        )
+    fps = float(_summe_field(mat, "FPS", path, "a scalar frame rate").item())
+    return SumMeVideo(name=path.stem, fps=fps, user_score=user_score)
+
+
 def import_summe(
     gt_dir: str | os.PathLike,
     features_dir: str | os.PathLike | None = None,
@@ -177,39 +223,22 @@ def import_summe(
     ``keys`` imports only those videos (numbered as in the whole folder).
     """
     gt_dir = Path(gt_dir)
-    if not gt_dir.is_dir():
-        raise DatasetError(f"{gt_dir}: not a folder of SumMe ground-truth .mat files")
-    files = sorted(gt_dir.glob("*.mat"), key=lambda p: (p.stem.lower(), p.stem))
-    if not files:
-        raise DatasetError(f"{gt_dir}: contains no .mat files (expected SumMe GT/<video>.mat)")
+    files = summe_files(gt_dir)
     source = FeatureSource(features_dir, seed)
     wanted = _wanted(keys, len(files), gt_dir)
     records = {}
     for index, path in enumerate(files):
         if index not in wanted:
             continue
-        mat = _loadmat(path)
-        user_score = _summe_field(mat, "user_score", path, "(n_frames, n_users) selections")
-        if user_score.ndim != 2 or min(user_score.shape) == 0:
-            raise DatasetError(
-                f"{path}: field 'user_score' has shape {user_score.shape}, "
-                "expected (n_frames, n_users)"
-            )
-        n_frames = int(user_score.shape[0])
-        declared = mat.get("nFrames")
-        if declared is not None and int(np.asarray(declared).item()) != n_frames:
-            raise DatasetError(
-                f"{path}: field 'nFrames' = {int(np.asarray(declared).item())} but 'user_score' "
-                f"has {n_frames} rows (expected one row per frame)"
-            )
-        fps = float(_summe_field(mat, "FPS", path, "a scalar frame rate").item())
+        video = read_summe_video(path)
+        n_frames = video.n_frames
         key = f"video_{index + 1}"
         picks = standard_picks(n_frames)
         features = source.load(index, key, path.stem, len(picks))
         change_points, n_frame_per_seg = _shots(
             features, picks, n_frames, f"{path}: video '{key}' features"
         )
-        user_summary = (user_score > 0).T.astype(np.float32)
+        user_summary = (video.user_score > 0).T.astype(np.float32)
         gtscore, gtsummary = derive_gt_fields(
             user_summary.mean(axis=0), picks, change_points, n_frames
         )
@@ -218,7 +247,7 @@ def import_summe(
             features=features,
             picks=picks,
             n_frames=n_frames,
-            fps=fps,
+            fps=video.fps,
             change_points=change_points,
             n_frame_per_seg=n_frame_per_seg,
             gtscore=gtscore,
@@ -244,6 +273,73 @@ def _mat_array(handle: h5py.File, ref: Any) -> np.ndarray:
     return np.asarray(handle[ref][()])
 
 
+@dataclass(frozen=True)
+class TVSumVideo:
+    """One video of ``ydata-tvsum50.mat``."""
+
+    video_id: str
+    category: str
+    title: str
+    length: float  # seconds
+    n_frames: int
+    user_anno: np.ndarray  # (n_users, n_frames) scores 1..5
+
+    @property
+    def fps(self) -> float:
+        return self.n_frames / self.length
+
+
+def read_tvsum_videos(
+    mat_path: str | os.PathLike, indices: set[int] | None = None
+) -> tuple[int, dict[int, TVSumVideo]]:
+    """(number of videos, index -> video) of ``ydata-tvsum50.mat`` in the file's order
+    (index i is ``video_{i+1}``); ``indices`` reads only those."""
+    mat_path = Path(mat_path)
+    if not mat_path.is_file():
+        raise DatasetError(f"{mat_path}: no such file (expected ydata-tvsum50.mat)")
+    try:
+        handle = h5py.File(mat_path, "r")
+    except OSError as exc:
+        raise DatasetError(
+            f"{mat_path}: not a MATLAB v7.3 (HDF5) file like ydata-tvsum50.mat ({exc})"
+        ) from exc
+    videos = {}
+    with handle:
+        if "tvsum50" not in handle or not isinstance(handle["tvsum50"], h5py.Group):
+            raise DatasetError(f"{mat_path}: missing struct 'tvsum50' (expected ydata-tvsum50.mat)")
+        struct = handle["tvsum50"]
+        for name in TVSUM_FIELDS:
+            if name not in struct:
+                raise DatasetError(f"{mat_path}: struct 'tvsum50' has no field '{name}'")
+        refs = {name: np.asarray(struct[name][()]).ravel() for name in TVSUM_FIELDS}
+        n_videos = len(refs["video"])
+        if any(len(r) != n_videos for r in refs.values()):
+            raise DatasetError(f"{mat_path}: struct 'tvsum50' fields have different lengths")
+        for index in sorted(range(n_videos) if indices is None else indices):
+            video_id = _mat_string(handle, refs["video"][index])
+            user_anno = _mat_array(handle, refs["user_anno"][index]).astype(np.float32)
+            n_frames = int(_mat_array(handle, refs["nframes"][index]).item())
+            # h5py reads MATLAB's column-major (n_frames x 20) as (20, n_frames)
+            if user_anno.ndim != 2 or user_anno.shape[1] != n_frames:
+                raise DatasetError(
+                    f"{mat_path}: video 'video_{index + 1}' ({video_id}) field 'user_anno' has "
+                    f"shape {user_anno.shape}, expected (n_users, n_frames={n_frames})"
+                )
+            videos[index] = TVSumVideo(
+                video_id=video_id,
+                category=_mat_string(handle, refs["category"][index]),
+                title=_mat_string(handle, refs["title"][index]),
+                length=float(_mat_array(handle, refs["length"][index]).item()),
+                n_frames=n_frames,
+                user_anno=user_anno,
+            )
+    return n_videos, videos
+
+
+def tvsum_video_count(mat_path: str | os.PathLike) -> int:
+    return read_tvsum_videos(mat_path, indices=set())[0]
+
+
 def import_tvsum(
     mat_path: str | os.PathLike,
     features_dir: str | os.PathLike | None = None,
@@ -256,65 +352,38 @@ def import_tvsum(
     ``keys`` imports only those videos.
     """
     mat_path = Path(mat_path)
-    if not mat_path.is_file():
-        raise DatasetError(f"{mat_path}: no such file (expected ydata-tvsum50.mat)")
-    try:
-        handle = h5py.File(mat_path, "r")
-    except OSError as exc:
-        raise DatasetError(
-            f"{mat_path}: not a MATLAB v7.3 (HDF5) file like ydata-tvsum50.mat ({exc})"
-        ) from exc
     source = FeatureSource(features_dir, seed)
+    wanted = _wanted(keys, tvsum_video_count(mat_path), mat_path)
+    _, videos = read_tvsum_videos(mat_path, wanted)
     records = {}
-    with handle:
-        if "tvsum50" not in handle or not isinstance(handle["tvsum50"], h5py.Group):
-            raise DatasetError(f"{mat_path}: missing struct 'tvsum50' (expected ydata-tvsum50.mat)")
-        struct = handle["tvsum50"]
-        for name in TVSUM_FIELDS:
-            if name not in struct:
-                raise DatasetError(f"{mat_path}: struct 'tvsum50' has no field '{name}'")
-        refs = {name: np.asarray(struct[name][()]).ravel() for name in TVSUM_FIELDS}
-        n_videos = len(refs["video"])
-        if any(len(r) != n_videos for r in refs.values()):
-            raise DatasetError(f"{mat_path}: struct 'tvsum50' fields have different lengths")
-        wanted = _wanted(keys, n_videos, mat_path)
-        for index in sorted(wanted):
-            video_id = _mat_string(handle, refs["video"][index])
-            key = f"video_{index + 1}"
-            user_anno = _mat_array(handle, refs["user_anno"][index]).astype(np.float32)
-            n_frames = int(_mat_array(handle, refs["nframes"][index]).item())
-            # h5py reads MATLAB's column-major (n_frames x 20) as (20, n_frames)
-            if user_anno.ndim != 2 or user_anno.shape[1] != n_frames:
-                raise DatasetError(
-                    f"{mat_path}: video '{key}' ({video_id}) field 'user_anno' has shape "
-                    f"{user_anno.shape}, expected (n_users, n_frames={n_frames})"
-                )
-            length = float(_mat_array(handle, refs["length"][index]).item())
-            picks = standard_picks(n_frames)
-            features = source.load(index, key, video_id, len(picks))
-            change_points, n_frame_per_seg = _shots(
-                features, picks, n_frames, f"{mat_path}: video '{key}' features"
-            )
-            gtscore, gtsummary = derive_gt_fields(
-                user_anno.mean(axis=0), picks, change_points, n_frames
-            )
-            records[key] = VideoRecord(
-                key=key,
-                features=features,
-                picks=picks,
-                n_frames=n_frames,
-                fps=n_frames / length,
-                change_points=change_points,
-                n_frame_per_seg=n_frame_per_seg,
-                gtscore=gtscore,
-                gtsummary=gtsummary,
-                user_summary=tvsum_user_summaries(user_anno, change_points),
-                user_anno=user_anno,
-                video_name=video_id,
-                video_id=video_id,
-                category=_mat_string(handle, refs["category"][index]),
-                title=_mat_string(handle, refs["title"][index]),
-            )
+    for index, video in videos.items():
+        key = f"video_{index + 1}"
+        n_frames, user_anno = video.n_frames, video.user_anno
+        picks = standard_picks(n_frames)
+        features = source.load(index, key, video.video_id, len(picks))
+        change_points, n_frame_per_seg = _shots(
+            features, picks, n_frames, f"{mat_path}: video '{key}' features"
+        )
+        gtscore, gtsummary = derive_gt_fields(
+            user_anno.mean(axis=0), picks, change_points, n_frames
+        )
+        records[key] = VideoRecord(
+            key=key,
+            features=features,
+            picks=picks,
+            n_frames=n_frames,
+            fps=video.fps,
+            change_points=change_points,
+            n_frame_per_seg=n_frame_per_seg,
+            gtscore=gtscore,
+            gtsummary=gtsummary,
+            user_summary=tvsum_user_summaries(user_anno, change_points),
+            user_anno=user_anno,
+            video_name=video.video_id,
+            video_id=video.video_id,
+            category=video.category,
+            title=video.title,
+        )
     return Dataset(records=records, attrs=_file_attrs("tvsum", source, mat_path.name))
 
 

@@ -1,23 +1,35 @@
 """The standard benchmark h5 schema (``eccv16_dataset_*_google_pool5.h5``): typed records,
 reading, writing and validation.
 
-One h5 group per video key (``video_1`` .. ``video_N``). Per video:
+One h5 group per video key (``video_1`` .. ``video_N``). Per video, the fields of the published
+files (the dataset curators' README) and the ones this project adds:
 
 ==================  ====================  =========================================
 field               shape / dtype         meaning
 ==================  ====================  =========================================
-features            (T, D) float32        one feature vector per sampled step
+features            (T, D) float          one feature vector per sampled step (required)
+gtscore             (T,) float            mean annotator importance per step
+gtsummary           (T,) float            binary keyshot summary per step
 picks               (T,) int              frame index of each step (increasing)
 n_frames            scalar int            frames in the video
-fps                 scalar float          frames per second
 change_points       (S, 2) int            shots, inclusive frame ranges [start, end]
 n_frame_per_seg     (S,) int              end - start + 1
-gtscore             (T,) float, optional  mean annotator importance per step
-gtsummary           (T,) float, optional  binary keyshot summary per step
-user_summary        (U, n_frames), opt.   binary summary of each annotator
-user_anno           (U, n_frames), opt.   TVSum per-user importance scores 1..5
-video_name          string, optional      original video name
+user_summary        (U, n_frames)         binary summary of each annotator
+n_steps             scalar int            T (published files; checked when present)
+video_name          string                original video name (SumMe published file)
+fps                 scalar float          frames per second (NOT in the published files)
+user_anno           (U, n_frames)         TVSum per-user importance scores 1..5 (NOT in the
+                                          published files; ``vsumlab data attach-annotations``)
 ==================  ====================  =========================================
+
+Only ``features`` is required to read a file; what else a video has decides what it can be
+used for (:func:`missing_for`): training needs ``gtscore``; evaluation (F1) needs ``picks``,
+``n_frames``, ``change_points``, ``n_frame_per_seg`` and a non-empty ``user_summary``; rank
+correlation additionally needs ``user_anno`` for TVSum-style files (SumMe-style files rank
+against ``user_summary``). The published SumMe and TVSum files are therefore evaluable but
+TVSum is not rank-evaluable until annotations are attached; the OVP and YouTube files hold
+only ``features``, ``gtscore`` and ``gtsummary`` (train-only). Integer fields stored as
+floats (as in the published files) are read when their values are integral.
 
 Group attributes hold ``video_name``, ``video_id``, ``category`` and ``title`` when known; file
 attributes hold ``dataset_name``, ``annotation_style`` (``summe``/``tvsum``) and
@@ -39,7 +51,13 @@ import numpy as np
 from vsumlab.errors import DatasetError
 from vsumlab.io import atomic_path, check_writable
 
-REQUIRED_FIELDS = ("features", "picks", "n_frames", "fps", "change_points", "n_frame_per_seg")
+REQUIRED_FIELDS = ("features",)
+#: fields F1 evaluation needs besides the features (``user_summary`` must not be all empty)
+EVALUATION_FIELDS = ("picks", "n_frames", "change_points", "n_frame_per_seg", "user_summary")
+#: what each use of a video needs (rank: see :func:`missing_for`, it depends on the style)
+USES = ("train", "evaluate", "rank")
+#: the command that adds what the published files lack (user_anno, fps, names)
+ATTACH_COMMAND = "vsumlab data attach-annotations FILE.h5 --annotations ydata-tvsum50.mat|summe/GT --out OUT.h5"
 OPTIONAL_ARRAY_FIELDS = ("gtscore", "gtsummary", "user_summary", "user_anno")
 STRING_ATTRS = ("video_name", "video_id", "category", "title")
 
@@ -54,21 +72,24 @@ FIELD_SPECS: dict[str, str] = {
     "gtscore": "(n_steps,) float",
     "gtsummary": "(n_steps,) float 0/1",
     "user_summary": "(n_users, n_frames) 0/1",
-    "user_anno": "(n_users, n_frames) float",
+    "user_anno": "(n_users, n_frames) float, TVSum scores 1..5",
+    "n_steps": "scalar int = rows of features",
 }
 
 
 @dataclass
 class VideoRecord:
-    """One video of a benchmark file, with everything evaluation and training need."""
+    """One video of a benchmark file. Only ``features`` is always there; the other fields are
+    None where the file lacks them (the published files have no ``fps``, OVP/YouTube no
+    ``picks``...); :func:`missing_for` tells what a use still needs."""
 
     key: str
     features: np.ndarray
-    picks: np.ndarray
-    n_frames: int
-    fps: float
-    change_points: np.ndarray
-    n_frame_per_seg: np.ndarray
+    picks: np.ndarray | None = None
+    n_frames: int | None = None
+    fps: float | None = None
+    change_points: np.ndarray | None = None
+    n_frame_per_seg: np.ndarray | None = None
     gtscore: np.ndarray | None = None
     gtsummary: np.ndarray | None = None
     user_summary: np.ndarray | None = None
@@ -135,7 +156,11 @@ def _where(source: str | os.PathLike | None, key: str, name: str) -> str:
 
 
 def validate_record(record: VideoRecord, source: str | os.PathLike | None = None) -> None:
-    """Raise :class:`DatasetError` naming file, key, field and expectation on any violation."""
+    """Raise :class:`DatasetError` naming file, key, field and expectation on any violation.
+
+    Fields that are absent are not errors here (:func:`missing_for` says what a use needs);
+    the ones present must be consistent with each other.
+    """
     key = record.key
 
     def fail(name: str, message: str) -> None:
@@ -153,50 +178,59 @@ def validate_record(record: VideoRecord, source: str | os.PathLike | None = None
         fail("features", f"expected at least one step and one dimension, got shape {feats.shape}")
     if not np.all(np.isfinite(feats)):
         fail("features", "contains NaN or infinite values")
-    if record.n_frames <= 0:
-        fail("n_frames", f"expected a positive frame count, got {record.n_frames}")
-    if not np.isfinite(record.fps) or record.fps <= 0:
+    declared_steps = record.extra.get("n_steps")
+    if declared_steps is not None and np.asarray(declared_steps).size == 1:
+        if float(np.asarray(declared_steps).item()) != n_steps:
+            fail("n_steps", f"says {np.asarray(declared_steps).item()} but features has {n_steps} rows")
+    n_frames = record.n_frames
+    if n_frames is not None and n_frames <= 0:
+        fail("n_frames", f"expected a positive frame count, got {n_frames}")
+    if record.fps is not None and (not np.isfinite(record.fps) or record.fps <= 0):
         fail("fps", f"expected a positive frame rate, got {record.fps}")
 
-    picks = np.asarray(record.picks)
-    if picks.shape != (n_steps,):
-        fail("picks", f"expected shape ({n_steps},) (one per feature step), got {picks.shape}")
-    if not np.issubdtype(picks.dtype, np.integer):
-        fail("picks", f"expected integer frame indices, got dtype {picks.dtype}")
-    if n_steps > 1 and np.any(np.diff(picks) <= 0):
-        fail("picks", "expected strictly increasing frame indices")
-    if picks.min() < 0 or picks.max() >= record.n_frames:
-        fail(
-            "picks",
-            f"expected frame indices in [0, {record.n_frames - 1}], "
-            f"got range [{picks.min()}, {picks.max()}]",
-        )
+    picks = None if record.picks is None else np.asarray(record.picks)
+    if picks is not None:
+        if picks.shape != (n_steps,):
+            fail("picks", f"expected shape ({n_steps},) (one per feature step), got {picks.shape}")
+        if not np.issubdtype(picks.dtype, np.integer):
+            fail("picks", f"expected integer frame indices, got dtype {picks.dtype}")
+        if n_steps > 1 and np.any(np.diff(picks) <= 0):
+            fail("picks", "expected strictly increasing frame indices")
+        last = np.inf if n_frames is None else n_frames - 1
+        if picks.min() < 0 or picks.max() > last:
+            fail(
+                "picks",
+                f"expected frame indices in [0, {last}], "
+                f"got range [{picks.min()}, {picks.max()}]",
+            )
 
-    cps = np.asarray(record.change_points)
-    if cps.ndim != 2 or cps.shape[1] != 2 or cps.shape[0] == 0:
-        fail("change_points", f"expected shape (n_segments, 2), got {cps.shape}")
-    if cps[0, 0] != 0:
-        fail("change_points", f"expected the first shot to start at frame 0, got {cps[0, 0]}")
-    if np.any(cps[:, 1] < cps[:, 0]):
-        fail("change_points", "expected start <= end in every row")
-    if cps.shape[0] > 1 and np.any(cps[1:, 0] != cps[:-1, 1] + 1):
-        fail("change_points", "expected contiguous shots (each start = previous end + 1)")
-    if cps[-1, 1] > record.n_frames - 1:
-        fail(
-            "change_points",
-            f"expected the last shot to end by frame {record.n_frames - 1}, got {cps[-1, 1]}",
-        )
-    if cps[-1, 1] < picks[-1]:
-        fail(
-            "change_points",
-            f"do not cover the video: last shot ends at frame {cps[-1, 1]} "
-            f"but the last step is frame {picks[-1]}",
-        )
-    nfps = np.asarray(record.n_frame_per_seg)
-    if nfps.shape != (cps.shape[0],):
-        fail("n_frame_per_seg", f"expected shape ({cps.shape[0]},), got {nfps.shape}")
-    if np.any(nfps != cps[:, 1] - cps[:, 0] + 1):
-        fail("n_frame_per_seg", "expected end - start + 1 of each change_points row")
+    if record.change_points is not None:
+        cps = np.asarray(record.change_points)
+        if cps.ndim != 2 or cps.shape[1] != 2 or cps.shape[0] == 0:
+            fail("change_points", f"expected shape (n_segments, 2), got {cps.shape}")
+        if cps[0, 0] != 0:
+            fail("change_points", f"expected the first shot to start at frame 0, got {cps[0, 0]}")
+        if np.any(cps[:, 1] < cps[:, 0]):
+            fail("change_points", "expected start <= end in every row")
+        if cps.shape[0] > 1 and np.any(cps[1:, 0] != cps[:-1, 1] + 1):
+            fail("change_points", "expected contiguous shots (each start = previous end + 1)")
+        if n_frames is not None and cps[-1, 1] > n_frames - 1:
+            fail(
+                "change_points",
+                f"expected the last shot to end by frame {n_frames - 1}, got {cps[-1, 1]}",
+            )
+        if picks is not None and cps[-1, 1] < picks[-1]:
+            fail(
+                "change_points",
+                f"do not cover the video: last shot ends at frame {cps[-1, 1]} "
+                f"but the last step is frame {picks[-1]}",
+            )
+        if record.n_frame_per_seg is not None:
+            nfps = np.asarray(record.n_frame_per_seg)
+            if nfps.shape != (cps.shape[0],):
+                fail("n_frame_per_seg", f"expected shape ({cps.shape[0]},), got {nfps.shape}")
+            if np.any(nfps != cps[:, 1] - cps[:, 0] + 1):
+                fail("n_frame_per_seg", "expected end - start + 1 of each change_points row")
 
     for name in ("gtscore", "gtsummary"):
         values = getattr(record, name)
@@ -212,16 +246,56 @@ def validate_record(record: VideoRecord, source: str | os.PathLike | None = None
         if values is None:
             continue
         values = np.asarray(values)
-        if values.ndim != 2 or values.shape[1] != record.n_frames or values.shape[0] == 0:
+        width = values.shape[1] if values.ndim == 2 else -1
+        if values.ndim != 2 or values.shape[0] == 0 or (n_frames is not None and width != n_frames):
             fail(
                 name,
-                f"expected shape (n_users, n_frames={record.n_frames}), got {values.shape}",
+                f"expected shape (n_users, n_frames={n_frames}), got {values.shape}",
             )
         if not np.all(np.isfinite(values)):
             fail(name, "contains NaN or infinite values")
-    # F1 counts selected frames: anything but 0/1 would silently change the overlap.
-    if record.user_summary is not None and not np.all(np.isin(record.user_summary, (0, 1))):
-        fail("user_summary", "expected binary values 0/1")
+    if record.user_summary is not None:
+        # F1 counts selected frames: anything but 0/1 would silently change the overlap.
+        if not np.all(np.isin(record.user_summary, (0, 1))):
+            fail("user_summary", "expected binary values 0/1")
+        # with no selected frame in any row every F1 is 0: a broken video, not a hard one
+        if not np.any(record.user_summary):
+            fail("user_summary", "every user summary is empty (no frame selected by any user)")
+    if record.user_anno is not None:
+        anno = np.asarray(record.user_anno)
+        if anno.min() < 1 or anno.max() > 5:
+            fail(
+                "user_anno",
+                f"has scores outside 1..5 (range [{anno.min():g}, {anno.max():g}])",
+            )
+
+
+def missing_for(record: VideoRecord, use: str, style: str | None = None) -> list[str]:
+    """The fields ``record`` lacks for ``use``: ``train`` (gtscore), ``evaluate`` (F1: picks,
+    n_frames, change_points, n_frame_per_seg, user_summary) or ``rank`` (evaluation plus the
+    annotators that rank correlation compares with: ``user_anno`` unless ``style`` is summe,
+    whose annotators are the ``user_summary`` rows)."""
+    if use not in USES:
+        raise ValueError(f"unknown use {use!r}; expected one of {USES}")
+    if use == "train":
+        needed: tuple[str, ...] = ("gtscore",)
+    elif use == "evaluate" or style == "summe":
+        needed = EVALUATION_FIELDS
+    else:
+        needed = (*EVALUATION_FIELDS, "user_anno")
+    return [name for name in needed if getattr(record, name) is None]
+
+
+def require_fps(record: VideoRecord, source: str | os.PathLike | None = None, why: str = "") -> float:
+    """The record's frame rate, or a one-line error saying where it comes from: the published
+    files have none; attaching the original annotations adds it."""
+    if record.fps is None:
+        need = f" ({why})" if why else ""
+        raise DatasetError(
+            f"{_where(source, record.key, 'fps')}: frame rate unknown{need}; the published files "
+            f"carry none: add it from the original annotations with `{ATTACH_COMMAND}`"
+        )
+    return float(record.fps)
 
 
 def _decode(value: Any) -> str:
@@ -296,13 +370,19 @@ def _read_record(group: h5py.Group, path: Path, key: str) -> VideoRecord:
             )
         return raw.astype(np.float32)
 
-    n_frames = _read_scalar(group, "n_frames", path, key)
-    if n_frames != round(n_frames):
-        raise DatasetError(
-            f"{_where(path, key, 'n_frames')}: got {n_frames} "
-            f"(expected {FIELD_SPECS['n_frames']})"
-        )
-    fps = _read_scalar(group, "fps", path, key)
+    def int_array(name: str) -> np.ndarray | None:
+        return _read_int_array(group, name, path, key) if name in group else None
+
+    n_frames: int | None = None
+    if "n_frames" in group:
+        value = _read_scalar(group, "n_frames", path, key)
+        if value != round(value):
+            raise DatasetError(
+                f"{_where(path, key, 'n_frames')}: got {value} "
+                f"(expected {FIELD_SPECS['n_frames']})"
+            )
+        n_frames = int(round(value))
+    fps = _read_scalar(group, "fps", path, key) if "fps" in group else None
     strings: dict[str, str | None] = {}
     for name in STRING_ATTRS:
         if name in group.attrs:
@@ -311,25 +391,27 @@ def _read_record(group: h5py.Group, path: Path, key: str) -> VideoRecord:
             strings[name] = _decode(group[name][()])
         else:
             strings[name] = None
-    known = set(REQUIRED_FIELDS) | set(OPTIONAL_ARRAY_FIELDS) | set(STRING_ATTRS)
+    known = {*REQUIRED_FIELDS, *EVALUATION_FIELDS, "fps", *OPTIONAL_ARRAY_FIELDS, *STRING_ATTRS}
     extra = {
         name: np.asarray(group[name][()])
         for name in group
         if name not in known and isinstance(group[name], h5py.Dataset)
     }
-    cps = _read_int_array(group, "change_points", path, key)
-    if cps.ndim == 1 and cps.size == 2:
+    cps = int_array("change_points")
+    if cps is not None and cps.ndim == 1 and cps.size == 2:
         cps = cps.reshape(1, 2)
+    picks = int_array("picks")
+    n_frame_per_seg = int_array("n_frame_per_seg")
     features = array("features")
     assert features is not None
     return VideoRecord(
         key=key,
         features=features,
-        picks=_read_int_array(group, "picks", path, key).reshape(-1),
-        n_frames=int(round(n_frames)),
+        picks=None if picks is None else picks.reshape(-1),
+        n_frames=n_frames,
         fps=fps,
         change_points=cps,
-        n_frame_per_seg=_read_int_array(group, "n_frame_per_seg", path, key).reshape(-1),
+        n_frame_per_seg=None if n_frame_per_seg is None else n_frame_per_seg.reshape(-1),
         gtscore=array("gtscore"),
         gtsummary=array("gtsummary"),
         user_summary=array("user_summary"),
@@ -374,11 +456,14 @@ def write_record(group: h5py.Group, record: VideoRecord) -> None:
     group.create_dataset(
         "features", data=record.features.astype(np.float32), compression="gzip", shuffle=True
     )
-    group.create_dataset("picks", data=record.picks.astype(np.int64))
-    group.create_dataset("n_frames", data=np.int64(record.n_frames))
-    group.create_dataset("fps", data=np.float64(record.fps))
-    group.create_dataset("change_points", data=record.change_points.astype(np.int64))
-    group.create_dataset("n_frame_per_seg", data=record.n_frame_per_seg.astype(np.int64))
+    for name in ("picks", "change_points", "n_frame_per_seg"):
+        value = getattr(record, name)
+        if value is not None:
+            group.create_dataset(name, data=np.asarray(value).astype(np.int64))
+    if record.n_frames is not None:
+        group.create_dataset("n_frames", data=np.int64(record.n_frames))
+    if record.fps is not None:
+        group.create_dataset("fps", data=np.float64(record.fps))
     for name in OPTIONAL_ARRAY_FIELDS:
         value = getattr(record, name)
         if value is not None:

@@ -11,8 +11,13 @@ annotator (TVSum: per-user 1..5 ``user_anno``; SumMe: per-user selections ``user
 averaged over annotators, then over videos; never against the annotators' mean. Rates
 (``Protocol.rank_rate``): ``full`` = upsampled predictions vs every frame (default); ``2fps`` =
 the step predictions vs the annotations at the steps' frames (``picks``); ``stride`` = both at
-frames 0, s, 2s, ... (s = ``rank_stride``). A NaN correlation (a constant prediction, e.g. the
-uniform baseline, or a constant annotator) counts as 0: the prediction carries no ranking.
+frames 0, s, 2s, ... (s = ``rank_stride``). A constant prediction (e.g. the uniform baseline)
+carries no ranking and counts 0. A constant annotator has no ranking to agree with: the
+correlation is undefined, so that annotator is left out of the video's mean and counted
+(``undefined_annotators``); a video whose annotators are all constant has NaN correlations,
+left out of the dataset mean and counted there. Which annotations rank is stated in every
+result (``ranked_by``); a TVSum-style video without ``user_anno`` is refused under ``auto``
+(:func:`resolve_rank_annotations`).
 
 Human reference (leave-one-out). For each annotator i, each OTHER annotator j is treated as the
 reference: rank correlation of i against j is computed pairwise (not against the mean of the
@@ -31,7 +36,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from vsumlab.data.schema import Dataset, VideoRecord
+from vsumlab.data.schema import ATTACH_COMMAND, Dataset, VideoRecord, missing_for
+from vsumlab.data.uses import require_evaluable
 from vsumlab.errors import ConfigError, DatasetError
 from vsumlab.evaluation.correlation import tau_rho_against_each, tau_rho_pairwise
 from vsumlab.evaluation.keyshots import keyshot_summary, upsample_to_frames
@@ -195,19 +201,76 @@ def video_f1(
 
 
 # ----------------------------------------------------------------------------- ranks
-def rank_annotators(record: VideoRecord, protocol: Protocol = DEFAULT_PROTOCOL) -> np.ndarray:
-    """The annotators' frame scores (U, n_frames) used for rank correlation."""
+def resolve_rank_annotations(
+    record: VideoRecord,
+    protocol: Protocol = DEFAULT_PROTOCOL,
+    style: str | None = None,
+    source: object = None,
+) -> str:
+    """Which annotations rank this video: ``user_anno`` or ``user_summary``.
+
+    ``auto`` takes ``user_anno`` when present and ``user_summary`` for SumMe-style videos. A
+    TVSum-style video without ``user_anno`` (the published TVSum file) is refused: correlating
+    with its binary 15% summaries gives figures unlike the literature's (Otani et al. use the
+    1..5 scores), so the user must attach the scores or ask for ``user_summary`` explicitly.
+    """
+    lacking = missing_for(record, "evaluate")
+    if lacking:
+        prefix = f"{source}: " if source is not None else ""
+        raise DatasetError(
+            f"{prefix}video '{record.key}' cannot be evaluated: it lacks {', '.join(lacking)} "
+            "(a train-only video, like those of the published OVP/YouTube files)"
+        )
     choice = protocol.rank_annotations
-    if choice == "auto":
-        choice = "user_anno" if record.user_anno is not None else "user_summary"
+    if choice != "auto":
+        return choice
+    if record.user_anno is not None:
+        return "user_anno"
+    if style == "tvsum":
+        prefix = f"{source}: " if source is not None else ""
+        raise DatasetError(
+            f"{prefix}video '{record.key}' field 'user_anno': missing; TVSum rank correlation "
+            "needs the per-user 1..5 scores, which the published file lacks: add them with "
+            f"`{ATTACH_COMMAND}`, or ask for correlation with the binary user summaries (not "
+            "comparable to published figures): eval --rank-annotations user_summary, or "
+            "rank_annotations: user_summary in the model's protocol"
+        )
+    return "user_summary"
+
+
+def rank_annotators(
+    record: VideoRecord, protocol: Protocol = DEFAULT_PROTOCOL, style: str | None = None
+) -> np.ndarray:
+    """The annotators' frame scores (U, n_frames) used for rank correlation."""
+    choice = resolve_rank_annotations(record, protocol, style)
     if choice == "user_anno":
         if record.user_anno is None:
             raise DatasetError(
                 f"video '{record.key}' field 'user_anno': missing; rank_annotations=user_anno "
-                "needs per-user importance scores (n_users, n_frames)"
+                "needs per-user importance scores (n_users, n_frames); add them with "
+                f"`{ATTACH_COMMAND}`"
             )
         return np.asarray(record.user_anno, dtype=np.float64)
     return _user_summaries(record).astype(np.float64)
+
+
+def ranked_by(
+    dataset: Dataset,
+    keys: Sequence[str],
+    protocol: Protocol = DEFAULT_PROTOCOL,
+    style: str | None = None,
+) -> str:
+    """The annotations that rank ``keys`` (checked up front, so a refusal names the file):
+    ``user_anno``, ``user_summary`` or both joined with ``+``."""
+    source = dataset.path or dataset.name
+    require_evaluable(dataset, "the evaluated dataset", list(keys), source)
+    used = {
+        resolve_rank_annotations(
+            dataset[key], protocol, style or record_style(key, dataset[key]), source
+        )
+        for key in keys
+    }
+    return "+".join(sorted(used))
 
 
 def _at_rate(
@@ -222,16 +285,46 @@ def _at_rate(
     return frames[..., :: protocol.rank_stride]
 
 
-def video_rank_correlation(
-    record: VideoRecord, step_scores: np.ndarray, protocol: Protocol = DEFAULT_PROTOCOL
-) -> tuple[float, float]:
-    """(Kendall tau-b, Spearman rho) of the predictions against each annotator, averaged over
-    annotators; NaN (a constant sequence) counts as 0."""
-    annotators = rank_annotators(record, protocol)
+def _constant(rows: np.ndarray) -> np.ndarray:
+    """(U,) True where a row holds one value only (its rank correlation is undefined)."""
+    rows = np.atleast_2d(rows)
+    return np.all(rows == rows[:, :1], axis=1)
+
+
+def video_rank_correlation_counted(
+    record: VideoRecord,
+    step_scores: np.ndarray,
+    protocol: Protocol = DEFAULT_PROTOCOL,
+    style: str | None = None,
+) -> tuple[float, float, int]:
+    """(Kendall tau-b, Spearman rho, annotators left out) of the predictions against each
+    annotator, averaged over annotators.
+
+    A constant prediction ranks nothing: 0. A constant annotator has no ranking to agree
+    with: that annotator is left out of the mean and counted; when every annotator is
+    constant, both values are NaN (undefined, left out of the dataset mean and counted there).
+    """
+    annotators = _at_rate(rank_annotators(record, protocol, style), record, protocol)
     frames = upsample_to_frames(step_scores, record.picks, record.n_frames)
     prediction = _at_rate(frames, record, protocol, steps=np.asarray(step_scores, np.float64))
-    taus, rhos = tau_rho_against_each(prediction, _at_rate(annotators, record, protocol))
-    return float(np.mean(np.nan_to_num(taus))), float(np.mean(np.nan_to_num(rhos)))
+    constant = _constant(annotators)
+    if np.all(prediction == prediction.flat[0]):
+        return 0.0, 0.0, int(constant.sum())
+    if np.all(constant):
+        return float("nan"), float("nan"), int(constant.sum())
+    taus, rhos = tau_rho_against_each(prediction, annotators[~constant])
+    return float(np.mean(taus)), float(np.mean(rhos)), int(constant.sum())
+
+
+def video_rank_correlation(
+    record: VideoRecord,
+    step_scores: np.ndarray,
+    protocol: Protocol = DEFAULT_PROTOCOL,
+    style: str | None = None,
+) -> tuple[float, float]:
+    """(Kendall tau-b, Spearman rho): :func:`video_rank_correlation_counted` without the count."""
+    tau, rho, _ = video_rank_correlation_counted(record, step_scores, protocol, style)
+    return tau, rho
 
 
 # ----------------------------------------------------------------------------- videos
@@ -249,8 +342,13 @@ def evaluate_video(
     scores = check_step_scores(record, step_scores)
     if style is None and protocol.f1_reduction == "auto":
         style = record_style(record.key, record)
-    tau, rho = video_rank_correlation(record, scores, protocol)
-    return VideoScores(f1=video_f1(record, scores, protocol, style), kendall=tau, spearman=rho)
+    tau, rho, left_out = video_rank_correlation_counted(record, scores, protocol, style)
+    return VideoScores(
+        f1=video_f1(record, scores, protocol, style),
+        kendall=tau,
+        spearman=rho,
+        undefined_annotators=left_out,
+    )
 
 
 def _dataset_style(dataset: Dataset, protocol: Protocol, style: str | None) -> str | None:
@@ -281,10 +379,13 @@ def evaluate_dataset(
     selected = select_keys(dataset, keys)
     check_predictions(predictions, dataset, selected)
     style = _dataset_style(dataset, protocol, style)
+    ranked = ranked_by(dataset, selected, protocol, style)
     rows = {
         key: evaluate_video(dataset[key], predictions[key], protocol, style) for key in selected
     }
-    return DatasetScores(rows, label=label, protocol=protocol, style=style, dataset=dataset.name)
+    return DatasetScores(
+        rows, label=label, protocol=protocol, style=style, dataset=dataset.name, ranked_by=ranked
+    )
 
 
 # ----------------------------------------------------------------------------- references
@@ -296,7 +397,7 @@ def human_video(
         style = record_style(record.key, record)
     reduction = resolve_reduction(protocol, style, record.key)
     users = _user_summaries(record).astype(np.int64)
-    annotators = rank_annotators(record, protocol)
+    annotators = rank_annotators(record, protocol, style)
     for name, rows in (("user_summary", users), ("annotators", annotators)):
         if len(rows) < 2:
             raise DatasetError(
@@ -310,12 +411,23 @@ def human_video(
     others = ~np.eye(len(users), dtype=bool)
     per_user = [reduce_users(f1[i][others[i]], reduction) for i in range(len(users))]
 
-    taus, rhos = tau_rho_pairwise(_at_rate(annotators, record, protocol))
-    off = ~np.eye(len(annotators), dtype=bool)
-    # mean over ordered pairs (i, j != i) = mean over i of the mean over the others
-    tau = float(np.mean(np.nan_to_num(taus[off])))
-    rho = float(np.mean(np.nan_to_num(rhos[off])))
-    return VideoScores(f1=float(np.mean(per_user)), kendall=tau, spearman=rho)
+    # a constant annotator ranks nothing: left out (and counted), not scored as 0
+    ranked = _at_rate(annotators, record, protocol)
+    constant = _constant(ranked)
+    varied = ranked[~constant]
+    if len(varied) < 2:
+        tau = rho = float("nan")
+    else:
+        taus, rhos = tau_rho_pairwise(varied)
+        off = ~np.eye(len(varied), dtype=bool)
+        # mean over ordered pairs (i, j != i) = mean over i of the mean over the others
+        tau, rho = float(np.mean(taus[off])), float(np.mean(rhos[off]))
+    return VideoScores(
+        f1=float(np.mean(per_user)),
+        kendall=tau,
+        spearman=rho,
+        undefined_annotators=int(constant.sum()),
+    )
 
 
 def human_reference(
@@ -327,8 +439,11 @@ def human_reference(
     """Human leave-one-out agreement per video and its mean (module docstring)."""
     selected = select_keys(dataset, keys)
     style = _dataset_style(dataset, protocol, style)
+    ranked = ranked_by(dataset, selected, protocol, style)
     rows = {key: human_video(dataset[key], protocol, style) for key in selected}
-    return DatasetScores(rows, label="human", protocol=protocol, style=style, dataset=dataset.name)
+    return DatasetScores(
+        rows, label="human", protocol=protocol, style=style, dataset=dataset.name, ranked_by=ranked
+    )
 
 
 def random_baseline(
@@ -349,6 +464,7 @@ def random_baseline(
         raise ConfigError(f"random baseline draws={draws} must be >= 1")
     selected = select_keys(dataset, keys)
     style = _dataset_style(dataset, protocol, style)
+    ranked = ranked_by(dataset, selected, protocol, style)
     rng = np.random.default_rng(seed)
     values = np.zeros((draws, len(selected), 3))
     for draw in range(draws):
@@ -367,6 +483,7 @@ def random_baseline(
         protocol=protocol,
         style=style,
         dataset=dataset.name,
+        ranked_by=ranked,
         notes={
             "draws": draws,
             "seed": seed,
@@ -386,10 +503,12 @@ def uniform_baseline(
     then maximizes the number of shots, i.e. prefers short shots."""
     selected = select_keys(dataset, keys)
     style = _dataset_style(dataset, protocol, style)
+    ranked = ranked_by(dataset, selected, protocol, style)
     rows = {
         key: evaluate_video(dataset[key], np.full(dataset[key].n_steps, 0.5), protocol, style)
         for key in selected
     }
     return DatasetScores(
-        rows, label="uniform", protocol=protocol, style=style, dataset=dataset.name
+        rows, label="uniform", protocol=protocol, style=style, dataset=dataset.name,
+        ranked_by=ranked,
     )

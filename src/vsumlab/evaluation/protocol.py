@@ -36,7 +36,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     # "stride" = upsampled predictions and annotations at frames 0, s, 2s, ... (s = rank_stride),
     # as code bases that slice annotations with [::15] do (equal to 2fps when picks = 0, 15, ...)
     "rank_rate": ("full", "2fps", "stride"),
-    # annotators for rank correlation: auto = user_anno when present, else user_summary
+    # annotators for rank correlation: auto = user_anno when present, user_summary for
+    # SumMe-style videos; a TVSum-style video without user_anno (the published TVSum file) is
+    # refused under auto (metrics.resolve_rank_annotations): user_summary must be asked for
     "rank_annotations": ("auto", "user_anno", "user_summary"),
     # model selection: last epoch, best on a validation subset of training videos, or the
     # literature's "best test epoch" (labelled, never default)

@@ -15,26 +15,51 @@ TABLE_FORMATS = ("plain", "markdown")
 
 @dataclass(frozen=True)
 class VideoScores:
-    """F1 in percent; Kendall tau-b and Spearman rho averaged over annotators."""
+    """F1 in percent; Kendall tau-b and Spearman rho averaged over annotators (NaN when every
+    annotator is constant: undefined); ``undefined_annotators`` left out as constant."""
 
     f1: float
     kendall: float
     spearman: float
+    undefined_annotators: int = 0
 
-    def to_dict(self) -> dict[str, float]:
-        return {"f1": self.f1, "kendall": self.kendall, "spearman": self.spearman}
+    def to_dict(self) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "f1": self.f1,
+            "kendall": _json_number(self.kendall),
+            "spearman": _json_number(self.spearman),
+        }
+        if self.undefined_annotators:
+            values["undefined_annotators"] = self.undefined_annotators
+        return values
+
+
+def _json_number(value: float) -> float | None:
+    """NaN (an undefined correlation) as null, so the JSON stays valid."""
+    return None if math.isnan(value) else value
 
 
 def mean_scores(rows: Mapping[str, VideoScores] | list[VideoScores]) -> VideoScores:
+    """F1 over all videos; correlations over the videos where they are defined."""
     values = list(rows.values()) if isinstance(rows, Mapping) else list(rows)
     if not values:
         return VideoScores(math.nan, math.nan, math.nan)
-    n = len(values)
+    defined = [v for v in values if not math.isnan(v.kendall)]
+    n = len(defined)
     return VideoScores(
-        f1=sum(v.f1 for v in values) / n,
-        kendall=sum(v.kendall for v in values) / n,
-        spearman=sum(v.spearman for v in values) / n,
+        f1=sum(v.f1 for v in values) / len(values),
+        kendall=sum(v.kendall for v in defined) / n if n else math.nan,
+        spearman=sum(v.spearman for v in defined) / n if n else math.nan,
+        undefined_annotators=sum(v.undefined_annotators for v in values),
     )
+
+
+def undefined_counts(rows: Mapping[str, VideoScores]) -> dict[str, int]:
+    """Videos whose rank correlation is undefined (left out of the mean) and constant
+    annotators left out within videos; empty when there are none."""
+    videos = sum(1 for v in rows.values() if math.isnan(v.kendall))
+    annotators = sum(v.undefined_annotators for v in rows.values())
+    return {"videos": videos, "annotators": annotators} if videos or annotators else {}
 
 
 @dataclass
@@ -48,6 +73,8 @@ class DatasetScores:
     style: str | None = None
     dataset: str | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    #: the annotations rank correlation compared with: user_anno, user_summary (or both, "+")
+    ranked_by: str | None = None
 
     @property
     def mean(self) -> VideoScores:
@@ -67,6 +94,8 @@ class DatasetScores:
             "style": self.style,
             "f1_reduction": self.f1_reduction,
             "rank_rate": self.protocol.rank_rate,
+            "ranked_by": self.ranked_by,
+            **({"rank_undefined": undefined_counts(self.rows)} if undefined_counts(self.rows) else {}),
             "protocol": self.protocol.to_dict(),
             **({"notes": dict(self.notes)} if self.notes else {}),
             "videos": {key: row.to_dict() for key, row in self.rows.items()},
@@ -80,6 +109,17 @@ class DatasetScores:
             return self.protocol.f1_reduction
         return {"summe": "max", "tvsum": "mean"}.get(self.style or "", "auto")
 
+    def _ranked_note(self) -> str:
+        note = f"; ranked against: {self.ranked_by}" if self.ranked_by else ""
+        undefined = undefined_counts(self.rows)
+        if undefined:
+            note += (
+                f"; rank correlation undefined (constant annotations) for "
+                f"{undefined['annotators']} annotator(s), {undefined['videos']} video(s) left "
+                "out of the mean"
+            )
+        return note
+
     def to_table(self, fmt: str = "plain", per_video: bool = True) -> str:
         """The per-video rows (optional) and the mean, as a plain or markdown table."""
         rows = [(key, row) for key, row in self.rows.items()] if per_video else []
@@ -89,11 +129,15 @@ class DatasetScores:
             header += f" on {self.dataset}"
         header += (
             f" ({len(self.rows)} videos; F1 reduction over users: {self.f1_reduction};"
-            f" rank rate: {self.protocol.rank_rate})"
+            f" rank rate: {self.protocol.rank_rate}{self._ranked_note()})"
         )
         if self.protocol.describe():
             header += f"\nprotocol: {self.protocol.describe()}"
         return header + "\n" + format_table(("video", *self.columns()), rows, fmt)
+
+
+def _correlation(value: float) -> str:
+    return "undefined" if math.isnan(value) else f"{value:.3f}"
 
 
 def format_table(
@@ -103,7 +147,8 @@ def format_table(
     if fmt not in TABLE_FORMATS:
         raise ConfigError(f"table format {fmt!r} is unknown; expected one of {TABLE_FORMATS}")
     cells = [list(header)] + [
-        [name, f"{s.f1:.2f}", f"{s.kendall:.3f}", f"{s.spearman:.3f}"] for name, s in rows
+        [name, f"{s.f1:.2f}", _correlation(s.kendall), _correlation(s.spearman)]
+        for name, s in rows
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
 

@@ -24,6 +24,7 @@ from vsumlab.evaluation.metrics import (
     check_style,
     evaluate_video,
     record_style,
+    resolve_rank_annotations,
 )
 from vsumlab.evaluation.protocol import DEFAULT_PROTOCOL, Protocol
 from vsumlab.evaluation.results import VideoScores
@@ -37,7 +38,8 @@ class SummarizationMetrics(Metric):
     ``records`` is a key -> :class:`VideoRecord` mapping, or a :class:`Dataset` (then its
     annotation style resolves ``f1_reduction="auto"``). With a plain mapping, pass ``style``
     unless every record tells it (qualified key ``"summe/..."``, or ``user_anno`` -> tvsum).
-    ``protocol`` may be a :class:`Protocol` or its dict form.
+    ``protocol`` may be a :class:`Protocol` or its dict form; ``source`` (the file) prefixes
+    the error when the records cannot be rank-correlated as the protocol asks.
     """
 
     is_differentiable = False
@@ -49,6 +51,7 @@ class SummarizationMetrics(Metric):
         records: Mapping[str, VideoRecord] | Dataset,
         protocol: Protocol | Mapping[str, Any] | None = None,
         style: str | None = None,
+        source: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -63,6 +66,12 @@ class SummarizationMetrics(Metric):
         self.protocol = protocol
         self.style = style
         self._records: dict[str, VideoRecord] = dict(records)
+        # refuse up front (before training), not at the first validation: e.g. TVSum without
+        # user_anno under rank_annotations=auto
+        for key, record in self._records.items():
+            resolve_rank_annotations(
+                record, protocol, style or record_style(key, record), source
+            )
         self._keys = list(self._records)
         self._index = {key: i for i, key in enumerate(self._keys)}
         self.add_state("video_index", default=[], dist_reduce_fx="cat")
@@ -102,7 +111,8 @@ class SummarizationMetrics(Metric):
             nan = torch.tensor(float("nan"), dtype=torch.float64, device=self.device)
             return {name: nan.clone() for name in VALUES}
         _, values = self._unique()
-        return {name: v.mean() for name, v in values.items()}
+        # correlations are NaN where every annotator is constant (undefined): left out
+        return {name: (v.mean() if name == "f1" else v.nanmean()) for name, v in values.items()}
 
     def per_video(self) -> dict[str, VideoScores]:
         """key -> scores of every video seen (after sync under DDP)."""

@@ -40,6 +40,7 @@ from vsumlab.data.captions import (
     event_boxes,
     load_captions,
 )
+from vsumlab.data.schema import require_fps
 from vsumlab.errors import ConfigError
 from vsumlab.models.components.clip_prior import (
     clip_prior_batch,
@@ -269,7 +270,7 @@ class Cap2SumModule(SummarizerModule):
                 missing += 1
                 self._targets[key] = None
                 continue
-            times = record.picks / record.fps
+            times = record.picks / require_fps(record, why="caption timestamps are in seconds")
             boxes = torch.from_numpy(event_boxes(video, record.n_steps, times))
             self._targets[key] = (video, self._encode(video, boxes))
         if missing:
@@ -454,7 +455,8 @@ def planted_captions(records: Mapping[str, Any]) -> dict[str, CaptionVideo]:
                 f"model.target_captions={PLANTED_CAPTIONS}: video '{key}' has no planted "
                 "segments (only the synthetic sets have them); give a caption JSON instead"
             )
-        times = np.concatenate([record.picks / record.fps, [record.n_frames / record.fps]])
+        fps = require_fps(record, why="caption timestamps are in seconds")
+        times = np.concatenate([record.picks / fps, [record.n_frames / fps]])
         flags = np.concatenate([[0], np.asarray(planted) > 0, [0]]).astype(np.int8)
         edges = np.flatnonzero(np.diff(flags))
         events = tuple(

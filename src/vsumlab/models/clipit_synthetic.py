@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from vsumlab.data.schema import Dataset
+from vsumlab.data.schema import Dataset, require_fps
 from vsumlab.data.synthetic import make_synthetic_dataset
 from vsumlab.errors import ConfigError
 
@@ -113,6 +113,7 @@ def make_caption_aligned_dataset(
     rng = np.random.default_rng([EVENT_SEED, int(seed), len(kind)])
     captions: dict[str, dict[str, Any]] = {}
     for record in dataset:
+        fps = require_fps(record, dataset.path, "caption timestamps are in seconds")
         step_shot = np.searchsorted(record.change_points[:, 0], record.picks, side="right") - 1
         n_shots = len(record.change_points)
         planted_shot = np.zeros(n_shots, dtype=bool)
@@ -147,12 +148,12 @@ def make_caption_aligned_dataset(
             if is_planted:
                 start, end = record.change_points[a, 0], record.change_points[b, 1] + 1
                 sentences.append(EVENT_SENTENCES[event_id])
-                timestamps.append([round(start / record.fps, 3), round(end / record.fps, 3)])
+                timestamps.append([round(start / fps, 3), round(end / fps, 3)])
         record.features = (np.round(features * 16) / 16).astype(np.float32)
         record.extra["event"] = event
         record.extra["event_planted"] = np.isin(event, planted_ids).astype(np.uint8)
         captions[record.key] = {
-            "duration": round(record.n_frames / record.fps, 3),
+            "duration": round(record.n_frames / fps, 3),
             "timestamps": timestamps,
             "sentences": sentences,
         }

@@ -163,7 +163,10 @@ class SummarizerModule(L.LightningModule):
         for name in ("val", "test"):
             if name not in self.metrics:
                 self.metrics[name] = SummarizationMetrics(
-                    datamodule.records_for(name), self.protocol, style=style
+                    datamodule.records_for(name),
+                    self.protocol,
+                    style=style,
+                    source=None if datamodule.qualified else datamodule.dataset_path,
                 )
 
     def _evaluate_batch(self, batch: dict[str, Any], name: str) -> None:

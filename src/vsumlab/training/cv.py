@@ -439,6 +439,9 @@ def run_fold(
         "fold": fold,
         "seed": seed,
         "model": _as_metrics(scores),
+        "ranked_by": scores.ranked_by,
+        **({"rank_undefined": scores.to_dict()["rank_undefined"]}
+           if "rank_undefined" in scores.to_dict() else {}),
         "val": val_metrics,
         "seeds": _effective_seeds(cli),
         "references": {name: _as_metrics(value) for name, value in references.items()},
@@ -630,7 +633,10 @@ def _run_folds(
             note = f"protocol preset {preset}" + (f"; {note}" if note else "")
         val = [r.get("val") for r in results]
         val_means = _mean_metrics(val)
+        # which annotations ranked (user_anno / user_summary): every table states it
+        ranked = "+".join(sorted({str(r.get("ranked_by")) for r in results}))
         extra: dict[str, Any] = {
+            "ranked_by": ranked,
             "seeds": [r["seed"] for r in results],
             "fold_ids": [r["fold"] for r in results],
             "seeds_used": [r.get("seeds") for r in results],
@@ -641,8 +647,9 @@ def _run_folds(
                           extra=extra)]
         for name in REFERENCE_ROWS:
             rows.append(ResultRow(name, [r["references"][name] for r in results],
-                                  kind="reference"))
+                                  kind="reference", extra={"ranked_by": ranked}))
         meta = {"experiment": options.experiment, "model_selection": selection,
+                "ranked_by": ranked,
                 "protocol": results[0].get("protocol"),
                 "n_folds": n_folds, "folds": folds, "seeds": seeds}
         if pretrained is not None:

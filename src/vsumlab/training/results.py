@@ -74,7 +74,20 @@ def format_table(rows: Sequence[ResultRow], title: str = "") -> str:
             f"{row.mean('spearman'):.3f} ± {row.std('spearman'):.3f}",
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {len(row.folds)} |")
+    lines += _ranked_lines(rows)
     return "\n".join(lines) + "\n"
+
+
+def _ranked_lines(rows: Sequence[ResultRow]) -> list[str]:
+    """Which annotations the rank correlations compared with (rows of older results folders
+    do not record it: "not recorded")."""
+    ranked = {row.name: row.extra.get("ranked_by") or "not recorded" for row in rows}
+    if not rows or set(ranked.values()) == {"not recorded"}:
+        return []
+    if len(set(ranked.values())) == 1:
+        return ["", f"Rank correlation against: {next(iter(ranked.values()))}."]
+    listed = "; ".join(f"{name}: {value}" for name, value in ranked.items())
+    return ["", f"Rank correlation against: {listed}."]
 
 
 def write_results(
