@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from data.published_layout import write_published_set
+from models.clipit.helpers import save_checkpoint, tiny_cap2sum
 from vsumlab.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -88,15 +89,21 @@ def test_clipit_recipes_train_on_the_published_sets(
     monkeypatch.setenv("CLIPIT_TEXT_ENCODER", "vsumlab-tiny-clip")
     monkeypatch.setenv("CLIPIT_TEXT_DIM", "32")
     extra = ",".join(str(published[name]) for name in ("summe", "ovp", "youtube"))
+    # the recipes' default guide: dense captions of a Cap2Sum captioner (a tiny random one here)
+    captioner = save_checkpoint(tiny_cap2sum(0, input_dim=DIM), tmp_path / "cap2sum.ckpt")
     out = tmp_path / setting
     code = main([
         "cv", "--config", str(REPO / "experiments" / "clipit" / f"{setting}_tvsum.yaml"),
         f"--data.init_args.dataset={published['tvsum_attached']}",
         f"--data.init_args.extra_datasets=[{extra}]",
         f"--model.init_args.text_cache_dir={tmp_path / 'text_cache'}",
+        f"--model.init_args.captioner={captioner}",
+        f"--model.init_args.caption_cache_dir={tmp_path / 'caption_cache'}",
         "--out", str(out), *FAST,
     ])  # fmt: skip
     assert code == 0
+    # every video of every set was guided by the captioner's generated captions
+    assert len(list((tmp_path / "caption_cache").rglob("*.json"))) == 50 + 25 + 6 + 5
     fold = json.loads((out / "seed_default" / "fold_0" / "result.json").read_text())
     assert fold["ranked_by"] == "user_anno" and fold["data"]["setting"] == setting
     data = fold["data"]

@@ -12,11 +12,36 @@ from torch.utils.data import DataLoader
 
 from vsumlab.data.datamodules import VideoFeatureDataset, collate_videos
 from vsumlab.data.schema import Dataset
+from vsumlab.models.cap2sum import Cap2SumModule
 from vsumlab.models.clipit import CLIPItModule
 from vsumlab.models.clipit_synthetic import make_caption_aligned_dataset
 
 TINY = "vsumlab-tiny-clip"  # VIDEO's tiny open_clip config, random weights (32-d text)
 TINY_DIM = 32
+
+CAPTION_WORDS = ["a", "dog", "runs", "cat", "sleeps", "on", "the", "grass"]
+TINY_CAPTIONER = dict(
+    d_model=16, n_heads=2, n_points=2, n_levels=3, n_queries=4, ffn_dim=32, max_events=4,
+    caption_hidden=16, caption_word_dim=8, norm_groups=4, dropout=0.0,
+)  # fmt: skip
+
+
+def tiny_cap2sum(seed: int, input_dim: int = 6) -> Cap2SumModule:
+    """A tiny randomly initialised Cap2Sum module (PDVC captioner + summarizer), in eval mode."""
+    torch.manual_seed(seed)
+    return Cap2SumModule(
+        input_dim=input_dim, vocabulary=CAPTION_WORDS, captioner=TINY_CAPTIONER,
+        max_caption_len=5, summarizer_args={"d_model": 8, "n_heads": 2, "n_layers": 1},
+    ).eval()  # fmt: skip
+
+
+def save_checkpoint(module: L.LightningModule, path):
+    """A Lightning checkpoint of an untrained module (what `vsumlab fit` would write)."""
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        max_epochs=0)  # fmt: skip
+    trainer.strategy.connect(module)
+    trainer.save_checkpoint(path)
+    return path
 
 
 def tiny_module(input_dim: int, **kwargs: Any) -> CLIPItModule:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import lightning as L
 import numpy as np
 import pytest
 import torch
@@ -19,29 +18,7 @@ from vsumlab.models.clipit_captions import (
     load_caption_generator,
 )
 
-from .helpers import tiny_module
-
-WORDS = ["a", "dog", "runs", "cat", "sleeps", "on", "the", "grass"]
-TINY_CAPTIONER = dict(
-    d_model=16, n_heads=2, n_points=2, n_levels=3, n_queries=4, ffn_dim=32, max_events=4,
-    caption_hidden=16, caption_word_dim=8, norm_groups=4, dropout=0.0,
-)  # fmt: skip
-
-
-def _cap2sum(seed: int) -> Cap2SumModule:
-    torch.manual_seed(seed)
-    return Cap2SumModule(
-        input_dim=6, vocabulary=WORDS, captioner=TINY_CAPTIONER, max_caption_len=5,
-        summarizer_args={"d_model": 8, "n_heads": 2, "n_layers": 1},
-    ).eval()  # fmt: skip
-
-
-def _save(module: L.LightningModule, path):
-    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        max_epochs=0)  # fmt: skip
-    trainer.strategy.connect(module)
-    trainer.save_checkpoint(path)
-    return path
+from .helpers import save_checkpoint, tiny_cap2sum, tiny_module
 
 
 def _decoded(module: Cap2SumModule, features: np.ndarray) -> list[str]:
@@ -60,8 +37,9 @@ def _decoded(module: Cap2SumModule, features: np.ndarray) -> list[str]:
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("captioner")
     records = make_synthetic_dataset("tvsum", seed=0, n_videos=3, feature_dim=6).records
-    first, second = _cap2sum(0), _cap2sum(1)
-    return root, records, first, _save(first, root / "a.ckpt"), second, _save(second, root / "b.ckpt")
+    first, second = tiny_cap2sum(0), tiny_cap2sum(1)
+    return (root, records, first, save_checkpoint(first, root / "a.ckpt"), second,
+            save_checkpoint(second, root / "b.ckpt"))
 
 
 def test_guide_sentences_are_the_captioners_decoded_output(world, tmp_path):
