@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from vsumlab.errors import ConfigError
-from vsumlab.models.components.pdvc.captioner import PDVCCaptioner
+from vsumlab.models.components.pdvc.captioner import PDVCCaptioner, joint_score
 from vsumlab.models.components.pdvc.decoding import beam_search, greedy_decode
 from vsumlab.models.components.pdvc.heads import EventCounter
 from vsumlab.models.losses.captioning import DenseCaptionCriterion, EventTargets
@@ -163,3 +163,97 @@ def test_bad_sizes_are_config_errors():
     model = tiny_captioner()
     with pytest.raises(ConfigError, match="dim 5"):
         model(torch.randn(1, 4, 5), torch.ones(1, 4, dtype=torch.bool))
+
+
+def test_joint_score_by_hand():
+    # PDVC: c_loc + 0.3 * sum log p / n_words ** 2; no words -> the caption adds nothing
+    loc = torch.tensor([0.9, 0.5, 0.4])
+    logp = torch.tensor([-8.0, -2.0, 0.0])
+    words = torch.tensor([2, 4, 0])
+    expected = torch.tensor([0.9 - 0.3 * 8 / 4, 0.5 - 0.3 * 2 / 16, 0.4])
+    torch.testing.assert_close(joint_score(loc, logp, words), expected)
+
+
+def test_predict_events_ranks_queries_by_the_joint_score():
+    model = tiny_captioner()
+    with torch.no_grad():
+        model.counters[-1].fc.bias.copy_(torch.tensor([0.0, 0.0, 50.0, 0.0, 0.0]))  # 2 events
+    torch.manual_seed(5)
+    out = model(torch.randn(1, 9, 6), torch.ones(1, 9, dtype=torch.bool))
+    loc = out.last.logits.detach().sigmoid()[0]
+    bi, qi = torch.zeros(4, dtype=torch.long), torch.arange(4)
+    tokens, _ = model.generate(out, bi, qi, bos=1, eos=2, max_len=5)
+    sentence, n_words = model.caption_log_probs(out, bi, qi, tokens, bos=1, eos=2)
+    for weight in (0.3, 100.0):
+        joint = joint_score(loc, sentence, n_words, weight)
+        events = model.predict_events(out, bos=1, eos=2, max_len=5, caption_weight=weight)[0]
+        chosen = sorted(joint.topk(2).indices.tolist())
+        assert sorted(round(e.score, 5) for e in events) == sorted(
+            round(float(joint[q]), 5) for q in chosen)
+    by_loc = model.predict_events(out, bos=1, eos=2, max_len=5, rank_by="localization")[0]
+    assert sorted(e.score for e in by_loc) == pytest.approx(sorted(loc.topk(2).values.tolist()))
+    with pytest.raises(ConfigError, match="rank_by='best'"):
+        model.predict_events(out, bos=1, eos=2, rank_by="best")
+
+
+def test_caption_head_is_causal():
+    # logits at step t read the input words 0..t only: changing input word t+1 leaves them
+    model = tiny_captioner()
+    out = model(torch.randn(1, 9, 6), torch.ones(1, 9, dtype=torch.bool))
+    q, b = torch.tensor([1]), torch.tensor([0])
+    tokens = torch.tensor([[1, 5, 6, 7, 8]])
+    base = model.caption_logits(out, out.last, b, q, tokens)
+    for t in range(1, 5):
+        changed = tokens.clone()
+        changed[0, t] = 9
+        logits = model.caption_logits(out, out.last, b, q, changed)
+        torch.testing.assert_close(logits[:, :t], base[:, :t])
+        assert not torch.allclose(logits[:, t], base[:, t])
+
+
+def _criterion_caption_calls(model, monkeypatch):
+    calls = []
+    original = model.caption_logits
+
+    def spy(output, layer, batch_index, query_index, tokens_in):
+        logits = original(output, layer, batch_index, query_index, tokens_in)
+        calls.append((tokens_in.clone(), logits.detach()))
+        return logits
+
+    monkeypatch.setattr(model, "caption_logits", spy)
+    return calls
+
+
+def test_criterion_teacher_forces_the_shifted_caption(monkeypatch):
+    # input = <bos> w1 .. (the caption without its last token), targets = w1 .. <eos>: no step
+    # is fed the word it must predict, so changing target word t leaves steps <= t unchanged
+    model = tiny_captioner()
+    out = model(torch.randn(1, 9, 6), torch.ones(1, 9, dtype=torch.bool))
+    caption = torch.tensor([[1, 5, 6, 7, 2]])
+    boxes = torch.tensor([[0.5, 0.4]])
+    criterion = DenseCaptionCriterion(aux_loss=False)
+    calls = _criterion_caption_calls(model, monkeypatch)
+    criterion(model, out, [EventTargets(boxes, caption)])
+    (tokens_in, base), = calls
+    assert tokens_in.tolist() == [[1, 5, 6, 7]]
+    for t in range(4):  # target word t is caption[t + 1]
+        changed = caption.clone()
+        changed[0, t + 1] = 9
+        calls.clear()
+        criterion(model, out, [EventTargets(boxes, changed)])
+        logits = calls[0][1]
+        torch.testing.assert_close(logits[:, : t + 1], base[:, : t + 1])
+
+
+def test_caption_loss_is_the_cross_entropy_of_the_next_word(monkeypatch):
+    model = tiny_captioner()
+    out = model(torch.randn(1, 9, 6), torch.ones(1, 9, dtype=torch.bool))
+    caption = torch.tensor([[1, 5, 6, 2, 0]])  # padded: the pad is not a target
+    calls = _criterion_caption_calls(model, monkeypatch)
+    _, logs = DenseCaptionCriterion(aux_loss=False)(
+        model, out, [EventTargets(torch.tensor([[0.5, 0.4]]), caption)]
+    )
+    (_, logits), = calls
+    logp = logits[0].log_softmax(-1)
+    expected = -(logp[0, 5] + logp[1, 6] + logp[2, 2]) / 3
+    assert logs["caption"].item() == pytest.approx(expected.item(), rel=1e-5)
