@@ -88,7 +88,7 @@ def test_clip_prior_switch_in_fine_tuning(small_tvsum_h5, tmp_path, text_feature
         assert "train/caption" in logged  # the caption loss of weak fine-tuning still runs
 
 
-@pytest.mark.parametrize("use_prior", [True, False])
+@pytest.mark.parametrize("use_prior", [True, False, "auto"])
 def test_clip_prior_switch_in_pretraining(tmp_path, text_features, use_prior):
     captions = tmp_path / "captions.json"
     captions.write_text(json.dumps(CAPTIONS))
@@ -104,13 +104,16 @@ def test_clip_prior_switch_in_pretraining(tmp_path, text_features, use_prior):
         f"--model.init_args.use_prior={str(use_prior).lower()}",
         f"--model.init_args.prior.text_features={text_features}",
     )  # fmt: skip
-    assert cli.model.hparams.use_prior is use_prior and cli.model.mode == "pretrain"
+    assert cli.model.hparams.use_prior == use_prior and cli.model.mode == "pretrain"
+    # the published recipe: captioner first, then the summarizer against it, held fixed
+    assert cli.model.hparams.captioner_epochs == 3 and cli.model.hparams.freeze_captioner
     # a null given for one key of a dict-valued argument arrives as the text 'None'
     assert cli.datamodule.synthetic["n_videos"] is None
     assert cli.datamodule.synthetic["max_duration"] == 150  # the recipe's other options stay
     cli.trainer.fit(cli.model, cli.datamodule)
     logged = cli.trainer.callback_metrics
-    assert ("train/prior" in logged) is use_prior
+    # auto: on, since CLIP text features are configured (one epoch: no captioner-only stage)
+    assert ("train/prior" in logged) is (use_prior is not False)
     assert "train/caption" in logged and "val/caption_loss" in logged
 
 
