@@ -188,10 +188,11 @@ def test_predict_events_ranks_queries_by_the_joint_score():
         joint = joint_score(loc, sentence, n_words, weight)
         events = model.predict_events(out, bos=1, eos=2, max_len=5, caption_weight=weight)[0]
         chosen = sorted(joint.topk(2).indices.tolist())
-        assert sorted(round(e.score, 5) for e in events) == sorted(
+        assert sorted(round(e.confidence, 5) for e in events) == sorted(
             round(float(joint[q]), 5) for q in chosen)
     by_loc = model.predict_events(out, bos=1, eos=2, max_len=5, rank_by="localization")[0]
     assert sorted(e.score for e in by_loc) == pytest.approx(sorted(loc.topk(2).values.tolist()))
+    assert [e.confidence for e in by_loc] == [e.score for e in by_loc]
     with pytest.raises(ConfigError, match="rank_by='best'"):
         model.predict_events(out, bos=1, eos=2, rank_by="best")
 

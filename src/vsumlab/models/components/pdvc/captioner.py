@@ -59,8 +59,9 @@ class CaptionerOutput:
 class EventPrediction:
     start: float  # fraction of the video in [0, 1]
     end: float
-    score: float  # ranking confidence: PDVC's joint score (or the foreground probability)
+    score: float  # foreground probability
     tokens: list[int]  # caption word ids (no <bos>, no <eos>)
+    confidence: float = 0.0  # what ranked it: PDVC's joint score (or the foreground probability)
 
 
 def joint_score(
@@ -275,8 +276,9 @@ class PDVCCaptioner(nn.Module):
             top = confidence[b].topk(int(n_events[b])).indices.tolist()
             events = [
                 EventPrediction(
-                    float(spans[b, q, 0]), float(spans[b, q, 1]), float(confidence[b, q]),
+                    float(spans[b, q, 0]), float(spans[b, q, 1]), float(scores[b, q]),
                     [t for t in tokens[b, q].tolist() if t not in (eos, 0)],
+                    float(confidence[b, q]),
                 )
                 for q in top
             ]
