@@ -258,3 +258,47 @@ def test_caption_loss_is_the_cross_entropy_of_the_next_word(monkeypatch):
     logp = logits[0].log_softmax(-1)
     expected = -(logp[0, 5] + logp[1, 6] + logp[2, 2]) / 3
     assert logs["caption"].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_criterion_normalises_box_losses_by_the_number_of_events():
+    # PDVC / Deformable DETR: focal and GIoU losses are sums over queries / matched pairs divided
+    # by the number of ground-truth events in the batch (here 6: 5 + 1, of which only 4 + 1 can
+    # be matched to the 4 queries), not means
+    from vsumlab.models.components.pdvc.matcher import HungarianMatcher
+    from vsumlab.models.losses.captioning import giou_loss, sigmoid_focal_loss
+
+    model = tiny_captioner()
+    five = torch.tensor([[0.1, 0.1], [0.3, 0.2], [0.5, 0.1], [0.7, 0.3], [0.9, 0.1]])
+    targets = [
+        EventTargets(five, torch.tensor([[1, 5, 6, 2]] * 5)),
+        EventTargets(torch.tensor([[0.5, 0.5]]), torch.tensor([[1, 8, 9, 2]])),
+    ]
+    out = model(torch.randn(2, 10, 6), torch.ones(2, 10, dtype=torch.bool))
+    layer = out.last
+    criterion = DenseCaptionCriterion(aux_loss=False)
+    losses = criterion.layer_losses(model, out, layer, targets)
+    matches = HungarianMatcher()(layer.logits, layer.boxes, [t.boxes for t in targets])
+    onehot = torch.zeros_like(layer.logits)
+    pred, gold = [], []
+    for b, (q, g) in enumerate(matches):
+        onehot[b, q] = 1.0
+        pred.append(layer.boxes[b, q])
+        gold.append(targets[b].boxes[g])
+    assert sum(len(q) for q, _ in matches) == 5
+    focal = sigmoid_focal_loss(layer.logits, onehot).sum() / 6
+    giou = giou_loss(torch.cat(pred), torch.cat(gold)).sum() / 6
+    assert losses["cls"].item() == pytest.approx(focal.item(), rel=1e-5)
+    assert losses["giou"].item() == pytest.approx(giou.item(), rel=1e-5)
+    # 5 events with a counter for 0..4: the target is clipped to 4
+    count = torch.nn.functional.cross_entropy(layer.count_logits, torch.tensor([4, 1]))
+    assert losses["ec"].item() == pytest.approx(count.item(), rel=1e-5)
+
+
+def test_criterion_matches_with_class_cost_2_and_giou_cost_4():
+    # the hand-computed case of test_matcher_and_segments: GIoU 0.75 / 0.6 of query 0
+    boxes = torch.tensor([[0.2, 0.4], [0.1, 0.2]])  # [0, 0.4], [0, 0.2] as (center, length)
+    events = torch.tensor([[0.15, 0.3], [0.3, 0.4]])  # [0, 0.3], [0.1, 0.5]
+    cost = DenseCaptionCriterion().matcher.cost_matrix(torch.tensor([2.0, 0.0]), boxes, events)
+    p = torch.sigmoid(torch.tensor(2.0))
+    focal = 0.25 * (1 - p) ** 2 * -torch.log(p) - 0.75 * p**2 * -torch.log(1 - p)
+    torch.testing.assert_close(cost[0], 2 * focal - 4 * torch.tensor([0.75, 0.6]))
