@@ -249,3 +249,19 @@ def test_use_prior_auto_follows_the_configured_clip_features(caption_data, tmp_p
         module(use_prior="maybe")
     with pytest.raises(ConfigError, match="captioner_epochs=2"):
         module(mode="supervised", captioner_epochs=2)
+
+
+@pytest.mark.parametrize(("options", "target"), [({}, 0.3), ({"length_target": 0.5}, 0.5)])
+def test_length_and_variance_terms_of_the_summarizers_scores(caption_data, options, target):
+    # eq. 4 with l = 0.3 (paper) unless configured; eq. 5: 0.25 - population variance
+    model = module(vocabulary=caption_data.vocabulary.words, **options)
+    batch = next(iter(caption_data.train_dataloader()))
+    _, logs = model.training_loss(batch)
+    scores, valid = model.scores(batch["features"], batch["mask"]), batch["mask"]
+    means, variances = [], []
+    for row in range(len(batch["keys"])):
+        s = scores[row][valid[row]]
+        means.append((s.mean() - target) ** 2)
+        variances.append(0.25 - s.var(unbiased=False))
+    assert logs["length"].item() == pytest.approx(torch.stack(means).mean().item(), rel=1e-5)
+    assert logs["variance"].item() == pytest.approx(torch.stack(variances).mean().item(), rel=1e-5)
