@@ -15,6 +15,8 @@ import pytest
 # CLI runs) inherit the setting through the environment.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+# Tests never fetch weights: drop a developer's opt-in (vsumlab.video.weights.DOWNLOAD_ENV).
+os.environ.pop("VSUMLAB_DOWNLOAD_WEIGHTS", None)
 
 
 def pytest_configure(config: pytest.Config) -> None:

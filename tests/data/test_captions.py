@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from vsumlab.data.caption_features import open_features
 from vsumlab.data.captions import (
     CaptionDataModule,
     CaptionError,
-    FeatureStore,
     Vocabulary,
     captioned_mask,
     collate_captions,
@@ -137,7 +137,7 @@ def test_npy_folder_features_missing_videos_reported_once(tmp_path, capsys):
     folder.mkdir()
     np.save(folder / "v_a.npy", np.ones((10, 4), dtype=np.float32))
     videos = load_captions(write(tmp_path, SAMPLE))
-    store = FeatureStore(folder)
+    store = open_features(folder)
     assert join_features(videos, store, "caps.json") == ["v_a"]
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "1 of 2 videos have no features" in err and "'v_b'" in err

@@ -57,6 +57,8 @@ def test_train_fraction_and_best_test_mode(small_tvsum_h5) -> None:
     assert set(half["train"]) <= set(full["train"])
     labelled = SummarizationDataModule(str(small_tvsum_h5), val_source="test").keys
     assert labelled["val"] == labelled["test"]
+    # the best-test mode holds no training video out: all of the fold's training videos train
+    assert labelled["train"] == full["train"]
 
 
 def test_augmented_transfer_and_zero_shot(small_tvsum_h5, small_summe_h5) -> None:

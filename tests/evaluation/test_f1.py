@@ -50,6 +50,8 @@ def test_max_vs_mean_reduction():
         ("truncate", 4, 400.0 / 6.0),
         # pad to 6: machine (4), user [1,1,1,1,0,0] (4), overlap 2 -> 4/8
         ("pad", 6, 50.0),
+        # users (DSNet): machine cut to the users' 4: [1,1,0,0] (2), user (4) -> 4/6
+        ("users", 4, 400.0 / 6.0),
     ],
 )
 def test_length_mismatch_options(mode, length, expected):
@@ -58,6 +60,16 @@ def test_length_mismatch_options(mode, length, expected):
     aligned_machine, aligned_users = align_lengths(machine, users, n_frames=5, mode=mode)
     assert aligned_machine.shape == (length,) and aligned_users.shape == (1, length)
     assert f1_per_user(aligned_machine, aligned_users)[0] == pytest.approx(expected)
+
+
+def test_users_mode_keeps_user_frames_beyond_n_frames():
+    # n_frames=4 but the user summary is 6 long: "users" pads the machine to 6 and keeps the
+    # user's frames 4..5 (|u| = 4, overlap 2 -> 4/6); "n_frames" cuts them (|u| = 2 -> 4/4)
+    machine, users = np.array([1, 1, 0, 0]), np.array([[1, 1, 0, 0, 1, 1]])
+    fitted_machine, fitted_users = align_lengths(machine, users, n_frames=4, mode="users")
+    assert fitted_machine.tolist() == [1, 1, 0, 0, 0, 0] and fitted_users.shape == (1, 6)
+    assert f1_per_user(fitted_machine, fitted_users)[0] == pytest.approx(400.0 / 6.0)
+    assert f1_per_user(*align_lengths(machine, users, 4, "n_frames"))[0] == pytest.approx(100.0)
 
 
 def test_unknown_length_mismatch_and_reduction():

@@ -99,3 +99,28 @@ def test_cv_rejects_config_typos_with_the_key(small_tvsum_h5, tmp_path) -> None:
         run_cv(_options(small_tvsum_h5, tmp_path / "typo", "--model.init_args.lrr=0.1"))
     with pytest.raises(ConfigError, match="fold 5 out of range"):
         run_cv(_options(small_tvsum_h5, tmp_path / "folds", folds=[5]))
+
+
+def test_cv_preset_sets_protocol_and_best_test_selects_on_test_labelled(small_tvsum_h5,
+                                                                        tmp_path, capsys) -> None:
+    """`vsumlab cv --preset dsnet`: the folds use DSNet's protocol, its "best test epoch"
+    validates on the test videos, and the results row says both."""
+    from vsumlab.cli.main import main
+
+    out = tmp_path / "run"
+    args = _options(small_tvsum_h5, out).overrides
+    code = main(["cv", "--config", str(RECIPE), "--out", str(out), "--name", "tiny",
+                 "--folds", "0", "--reference-draws", "2", "--wandb-mode", "disabled",
+                 "--preset", "dsnet", *args])
+    assert code == 0
+    result = json.loads((out / "seed_default" / "fold_0" / "result.json").read_text())
+    assert result["protocol"]["preset"] == "dsnet"
+    assert result["protocol"]["knapsack_values"] == "int1000"
+    assert result["model_selection"] == "best_test" and result["data"]["val_source"] == "test"
+    row = json.loads((out / "results.json").read_text())["rows"][0]
+    assert row["note"] == "protocol preset dsnet; best test epoch: not comparable"
+    capsys.readouterr()
+    code = main(["cv", "--config", str(RECIPE), "--out", str(tmp_path / "x"), "--preset", "dsn"])
+    err = capsys.readouterr().err
+    assert code == 2 and "known presets: vsumlab, dsnet, pglsum, csta" in err
+    assert err.count("\n") == 1 and not (tmp_path / "x").exists()

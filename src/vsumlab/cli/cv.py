@@ -34,6 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cv.add_argument("--wandb-mode", choices=("offline", "online", "disabled"), default=None,
                     help="W&B mode (default: $WANDB_MODE or offline)")
     cv.add_argument("--wandb-project", default="vsumlab")
+    cv.add_argument("--preset", metavar="NAME", default=None,
+                    help="evaluation protocol of a public code base (vsumlab, dsnet, pglsum, "
+                    "csta): sets --model.init_args.protocol.preset; options given there "
+                    "override it")
     cv.add_argument("--reference-draws", type=int, default=20,
                     help="random-baseline draws per fold")
     cv.add_argument("--pretrain", type=Path, default=None,
@@ -85,6 +89,11 @@ def _run_cv(args: argparse.Namespace) -> int:
     from vsumlab.training.cv import CVOptions, run_cv
 
     overrides, pretrain_overrides = split_overrides(list(getattr(args, "overrides", []) or []))
+    if args.preset is not None:
+        from vsumlab.evaluation.protocol import preset_options
+
+        preset_options(args.preset)  # an unknown name fails before anything runs
+        overrides.insert(0, f"--model.init_args.protocol.preset={args.preset}")
     name = args.name or args.config.stem
     run_cv(
         CVOptions(

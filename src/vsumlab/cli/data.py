@@ -73,11 +73,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(handler=_info)
 
-    splits = commands.add_parser("splits", help="write deterministic disjoint k-fold splits")
-    splits.add_argument("--dataset", metavar="FILE", required=True, help="standard h5")
+    splits = commands.add_parser(
+        "splits",
+        help="write deterministic disjoint k-fold splits, or convert a split file (--from)",
+        description="Write deterministic disjoint k-fold splits of --dataset, or with --from "
+        "convert a split file of another code base (DSNet YAML, CSTA text, or the common JSON) "
+        "to the common JSON form, keys checked against --dataset and --extra-datasets.",
+    )
+    splits.add_argument("--dataset", metavar="FILE", required=True, help="target h5")
     splits.add_argument("--out", metavar="FILE.json", required=True, help="JSON splits to write")
-    splits.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
-    splits.add_argument("--seed", type=int, default=0, help="permutation seed (default 0)")
+    splits.add_argument(
+        "--from",
+        dest="from_file",
+        metavar="FILE",
+        help="split file to convert (.json, DSNet .yml, CSTA .txt); keys with dataset prefixes "
+        "map to --dataset / --extra-datasets by file name",
+    )
+    splits.add_argument(
+        "--extra-datasets",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="with --from: the other h5 files the split file names (augmented/transfer); keys "
+        "are then written as <dataset name>/<key>",
+    )
+    splits.add_argument("--folds", type=int, help="number of folds (default 5)")
+    splits.add_argument("--seed", type=int, help="permutation seed (default 0)")
     splits.add_argument("--force", action="store_true", help="overwrite an existing --out")
     splits.set_defaults(handler=_splits)
 
@@ -175,12 +196,47 @@ def _info(args: argparse.Namespace) -> int:
 def _splits(args: argparse.Namespace) -> int:
     from vsumlab.data.schema import read_dataset
     from vsumlab.data.splits import kfold_splits, write_splits
+    from vsumlab.errors import ConfigError
     from vsumlab.io import check_writable
 
     check_writable(args.out, args.force)
+    if args.from_file is not None:
+        if args.folds is not None or args.seed is not None:
+            raise ConfigError("--folds/--seed generate folds; a --from file already fixes them")
+        return _convert_splits(args)
+    if args.extra_datasets:
+        raise ConfigError("--extra-datasets is for converting a split file (--from)")
     dataset = read_dataset(args.dataset)
-    splits = kfold_splits(dataset.keys, n_folds=args.folds, seed=args.seed)
+    splits = kfold_splits(
+        dataset.keys,
+        n_folds=5 if args.folds is None else args.folds,
+        seed=0 if args.seed is None else args.seed,
+    )
     path = write_splits(args.out, splits, force=args.force)
     sizes = ", ".join(str(len(s.test_keys)) for s in splits)
     print(f"wrote {path}: {len(splits)} folds of {len(dataset)} videos (test sizes {sizes})")
+    return 0
+
+
+def _convert_splits(args: argparse.Namespace) -> int:
+    from vsumlab.data.split_files import FORMS, h5_dataset_keys, read_split_file
+    from vsumlab.data.splits import write_splits
+    from vsumlab.errors import ConfigError
+
+    datasets = [h5_dataset_keys(path) for path in [args.dataset, *args.extra_datasets]]
+    names = [d.name for d in datasets]
+    for dataset in datasets:
+        if names.count(dataset.name) > 1:  # as the datamodule refuses them
+            raise ConfigError(
+                f"{dataset.path}: dataset name '{dataset.name}' is used by two files; "
+                "each dataset needs its own dataset_name"
+            )
+    splits, form = read_split_file(args.from_file, datasets)
+    path = write_splits(args.out, splits, force=args.force)
+    sizes = ", ".join(f"{len(s.train_keys)}/{len(s.test_keys)}" for s in splits)
+    keys = "qualified <dataset>/<key>" if len(datasets) > 1 else "plain"
+    print(
+        f"wrote {path}: {len(splits)} splits from the {FORMS[form]} file {args.from_file}, "
+        f"{keys} keys (train/test sizes {sizes})"
+    )
     return 0

@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from vsumlab.errors import ConfigError
-from vsumlab.evaluation.protocol import CHOICES
+from vsumlab.evaluation.protocol import CHOICES, PRESETS
 
 #: CLI flag -> Protocol field, for the options users may set on the command line
 PROTOCOL_FLAGS = (
@@ -49,6 +49,13 @@ def _add_common(parser: argparse.ArgumentParser, suppress: bool) -> None:
         choices=("plain", "markdown"),
         default=default("plain"),
         help="table format (default plain)",
+    )
+    parser.add_argument(
+        "--preset",
+        metavar="NAME",
+        default=default(None),
+        help="protocol options of a public code base, at once: " + ", ".join(PRESETS)
+        + " (vsumlab = the defaults); options given explicitly override it",
     )
     parser.add_argument(
         "--budget", type=float, default=default(None), help="summary length ratio (0.15)"
@@ -93,7 +100,7 @@ def _protocol(args: argparse.Namespace):
     options = {name: getattr(args, name) for name in PROTOCOL_FLAGS}
     options["budget"] = args.budget
     options["rank_stride"] = args.rank_stride
-    return Protocol(**{name: value for name, value in options.items() if value is not None})
+    return Protocol.from_preset(args.preset, **options)
 
 
 def _load(args: argparse.Namespace):
@@ -162,6 +169,8 @@ def _baselines(args: argparse.Namespace) -> int:
         f"baselines on {dataset.name} ({len(first.rows)} videos; F1 reduction over users: "
         f"{first.f1_reduction}; rank rate: {protocol.rank_rate})"
     )
+    if protocol.describe():
+        header += f"\nprotocol: {protocol.describe()}"
     payload = {
         "dataset": dataset.name,
         "protocol": protocol.to_dict(),

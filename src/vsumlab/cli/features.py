@@ -13,7 +13,8 @@ ENCODER_HELP = (
 
 
 def add_encoder_arguments(parser: argparse.ArgumentParser, default_model: str | None) -> None:
-    """--model/--weights/--fps/--stride/--batch-size/--device/--bf16, shared with summarize."""
+    """--model/--weights/--download-weights/--fps/--stride/--batch-size/--device/--bf16,
+    shared with summarize."""
     from vsumlab.video.weights import WEIGHTS_HELP
 
     default = f"default {default_model}" if default_model else "default: from the checkpoint"
@@ -23,6 +24,14 @@ def add_encoder_arguments(parser: argparse.ArgumentParser, default_model: str | 
         metavar="PATH|TAG",
         help="encoder weights: a local file, an open_clip tag in the local cache, or 'random'. "
         + WEIGHTS_HELP,
+    )
+    parser.add_argument(
+        "--download-weights",
+        action="store_true",
+        default=None,
+        help="let open_clip / torch.hub fetch a named pretrained model (an open_clip tag such "
+        "as openai, torchvision's GoogLeNet ImageNet weights) missing from the local cache "
+        "(default: only with VSUMLAB_DOWNLOAD_WEIGHTS=1)",
     )
     rate = parser.add_mutually_exclusive_group()
     rate.add_argument(
@@ -87,7 +96,8 @@ def _extract(args: argparse.Namespace) -> int:
     from vsumlab.video.h5build import build_feature_file
 
     encoder = build_encoder(
-        args.model, weights=args.weights, device=check_device(args.device), bf16=args.bf16
+        args.model, weights=args.weights, device=check_device(args.device), bf16=args.bf16,
+        download=args.download_weights,
     )
     report = build_feature_file(
         args.video_dir,

@@ -63,7 +63,9 @@ def _summarize(args: argparse.Namespace) -> int:
             )
         score_kwargs = {"query": args.query}
     name, weights = checkpoint_encoder(module, args.model, args.weights, args.checkpoint)
-    encoder = build_encoder(name, weights=weights, device=device, bf16=args.bf16)
+    encoder = build_encoder(
+        name, weights=weights, device=device, bf16=args.bf16, download=args.download_weights
+    )
     result = summarize_video(
         args.video,
         module,

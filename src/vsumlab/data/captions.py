@@ -12,10 +12,13 @@
   (``t_T = duration``): ``t_i = picks[i] / fps`` for a standard-schema h5 with picks and fps,
   else steps split the duration evenly. An event covers every step it overlaps (at least one);
   its box is ``(first / T, (last + 1) / T)`` of the step axis as (center, length).
-* Features: a standard-schema h5 (one group per video id with ``features``; ``picks``/``fps``
-  used when present) or a folder of ``<video_id>.npy`` files. Entries ``<video_id>~<n>`` are
-  further recordings of the same captioned video (each is one training item). Videos without
-  features are reported once (count printed) and skipped, never zero-padded.
+* Features (:mod:`vsumlab.data.caption_features`): an h5 with a group per video (this
+  project's standard schema, whose ``picks``/``fps`` give step times when present, or the public
+  C3D file's ``c3d_features``), an h5 with a dataset per video (TSP), a folder of
+  ``<video_id>.npy`` (TSP, CLIP) or PDVC's ``<id>_resnet.npy`` + ``<id>_bn.npy`` pairs; ids with
+  or without the ``v_`` prefix. Entries ``<video_id>~<n>`` are further recordings of the same
+  captioned video (each is one training item). Videos without features are reported once
+  (count printed) and skipped, never zero-padded.
 * Synthetic caption-aligned features (:func:`make_caption_features`) for tests and the demo;
   :class:`CaptionDataModule` builds them in ``prepare_data`` when given ``synthetic`` options.
 """
@@ -42,11 +45,16 @@ from scipy.signal import lfilter
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
+from vsumlab.data.caption_features import (
+    RECORDING_SEP,
+    FeatureStore,
+    feature_options,
+    open_features,
+)
 from vsumlab.data.datamodules import pad_videos
 from vsumlab.data.schema import (
     VideoRecord,
     change_points_from_boundaries,
-    natural_key,
     write_dataset,
 )
 from vsumlab.errors import ConfigError, DatasetError
@@ -54,7 +62,6 @@ from vsumlab.io import check_writable, write_json_atomic
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIALS = (PAD, BOS, EOS, UNK)  # ids 0..3; padding is id 0 everywhere
-RECORDING_SEP = "~"  # feature key "<video_id>~<n>": another recording of the same video
 VOCAB_FORMAT = "vsumlab-vocabulary"
 
 
@@ -284,85 +291,20 @@ def captioned_mask(boxes: np.ndarray, n_steps: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------- features
-class FeatureStore:
-    """Per-video features from a standard-schema h5 (group per video id) or an .npy folder.
-
-    Opened lazily and re-opened in each DataLoader worker (h5 handles do not survive a fork).
-    """
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        if self.path.is_dir():
-            self.kind = "npy"
-            self._keys = {p.stem for p in self.path.glob("*.npy")}
-        elif self.path.is_file():
-            self.kind = "h5"
-            try:
-                with h5py.File(self.path, "r") as handle:
-                    self._keys = {k for k in handle if isinstance(handle[k], h5py.Group)}
-            except OSError as exc:
-                raise DatasetError(f"{self.path}: not a readable HDF5 file ({exc})") from exc
-        else:
-            raise DatasetError(f"{self.path}: no such feature file or folder")
-        self._handle: h5py.File | None = None
-
-    def __contains__(self, video_id: str) -> bool:
-        return bool(self.keys_for(video_id))
-
-    def keys_for(self, video_id: str) -> list[str]:
-        """Feature entries of a video: ``<id>`` and/or further recordings ``<id>~<n>``."""
-        if not hasattr(self, "_by_video"):
-            by_video: dict[str, list[str]] = {}
-            for key in self._keys:
-                by_video.setdefault(key.split(RECORDING_SEP, 1)[0], []).append(key)
-            self._by_video = {vid: sorted(keys, key=natural_key) for vid, keys in by_video.items()}
-        return self._by_video.get(video_id, [])
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_handle": None}
-
-    def load(self, video_id: str) -> tuple[np.ndarray, np.ndarray | None]:
-        """(features (T, D) float32, step start times in seconds or None for uniform steps)."""
-        if self.kind == "npy":
-            file = self.path / f"{video_id}.npy"
-            feats = np.load(file)
-            times = None
-        else:
-            if self._handle is None:
-                self._handle = h5py.File(self.path, "r")
-            group = self._handle[video_id]
-            if "features" not in group:
-                raise DatasetError(f"{self.path}: video '{video_id}' field 'features': missing")
-            feats = group["features"][()]
-            times = None
-            if "picks" in group and "fps" in group:
-                times = np.asarray(group["picks"][()], dtype=np.float64).reshape(-1)
-                times = times / float(np.asarray(group["fps"][()]).item())
-        feats = np.asarray(feats, dtype=np.float32)
-        where = f"{self.path}: video '{video_id}'"
-        if feats.ndim != 2 or feats.shape[0] == 0:
-            raise DatasetError(
-                f"{where} field 'features': expected (n_steps, dim), got {feats.shape}"
-            )
-        if times is not None and times.shape != (feats.shape[0],):
-            raise DatasetError(
-                f"{where} field 'picks': expected shape ({feats.shape[0]},), got {times.shape}"
-            )
-        return feats, times
-
-
 def join_features(
     videos: Mapping[str, CaptionVideo], store: FeatureStore, source: str = "captions"
 ) -> list[str]:
     """Feature keys of the videos that have features (a video's recordings ``<id>~<n>`` each
     count as one item); videos without any are reported once (count printed) and skipped."""
     kept = [key for vid in videos for key in store.keys_for(vid)]
-    missing = sum(1 for vid in videos if vid not in store)
-    if missing:
-        example = next(vid for vid in videos if vid not in store)
+    absent = [vid for vid in videos if vid not in store]
+    if absent:
+        partial = [reason for vid in absent if (reason := store.incomplete(vid))]
         print(
-            f"vsumlab: {source}: {missing} of {len(videos)} videos have no features in "
-            f"{store.path} (e.g. '{example}'); skipping them",
+            f"vsumlab: {source}: {len(absent)} of {len(videos)} videos have no features in "
+            f"{store.path} (e.g. '{absent[0]}')"
+            + (f", {len(partial)} of them only some parts (e.g. {partial[0]})" if partial else "")
+            + "; skipping them",
             file=sys.stderr,
         )
     if not kept:
@@ -438,8 +380,18 @@ class CaptionDataModule(L.LightningDataModule):
 
     Args:
         train_captions, val_captions: caption JSON files (val optional).
-        features: standard-schema h5 or folder of ``<video_id>.npy`` for the train videos;
-            ``val_features`` for validation (default: the same).
+        features: the train videos' features, a file or folder in ``features_format``;
+            ``val_features`` for validation (default: the same), in the same format.
+        features_format: ``auto`` (a folder: ``npy_dir``, a file: ``h5_groups``),
+            ``h5_groups`` (a group per video holding dataset ``features_key``, default
+            ``features``; the public C3D file: ``c3d_features``), ``h5_flat`` (a dataset per
+            video at the top level, TSP's h5), ``npy_dir`` (``<video id>.npy``, (T, D)) or
+            ``pdvc_pairs`` (``<video id><suffix>.npy`` for each of ``feature_suffixes``,
+            default ``[_resnet, _bn]``, concatenated on the feature axis); video ids with or
+            without ActivityNet's ``v_`` prefix are matched. See
+            :mod:`vsumlab.data.caption_features`.
+        pair_lengths: ``pdvc_pairs`` parts of different lengths: ``error`` (default) or
+            ``nearest`` (resampled to the longest part by PDVC's nearest-neighbour rule).
         vocabulary: a vocabulary JSON to use; default: built from the train captions, keeping
             words seen at least ``min_word_count`` times (not stated in the papers: a config).
         max_caption_len: words kept per sentence.
@@ -469,10 +421,25 @@ class CaptionDataModule(L.LightningDataModule):
         seed: int = 0,
         synthetic: dict[str, Any] | None = None,
         force_synthetic: bool = False,
+        features_format: str = "auto",
+        features_key: str | None = None,
+        feature_suffixes: list[str] | None = None,
+        pair_lengths: str = "error",
     ):
         super().__init__()
         self.save_hyperparameters()
         subsample([], train_fraction)  # validate early
+        self.feature_options = feature_options(
+            features_format, features_key, feature_suffixes, pair_lengths
+        )
+        if synthetic is not None and (
+            features_format not in ("auto", "h5_groups") or features_key not in (None, "features")
+        ):
+            raise ConfigError(
+                f"data.synthetic writes a standard-schema h5 (key 'features'), not "
+                f"features_format={features_format} features_key={features_key}; set "
+                "data.init_args.synthetic=null to read real features"
+            )
         self.train_path, self.val_path = train_captions, val_captions
         self.features_path = features
         self.synthetic = synthetic_options(synthetic) if synthetic is not None else None
@@ -543,8 +510,14 @@ class CaptionDataModule(L.LightningDataModule):
                 )
             else:
                 raise ConfigError(f"caption data has no '{stage}' split")
-            store = FeatureStore(feats)
+            store = open_features(feats, **self.feature_options)
             keys = join_features(videos, store, str(path))
+            store.check(keys)  # shapes and dtypes from the headers: bad files stop us here
+            if stage == "val" and store.dim != self.dataset("train").store.dim:
+                raise DatasetError(
+                    f"{feats}: {store.dim}-d validation features, but the training features "
+                    f"{self.features_path} are {self.dataset('train').store.dim}-d"
+                )
             if stage == "train":
                 keys = subsample(keys, hp.train_fraction, hp.seed)
             if hp.max_videos is not None:

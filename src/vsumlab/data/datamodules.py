@@ -20,7 +20,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from vsumlab.data.schema import Dataset as VideoDataset
 from vsumlab.data.schema import VideoRecord, read_dataset
-from vsumlab.data.splits import Split, read_splits, setting_splits
+from vsumlab.data.split_files import DatasetKeys, read_split_file
+from vsumlab.data.splits import Split, setting_splits
 from vsumlab.errors import ConfigError
 
 SETTINGS = ("canonical", "augmented", "transfer", "zero_shot")
@@ -95,10 +96,15 @@ class SummarizationDataModule(L.LightningDataModule):
             settings (labels of all videos are used; nothing of the target's test fold).
         setting: canonical | augmented | transfer | zero_shot.
         n_folds, fold, split_seed: deterministic disjoint folds of the target videos.
-        split_file: JSON splits in the common form instead of generated folds.
+        split_file: splits from a file instead of generated folds: the common JSON form, a
+            DSNet YAML file (keys prefixed by h5 file paths, mapped to ``dataset`` and
+            ``extra_datasets`` by file name) or a CSTA text file (see
+            :mod:`vsumlab.data.split_files`); it fixes every fold's train and test videos.
         val_fraction: share of training videos held out for validation / model selection.
         val_source: ``train_subset`` (default) or ``test``: the literature's "best test epoch"
-            comparison mode, which looks at the test fold and must be labelled as such.
+            comparison mode, which looks at the test fold and must be labelled as such; no
+            training video is held out then (``vsumlab cv`` sets it for
+            ``protocol.model_selection: best_test``, e.g. the dsnet and csta presets).
         train_fraction: share of the remaining training videos used (data-size studies).
         train_share: share of ALL the target's videos that train (Cap2Sum's "sup. p% videos":
             p/100, at most the fold's training share, 0.8 with 5 folds); the first
@@ -212,8 +218,14 @@ class SummarizationDataModule(L.LightningDataModule):
 
     def splits(self) -> list[Split]:
         if self.split_file is not None:
-            splits = read_splits(self.split_file)
+            loaded = [
+                DatasetKeys(name, data.path, data.keys, data.attrs.get("annotation_style"))
+                for name, data in self.datasets.items()
+            ]
+            splits, _ = read_split_file(self.split_file, loaded)
+            source = f"split file {self.split_file}"
         else:
+            source = f"setting '{self.setting}'"
             splits = setting_splits(
                 self.setting,
                 self.target.name,
@@ -223,8 +235,7 @@ class SummarizationDataModule(L.LightningDataModule):
             )
         if not 0 <= self.fold < len(splits):
             raise ConfigError(
-                f"data.fold={self.fold} is out of range: setting '{self.setting}' has "
-                f"{len(splits)} fold(s)"
+                f"data.fold={self.fold} is out of range: {source} has {len(splits)} fold(s)"
             )
         return splits
 
@@ -240,7 +251,9 @@ class SummarizationDataModule(L.LightningDataModule):
                 val, rest = self._share_of_target(shuffled)
             else:
                 n_val = int(round(self.val_fraction * len(train)))
-                if self.val_fraction > 0 and len(train) >= 2:
+                if self.val_source == "test":
+                    n_val = 0  # the test videos validate: every training video trains, as there
+                elif self.val_fraction > 0 and len(train) >= 2:
                     n_val = max(1, min(n_val, len(train) - 1))
                 val, rest = shuffled[:n_val], shuffled[n_val:]
                 if self.train_fraction < 1.0 and rest:
@@ -314,6 +327,7 @@ class SummarizationDataModule(L.LightningDataModule):
         return {
             "dataset": str(Path(self.dataset_path)),
             "setting": self.setting,
+            "split_file": self.split_file,
             "fold": self.fold,
             "n_train": len(self.keys["train"]),
             "n_val": len(self.keys["val"]),

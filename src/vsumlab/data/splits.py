@@ -11,6 +11,17 @@ Settings (../docs/EVALUATION.md), for a ``target`` dataset among named ``dataset
 Keys are plain (``video_3``) when ``datasets`` holds only the target and qualified
 (``"<dataset name>/video_3"``, see :func:`qualify`) whenever it holds more than one dataset, in
 every setting, so a consumer can tell the form from the datasets it loaded alone.
+
+Split files (``data.split_file``, ``vsumlab data splits --from``) come in three forms, read by
+:mod:`vsumlab.data.split_files`:
+
+* the common JSON form ``[{"train_keys": [...], "test_keys": [...]}, ...]`` (written by
+  :func:`write_splits`; plain or qualified keys);
+* DSNet YAML: the same list with each key prefixed by its h5 file's path,
+  ``../datasets/eccv16_dataset_tvsum_google_pool5.h5/video_35``, also mixing datasets (DSNet's
+  augmented and transfer files); each prefix maps to the configured dataset of that file name;
+* CSTA text, one line per split: ``TVSum/split0/<train keys, comma-separated>/<test keys>``;
+  the label (``TVSum``, ``SumMe``) names the target dataset.
 """
 
 from __future__ import annotations
@@ -114,8 +125,21 @@ def _parse_split(entry: Any, where: str) -> Split:
     return Split(train_keys=lists["train_keys"], test_keys=lists["test_keys"])
 
 
+def parse_split_list(data: Any, path: str | os.PathLike) -> list[Split]:
+    """Splits of a parsed JSON/YAML list of ``{"train_keys", "test_keys"}`` (keys as written)."""
+    if not isinstance(data, list) or not data:
+        raise DatasetError(
+            f'{path}: expected a non-empty list [{{"train_keys": [...], "test_keys": [...]}}, ...]'
+        )
+    return [_parse_split(entry, f"{path}: split {i}") for i, entry in enumerate(data)]
+
+
 def read_splits(path: str | os.PathLike, keys: Sequence[str] | None = None) -> list[Split]:
-    """Read the common JSON form; with ``keys``, every key must be one of them."""
+    """Read the common JSON form as written; with ``keys``, every key must be one of them.
+
+    Split files of other code bases, and keys checked against loaded datasets, are
+    :func:`vsumlab.data.split_files.read_split_file`.
+    """
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: no such splits file")
@@ -123,11 +147,7 @@ def read_splits(path: str | os.PathLike, keys: Sequence[str] | None = None) -> l
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DatasetError(f"{path}: not a JSON splits file ({exc})") from exc
-    if not isinstance(data, list) or not data:
-        raise DatasetError(
-            f'{path}: expected a non-empty list [{{"train_keys": [...], "test_keys": [...]}}, ...]'
-        )
-    splits = [_parse_split(entry, f"{path}: split {i}") for i, entry in enumerate(data)]
+    splits = parse_split_list(data, path)
     if keys is not None:
         known = set(keys)
         for i, split in enumerate(splits):

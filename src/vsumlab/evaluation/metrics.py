@@ -134,15 +134,18 @@ def align_lengths(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bring a machine summary (N,) and user summaries (U, M) to one length
     (``Protocol.length_mismatch``): ``n_frames`` pads/truncates both to the video's frame count,
-    ``truncate`` cuts both to the shorter, ``pad`` zero-pads the shorter to the longer."""
+    ``truncate`` cuts both to the shorter, ``pad`` zero-pads the shorter to the longer,
+    ``users`` fits the machine summary alone to the users' length (DSNet)."""
     if mode == "n_frames":
         length = n_frames
     elif mode == "truncate":
         length = min(machine.shape[-1], users.shape[-1])
-    elif mode == "pad":
-        length = max(machine.shape[-1], users.shape[-1])
+    elif mode in ("pad", "users"):
+        length = max(machine.shape[-1], users.shape[-1]) if mode == "pad" else users.shape[-1]
     else:
-        raise ConfigError(f"length_mismatch={mode!r} is unknown; expected n_frames, truncate, pad")
+        raise ConfigError(
+            f"length_mismatch={mode!r} is unknown; expected n_frames, truncate, pad, users"
+        )
     return _fit(machine, length), _fit(users, length)
 
 

@@ -2,6 +2,11 @@
 
 Nothing else in the package decides how a score becomes a summary or how a summary is scored:
 functions in :mod:`keyshots` and :mod:`metrics` take a :class:`Protocol`.
+
+Presets (:data:`PRESETS`, ``vsumlab eval --preset NAME``, ``protocol: {preset: NAME}``) set the
+options the way a public code base fixes them, so that numbers are comparable to that code's;
+explicit options override the preset. Each value and the source line it comes from are listed
+in docs/EVALUATION.md ("Protocol presets").
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     # (strict improvement, as the common DP code), "include" takes it (>=)
     "tie_break": ("exclude", "include"),
     # machine summary vs user summary of another length: compare over n_frames (pad/truncate
-    # both to it), truncate both to the shorter, or pad the shorter with zeros
-    "length_mismatch": ("n_frames", "truncate", "pad"),
+    # both to it), truncate both to the shorter, pad the shorter with zeros, or fit the machine
+    # summary alone to the user summaries' length (pad or truncate it), as DSNet does
+    "length_mismatch": ("n_frames", "truncate", "pad", "users"),
     # reduction of per-user F1 over users: auto = max for SumMe-style, mean for TVSum-style
     "f1_reduction": ("auto", "max", "mean"),
     # rank correlation: "full" = upsampled predictions vs annotations at every frame;
@@ -38,9 +44,66 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: protocol options of public code bases (sources: docs/EVALUATION.md, "Protocol presets");
+#: an option a code base does not fix keeps the project default
+PRESETS: dict[str, dict[str, Any]] = {
+    "vsumlab": {},
+    # li-plus/DSNet: OR-tools DP knapsack on int(1000 * shot mean) within int(0.15 * n_frames);
+    # the machine summary is cut/padded to the user summaries; mean for tvsum keys, else max;
+    # the checkpoint kept is the best F1 on the split's test videos; no rank correlation
+    "dsnet": {
+        "capacity_from": "n_frames",
+        "knapsack_values": "int1000",
+        "tie_break": "exclude",
+        "length_mismatch": "users",
+        "f1_reduction": "auto",
+        "model_selection": "best_test",
+    },
+    # e-apostolidis PGL-SUM / CA-SUM: exact float DP within int(0.15 * (last change point + 1));
+    # both summaries zero-padded to the longer; 'max' SumMe, 'avg' TVSum; CA-SUM ranks the
+    # step scores against every ydata annotator at [::15]; epochs are picked from the training
+    # loss (not implemented here: the preset keeps `last`, which does not look at the test fold)
+    "pglsum": {
+        "capacity_from": "last_change_point",
+        "knapsack_values": "exact",
+        "tie_break": "exclude",
+        "length_mismatch": "pad",
+        "f1_reduction": "auto",
+        "rank_rate": "stride",
+        "rank_stride": 15,
+        "model_selection": "last",
+    },
+    # thswodnjs3/CSTA: PGL-SUM's summary code; TVSum ranks as CA-SUM; the checkpoint kept is the
+    # one whose test-fold Kendall and Spearman both improved last
+    "csta": {
+        "capacity_from": "last_change_point",
+        "knapsack_values": "exact",
+        "tie_break": "exclude",
+        "length_mismatch": "pad",
+        "f1_reduction": "auto",
+        "rank_rate": "stride",
+        "rank_stride": 15,
+        "model_selection": "best_test",
+    },
+}
+
+
+def preset_options(name: str) -> dict[str, Any]:
+    """The options a preset sets; an unknown name is a one-line error listing the known ones."""
+    if name not in PRESETS:
+        raise ConfigError(
+            f"evaluation preset {name!r} is unknown; known presets: {', '.join(PRESETS)}"
+        )
+    return dict(PRESETS[name])
+
+
 @dataclass(frozen=True)
 class Protocol:
-    """The named options of the evaluation protocol; defaults follow EVALUATION.md."""
+    """The named options of the evaluation protocol; defaults follow EVALUATION.md.
+
+    ``preset`` only names the preset the options came from (for the output); build a protocol
+    from a preset with :meth:`from_preset` or ``from_dict({"preset": NAME, ...})``.
+    """
 
     budget: float = 0.15
     capacity_from: str = "n_frames"
@@ -52,8 +115,11 @@ class Protocol:
     rank_stride: int = 15
     rank_annotations: str = "auto"
     model_selection: str = "last"
+    preset: str | None = None
 
     def __post_init__(self) -> None:
+        if self.preset is not None:
+            preset_options(self.preset)
         for name, allowed in CHOICES.items():
             value = getattr(self, name)
             if value not in allowed:
@@ -70,7 +136,16 @@ class Protocol:
         return asdict(self)
 
     @classmethod
+    def from_preset(cls, name: str | None, **overrides: Any) -> Protocol:
+        """The preset's options (``None``: the defaults), then ``overrides`` (None values are
+        ignored: "not given")."""
+        options = preset_options(name) if name is not None else {}
+        options.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_dict({**options, "preset": name})
+
+    @classmethod
     def from_dict(cls, options: dict[str, Any] | None) -> Protocol:
+        """Options by name; a ``preset`` key sets its options first, the others override them."""
         options = dict(options or {})
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(options) - known)
@@ -78,7 +153,26 @@ class Protocol:
             raise ConfigError(
                 f"unknown evaluation option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
+        name = options.get("preset")
+        if name is not None:
+            options = {**preset_options(name), **options}
         return cls(**options)
+
+    def overrides(self) -> dict[str, Any]:
+        """Options that differ from what the preset (or, without one, the default) sets."""
+        base = asdict(Protocol.from_dict({"preset": self.preset}))
+        return {k: v for k, v in asdict(self).items() if v != base[k]}
+
+    def describe(self) -> str:
+        """A short label for tables: the preset, options set on top of it, and the model
+        selection when it looked at the test fold."""
+        parts = [f"preset {self.preset}"] if self.preset else []
+        changed = self.overrides()
+        if changed:
+            parts.append(", ".join(f"{k}={v}" for k, v in changed.items()))
+        if self.model_selection == "best_test":
+            parts.append("model selection: best test epoch (not comparable)")
+        return "; ".join(parts)
 
 
 DEFAULT_PROTOCOL = Protocol()

@@ -91,6 +91,8 @@ class DatasetScores:
             f" ({len(self.rows)} videos; F1 reduction over users: {self.f1_reduction};"
             f" rank rate: {self.protocol.rank_rate})"
         )
+        if self.protocol.describe():
+            header += f"\nprotocol: {self.protocol.describe()}"
         return header + "\n" + format_table(("video", *self.columns()), rows, fmt)
 
 

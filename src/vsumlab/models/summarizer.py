@@ -68,7 +68,8 @@ class SummarizerModule(L.LightningModule):
         summarizer_args: keyword arguments of that network (unknown keys are rejected).
         input_dim: feature dimension the network expects; checked against the data.
         lr, weight_decay: Adam settings.
-        protocol: evaluation options (see :class:`vsumlab.evaluation.protocol.Protocol`).
+        protocol: evaluation options (see :class:`vsumlab.evaluation.protocol.Protocol`);
+            ``preset: NAME`` sets a public code base's options, the other keys override them.
         pretrained: optional checkpoint whose summarizer weights initialise this one.
     """
 

@@ -111,11 +111,16 @@ def gather_predictions(predictions: dict[str, Any]) -> dict[str, Any]:
 
 
 def _identity(
-    options: CVOptions, composed: dict[str, Any], pretrain: dict[str, Any] | None = None
+    options: CVOptions,
+    composed: dict[str, Any],
+    pretrain: dict[str, Any] | None = None,
+    file_splits: list[dict[str, list[str]]] | None = None,
 ) -> dict[str, Any]:
     hashed: list[Any] = [composed, options.overrides]
     if pretrain is not None:  # runs without a pretraining stage keep their earlier hash
         hashed += [pretrain, options.pretrain_overrides]
+    if file_splits is not None:  # an edited split file is another run (same path or not)
+        hashed += [file_splits]
     digest = hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()
     identity = {
         "experiment": options.experiment,
@@ -297,6 +302,9 @@ def run_fold(
                      trainer_overrides={"logger": False, "callbacks": [],
                                         "enable_checkpointing": False})
     selection = _selection(probe.model)
+    if selection == "best_test" and getattr(probe.datamodule, "val_source", "test") != "test":
+        # the "best test epoch" (e.g. a preset's) selects on the test videos, as labelled
+        fold_args = [*fold_args, "--data.init_args.val_source=test"]
     monitor = None if selection == "last" else "val/f1"
     checkpoint = ModelCheckpoint(
         dirpath=str(fold_dir / "checkpoints"),
@@ -357,6 +365,7 @@ def run_fold(
         "seeds": _effective_seeds(cli),
         "references": {name: _as_metrics(value) for name, value in references.items()},
         "model_selection": selection,
+        "protocol": protocol.to_dict(),
         "checkpoint": checkpoint.best_model_path or checkpoint.last_model_path or None,
         "data": datamodule.describe(),
     }
@@ -374,13 +383,18 @@ def _as_metrics(scores: Any) -> dict[str, float]:
     return {"f1": float(mean.f1), "kendall": float(mean.kendall), "spearman": float(mean.spearman)}
 
 
-def _n_folds(composed_path: Path, options: CVOptions) -> int:
+def _probe_splits(
+    composed_path: Path, options: CVOptions
+) -> tuple[int, list[dict[str, list[str]]] | None]:
+    """Number of folds; the splits themselves when a split file gives them (else None)."""
     from vsumlab.cli.lightning import make_cli
 
     cli = make_cli(_fold_args(composed_path, options, 0, None), run=False,
                    trainer_overrides={"logger": False, "callbacks": [],
                                       "enable_checkpointing": False})
-    return len(cli.datamodule.splits())
+    splits = cli.datamodule.splits()
+    from_file = getattr(cli.datamodule, "split_file", None) is not None
+    return len(splits), [s.to_dict() for s in splits] if from_file else None
 
 
 def _pretrain_args(config_path: Path, options: CVOptions) -> list[str]:
@@ -456,7 +470,7 @@ def run_cv(options: CVOptions) -> list[ResultRow]:
         # Validate the whole configuration before anything is written to the results folder.
         probe_path = Path(tmp) / "config.yaml"
         probe_path.write_text(text)
-        n_folds = _n_folds(probe_path, options)
+        n_folds, file_splits = _probe_splits(probe_path, options)
         if pretrain is not None:
             pretrain_path = Path(tmp) / "pretrain.yaml"
             pretrain_path.write_text(pretrain_text)
@@ -468,7 +482,7 @@ def run_cv(options: CVOptions) -> list[ResultRow]:
     zero = is_global_zero()
     with tempfile.TemporaryDirectory(prefix="vsumlab-cv-rank-") as private:
         if zero:
-            prepare_out_dir(options, _identity(options, composed, pretrain))
+            prepare_out_dir(options, _identity(options, composed, pretrain, file_splits))
             composed_path = options.out_dir / "config.yaml"
             write_json_atomic(options.out_dir / "environment.json", environment_record())
         else:  # other DDP ranks read their own copy and write nothing in the results folder
@@ -516,6 +530,9 @@ def _run_folds(
 
         selection = results[0]["model_selection"]
         note = "best test epoch: not comparable" if selection == "best_test" else ""
+        preset = (results[0].get("protocol") or {}).get("preset")
+        if preset:
+            note = f"protocol preset {preset}" + (f"; {note}" if note else "")
         val = [r.get("val") for r in results]
         val_means = _mean_metrics(val)
         extra: dict[str, Any] = {
@@ -531,6 +548,7 @@ def _run_folds(
             rows.append(ResultRow(name, [r["references"][name] for r in results],
                                   kind="reference"))
         meta = {"experiment": options.experiment, "model_selection": selection,
+                "protocol": results[0].get("protocol"),
                 "n_folds": n_folds, "folds": folds, "seeds": seeds}
         if pretrained is not None:
             meta["pretrained"] = str(pretrained)

@@ -1,4 +1,4 @@
-"""Frame and text encoders behind one interface, with weights from local files only.
+"""Frame and text encoders behind one interface, with weights from local files and caches.
 
 Image encoders (:func:`build_encoder`):
 
@@ -9,7 +9,11 @@ Image encoders (:func:`build_encoder`):
 
 ``weights``: a local checkpoint file, an open_clip pretrained tag found in the local cache
 (``openai`` by default for ViT-B-16), or ``"random"`` (untrained, for tests and benchmarks).
-Nothing is ever downloaded: a missing file is an :class:`EncoderError` saying where to put it.
+Nothing downloads unless asked (``download=True``, ``--download-weights`` or
+``VSUMLAB_DOWNLOAD_WEIGHTS=1``; :mod:`vsumlab.video.weights`): then a named pretrained model
+missing from the cache (an open_clip tag such as ``openai``; torchvision's GoogLeNet ImageNet
+weights) is fetched by open_clip / torch.hub into their usual caches. Otherwise a missing file
+is a one-line :class:`EncoderError` saying where to put it.
 ``vsumlab-tiny-clip`` is a tiny open_clip configuration shipped for tests.
 """
 
@@ -25,7 +29,15 @@ import numpy as np
 import torch
 
 from vsumlab.errors import ConfigError, VsumError
-from vsumlab.video.weights import GOOGLENET_FILE, RANDOM_WEIGHTS, WEIGHTS_HELP
+from vsumlab.video.weights import (
+    FETCH_HINT,
+    GOOGLENET_FILE,
+    GOOGLENET_URL,
+    RANDOM_WEIGHTS,
+    WEIGHTS_HELP,
+    download_allowed,
+    hf_offline,
+)
 
 DEFAULT_ENCODER = "ViT-B-16"
 TINY_CLIP = "vsumlab-tiny-clip"
@@ -143,7 +155,11 @@ class GoogLeNetEncoder(FrameEncoder):
     """
 
     def __init__(
-        self, weights: str | None = None, image_size: int = 224, **kwargs: Any
+        self,
+        weights: str | None = None,
+        image_size: int = 224,
+        download: bool | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         from torchvision.models import GoogLeNet
@@ -151,18 +167,12 @@ class GoogLeNetEncoder(FrameEncoder):
         self.name, self.dim = "googlenet", 1024
         self.crop = int(image_size)
         self.input_size = int(round(image_size * 256 / 224))
-        path = _googlenet_weights(weights)
+        path = _googlenet_weights(weights, download)
         self.weights = RANDOM_WEIGHTS if path is None else str(path)
         # transform_input=True: torchvision's weights expect its input re-normalisation
         model = GoogLeNet(aux_logits=True, transform_input=True, init_weights=path is None)
         if path is not None:
-            state = _load_state_dict(path)
-            missing, unexpected = model.load_state_dict(state, strict=False)
-            bad = [k for k in missing if not k.startswith(("aux1.", "aux2."))] + list(unexpected)
-            if bad:
-                raise EncoderError(
-                    f"{path}: not GoogLeNet weights (mismatched keys: {', '.join(bad[:5])})"
-                )
+            load_googlenet_weights(model, path)
         model.aux_logits, model.aux1, model.aux2 = False, None, None
         model.fc = torch.nn.Identity()  # pool5 output: avgpool -> flatten -> (eval) dropout
         self.model = model.eval().to(self.device)
@@ -188,7 +198,51 @@ def _load_state_dict(path: Path) -> dict:
     return state
 
 
-def _googlenet_weights(weights: str | None) -> Path | None:
+def load_googlenet_weights(model: torch.nn.Module, path: Path) -> None:
+    """Load a torchvision-layout GoogLeNet state dict (``weights_only``) into ``model``; the
+    auxiliary classifiers and ``fc`` may be absent from either side, nothing else."""
+    state = _load_state_dict(path)
+    optional = ("aux1.", "aux2.", "fc.")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    bad = [k for k in [*missing, *unexpected] if not k.startswith(optional)]
+    if bad:
+        raise EncoderError(
+            f"{path}: not GoogLeNet weights (mismatched keys: {', '.join(bad[:5])})"
+        )
+
+
+def googlenet_cache_file() -> Path:
+    """Where torch.hub keeps torchvision's GoogLeNet ImageNet weights ($TORCH_HOME/hub)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / GOOGLENET_FILE
+
+
+def fetch_googlenet() -> Path:
+    """torchvision's GoogLeNet_Weights.IMAGENET1K_V1, fetched by torch.hub into its cache."""
+    from torchvision.models import GoogLeNet_Weights
+
+    url = GoogLeNet_Weights.IMAGENET1K_V1.url
+    try:
+        torch.hub.load_state_dict_from_url(
+            url, map_location="cpu", progress=False, check_hash=True, weights_only=True
+        )
+    except Exception as exc:  # URLError, HTTPError, hash mismatch, ...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EncoderError(
+            f"GoogLeNet ImageNet weights: torch.hub could not fetch {url} ({first}); check "
+            f"the connection or put the file at {googlenet_cache_file()}"
+        ) from exc
+    return googlenet_cache_file()
+
+
+def googlenet_imagenet_file(download: bool | None = None) -> Path | None:
+    """The cached ImageNet weights file, fetched first when allowed; None when absent."""
+    path = googlenet_cache_file()
+    if path.is_file():
+        return path
+    return fetch_googlenet() if download_allowed(download) else None
+
+
+def _googlenet_weights(weights: str | None, download: bool | None = None) -> Path | None:
     if weights == RANDOM_WEIGHTS:
         return None
     if weights is not None:
@@ -196,10 +250,11 @@ def _googlenet_weights(weights: str | None) -> Path | None:
         if not path.is_file():
             raise EncoderError(f"{path}: GoogLeNet weights file not found. {WEIGHTS_HELP}")
         return path
-    path = Path(torch.hub.get_dir()) / "checkpoints" / GOOGLENET_FILE
-    if not path.is_file():
+    path = googlenet_imagenet_file(download)
+    if path is None:
         raise EncoderError(
-            f"GoogLeNet weights not found at {path}; pass --weights PATH. {WEIGHTS_HELP}"
+            f"GoogLeNet weights not found at {googlenet_cache_file()} ({GOOGLENET_URL}); pass "
+            f"--weights PATH, or {FETCH_HINT}"
         )
     return path
 
@@ -262,10 +317,34 @@ def _default_tag(model_name: str) -> str | None:
     return "openai" if "openai" in tags else tags[0]
 
 
+def _fetch_open_clip(model_name: str, tag: str) -> Path:
+    """open_clip's own download of a pretrained tag into its cache (the Hugging Face cache)."""
+    import open_clip
+
+    if hf_offline():
+        raise EncoderError(
+            f"{model_name} weights '{tag}' are not in the local cache and HF_HUB_OFFLINE is set; "
+            "unset it to fetch them, or pass --weights PATH"
+        )
+    cfg = open_clip.get_pretrained_cfg(model_name, tag)
+    try:
+        found = open_clip.pretrained.download_pretrained(cfg)
+    except Exception as exc:  # network, hub and file errors of many types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EncoderError(
+            f"{model_name} weights '{tag}': open_clip could not fetch them ({first}); check the "
+            "connection or pass --weights PATH"
+        ) from exc
+    if not found or not Path(found).is_file():
+        raise EncoderError(f"{model_name} weights '{tag}': open_clip fetched no file")
+    return Path(found)
+
+
 def _open_clip_model(
-    model_name: str, weights: str | None, device: torch.device
+    model_name: str, weights: str | None, device: torch.device, download: bool | None = None
 ) -> tuple[torch.nn.Module, str]:
-    """Build an open_clip model in eval mode from local weights; returns (model, weights used)."""
+    """Build an open_clip model in eval mode from local weights (a named tag missing from the
+    cache is fetched only when ``download_allowed(download)``); returns (model, weights used)."""
     import open_clip
 
     names = _open_clip_names()
@@ -288,10 +367,12 @@ def _open_clip_model(
                 f"(known tags: {', '.join(known) or 'none'}). {WEIGHTS_HELP}"
             )
         path = _cached_open_clip_file(model_name, tag)
+        if path is None and download_allowed(download):
+            path = _fetch_open_clip(model_name, tag)
         if path is None:
             raise EncoderError(
-                f"{model_name} weights '{tag}' are not in the local cache and are never "
-                f"downloaded; pass --weights PATH. {WEIGHTS_HELP}"
+                f"{model_name} weights '{tag}' are not in the local cache; pass --weights PATH, "
+                f"or {FETCH_HINT}. {WEIGHTS_HELP}"
             )
         cfg = open_clip.get_pretrained_cfg(model_name, tag)
         # a tag's file carries no preprocessing or activation info: take them from the tag
@@ -312,9 +393,15 @@ def _open_clip_model(
 class OpenClipImageEncoder(FrameEncoder):
     """An open_clip image tower; features are the (unnormalised) CLIP image embeddings."""
 
-    def __init__(self, model_name: str = DEFAULT_ENCODER, weights: str | None = None, **kwargs):
+    def __init__(
+        self,
+        model_name: str = DEFAULT_ENCODER,
+        weights: str | None = None,
+        download: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
-        model, self.weights = _open_clip_model(model_name, weights, self.device)
+        model, self.weights = _open_clip_model(model_name, weights, self.device, download)
         self.name = model_name
         self.visual = model.visual
         del model  # the text tower is not needed for frames
@@ -354,12 +441,14 @@ def build_encoder(
     weights: str | None = None,
     device: str | torch.device = "cpu",
     bf16: bool = False,
+    download: bool | None = None,
     **kwargs: Any,
 ) -> FrameEncoder:
     """A frame encoder by name: ``colorhist``, ``googlenet`` or an open_clip model name.
 
     ``kwargs`` go to the encoder (``bins``/``input_size`` for colorhist, ``image_size`` for
-    googlenet); unknown ones raise :class:`ConfigError`.
+    googlenet); unknown ones raise :class:`ConfigError`. ``download``: may a named pretrained
+    model missing from the cache be fetched (None: ``VSUMLAB_DOWNLOAD_WEIGHTS``, off by default).
     """
     try:
         if name == "colorhist":
@@ -367,8 +456,12 @@ def build_encoder(
                 raise ConfigError(f"encoder colorhist takes no weights, got --weights {weights}")
             return ColorHistEncoder(device=device, bf16=bf16, **kwargs)
         if name == "googlenet":
-            return GoogLeNetEncoder(weights=weights, device=device, bf16=bf16, **kwargs)
-        return OpenClipImageEncoder(name, weights=weights, device=device, bf16=bf16, **kwargs)
+            return GoogLeNetEncoder(
+                weights=weights, download=download, device=device, bf16=bf16, **kwargs
+            )
+        return OpenClipImageEncoder(
+            name, weights=weights, download=download, device=device, bf16=bf16, **kwargs
+        )
     except TypeError as exc:
         raise ConfigError(f"encoder {name}: unknown option ({exc})") from exc
 
@@ -382,11 +475,12 @@ class TextEncoder:
         weights: str | None = None,
         device: str | torch.device = "cpu",
         bf16: bool = False,
+        download: bool | None = None,
     ) -> None:
         import open_clip
 
         self.device, self.bf16 = torch.device(device), bool(bf16)
-        model, self.weights = _open_clip_model(model_name, weights, self.device)
+        model, self.weights = _open_clip_model(model_name, weights, self.device, download)
         self.name = model_name
         model.visual = torch.nn.Identity()  # frees the image tower; encode_text does not use it
         self.model = model
@@ -413,8 +507,10 @@ def build_text_encoder(
     weights: str | None = None,
     device: str | torch.device = "cpu",
     bf16: bool = False,
+    download: bool | None = None,
 ) -> TextEncoder:
-    """The text tower of an open_clip model (``vsumlab-tiny-clip`` with random weights in tests)."""
+    """The text tower of an open_clip model (``vsumlab-tiny-clip`` with random weights in tests);
+    ``download`` as for :func:`build_encoder`."""
     if name in ("colorhist", "googlenet"):
         raise ConfigError(f"encoder {name} has no text tower; use an open_clip model name")
-    return TextEncoder(name, weights=weights, device=device, bf16=bf16)
+    return TextEncoder(name, weights=weights, device=device, bf16=bf16, download=download)

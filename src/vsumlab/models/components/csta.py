@@ -20,6 +20,14 @@ the video length), ``residual`` (mixing with the input), ``embed_dim`` (features
 projected to this width, like the original's optional key embedding; 128 by default because a
 1024-wide image costs ~10x more on CPU; None keeps the raw feature matrix as the image).
 
+``trunk_weights`` (GoogLeNet trunk): ``None`` (default) loads torchvision's ImageNet weights
+from the torch hub cache (``$TORCH_HOME/hub/checkpoints/googlenet-1378be20.pth``, where
+``vsumlab features extract --model googlenet`` looks too) when the file is there, else starts
+from random weights; ``"imagenet"`` requires them (fetched by torch.hub only with
+``VSUMLAB_DOWNLOAD_WEIGHTS=1``); a path loads that torchvision-layout state dict; ``"random"``
+never loads. CSTA fine-tunes an ImageNet GoogLeNet; which weights were used is in
+``trunk_weights_used``.
+
 Padding: the small CNN trunk zeroes padded rows after every layer, which is exactly what the
 convolution's zero padding does at the end of a single video, so a batch of N equals N batches
 of one. GoogLeNet's strided layers and batch norm cannot be masked that way, so that trunk runs
@@ -27,6 +35,8 @@ each video on its own rows (and keeps batch norm on running statistics by defaul
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -65,16 +75,51 @@ class SmallCNNTrunk(nn.Module):
         return self.convs[-1](x)[:, 0]
 
 
+def trunk_weights_file(weights: str | None) -> Path | None:
+    """The GoogLeNet state dict the trunk starts from (see the module docstring), or None."""
+    from vsumlab.video.encoders import googlenet_imagenet_file
+
+    if weights == "random":
+        return None
+    if weights is None:
+        return googlenet_imagenet_file(download=False)
+    if weights == "imagenet":
+        path = googlenet_imagenet_file()
+        if path is None:
+            from vsumlab.video.encoders import googlenet_cache_file
+            from vsumlab.video.weights import FETCH_HINT
+
+            raise ConfigError(
+                f"csta summarizer: trunk_weights='imagenet' needs GoogLeNet ImageNet weights at "
+                f"{googlenet_cache_file()}; {FETCH_HINT}"
+            )
+        return path
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise ConfigError(
+            f"csta summarizer: trunk_weights={weights!r}: no such file (expected a torchvision "
+            "GoogLeNet state dict, 'imagenet', 'random' or null)"
+        )
+    return path
+
+
 class GoogLeNetTrunk(nn.Module):
-    """torchvision GoogLeNet body (no pretrained weights), 1x1 conv to one map, resized back."""
+    """torchvision GoogLeNet body (ImageNet weights when available), 1x1 conv to one map,
+    resized back."""
 
     MIN_SIZE = 32
 
-    def __init__(self, freeze_batchnorm: bool = True) -> None:
+    def __init__(self, freeze_batchnorm: bool = True, weights: str | None = None) -> None:
         super().__init__()
         from torchvision.models import googlenet
 
-        net = googlenet(weights=None, aux_logits=False, init_weights=True)
+        from vsumlab.video.encoders import load_googlenet_weights
+
+        path = trunk_weights_file(weights)
+        net = googlenet(weights=None, aux_logits=False, init_weights=path is None)
+        if path is not None:
+            load_googlenet_weights(net, path)
+        self.weights_used = "random" if path is None else str(path)
         names = (
             "conv1 maxpool1 conv2 conv3 maxpool2 inception3a inception3b maxpool3 inception4a "
             "inception4b inception4c inception4d inception4e maxpool4 inception5a inception5b"
@@ -122,6 +167,7 @@ class CSTA(nn.Module):
         kernel_size: int = 3,
         image_channels: int = 1,
         freeze_batchnorm: bool = True,
+        trunk_weights: str | None = None,
         combine: str = "sum",
         scale_attention: bool = True,
         positional: str = "sinusoidal",
@@ -160,11 +206,17 @@ class CSTA(nn.Module):
         self.project = nn.Linear(input_dim, width) if embed_dim is not None else nn.Identity()
         self.cls = nn.Parameter(torch.randn(width) * 0.02)
         if trunk == "small":
+            if trunk_weights not in (None, "random"):
+                raise ConfigError(
+                    f"csta summarizer: trunk_weights={trunk_weights!r} needs trunk='googlenet'"
+                )
             self.trunk: nn.Module = SmallCNNTrunk(
                 image_channels, trunk_channels, trunk_layers, kernel_size
             )
+            self.trunk_weights_used = "random"
         else:
-            self.trunk = GoogLeNetTrunk(freeze_batchnorm)
+            self.trunk = GoogLeNetTrunk(freeze_batchnorm, trunk_weights)
+            self.trunk_weights_used = self.trunk.weights_used
         self.value = nn.Linear(width, width)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Sequential(
