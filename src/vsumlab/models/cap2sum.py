@@ -21,8 +21,8 @@ Modes (``mode``):
 
 The paper trains the summarizer against a *pre-trained* captioner (Fig. 1, Sec. 3.1). In one
 pretraining run: ``captioner_epochs`` first epochs train the captioner alone on the raw features
-(S = 1, as mode ``captioner``), the later ones the summarizer through it, held fixed when
-``freeze_captioner`` (the published recipe; both are ablation switches). The CLIP prior
+(S = 1, as mode ``captioner``), the later ones the summarizer through it (the captioner keeps
+training unless ``freeze_captioner``; the paper does not say it is frozen). The CLIP prior
 (``use_prior``) is ``auto`` by default: on in pretraining and weak fine-tuning whenever CLIP
 features are configured (``prior.text_features`` or ``prior.weights`` given, or the data's
 ``feature_model`` attribute names the prior's CLIP ``encoder``), off otherwise; ``true`` /

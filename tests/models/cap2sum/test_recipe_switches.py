@@ -105,8 +105,8 @@ def test_clip_prior_switch_in_pretraining(tmp_path, text_features, use_prior):
         f"--model.init_args.prior.text_features={text_features}",
     )  # fmt: skip
     assert cli.model.hparams.use_prior == use_prior and cli.model.mode == "pretrain"
-    # the published recipe: captioner first, then the summarizer against it, held fixed
-    assert cli.model.hparams.captioner_epochs == 3 and cli.model.hparams.freeze_captioner
+    # the published recipe: the captioner alone first, then the summarizer against it
+    assert cli.model.hparams.captioner_epochs == 3 and not cli.model.hparams.freeze_captioner
     # a null given for one key of a dict-valued argument arrives as the text 'None'
     assert cli.datamodule.synthetic["n_videos"] is None
     assert cli.datamodule.synthetic["max_duration"] == 150  # the recipe's other options stay
