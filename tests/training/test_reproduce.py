@@ -176,3 +176,40 @@ def test_no_op_overrides_do_not_split_a_shared_pretraining() -> None:
     assert not _no_op(composed, "--model.init_args.use_prior=true")
     assert not _no_op(composed, "--trainer.max_epochs=1")  # not in the recipe: it changes it
     assert not _no_op(composed, "--model.init_args.lr")  # no value
+
+
+def test_cap2sum_rows_run_the_papers_settings(data: DataSources,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # Cap2Sum's "Augmented" = ANet pretraining, then fine-tuning on 80% of the target in the
+    # canonical folds (no OVP/YouTube); "sup. p%" = p% of all target videos; Transfer stays
+    from vsumlab.analysis.published import load_paper
+
+    monkeypatch.chdir(ROOT)
+    paper = load_paper(ROOT / "experiments/published/cap2sum.yaml")
+    tables = {t.id: t for t in paper.tables}
+    share = "--data.init_args.train_share="
+
+    def plan(table, row, column, quick=False):
+        t = tables[table]
+        found = next(r for r in t.rows if r.name == row)
+        return plan_cell(found, t.column(column), data, quick)
+
+    for row in ("Cap2Sum_sup", "Cap2Sum_wsup"):
+        augmented = plan("table3", row, "tvsum_augmented")
+        assert augmented.setting == "canonical" and augmented.overrides == (f"{share}0.8",)
+        assert augmented.pretrain == "experiments/cap2sum/pretrain.yaml"
+        assert "extra_datasets" not in " ".join(run_overrides(augmented, data, ReproduceOptions()))
+        transfer = plan("table3", row, "tvsum_transfer")
+        assert transfer.setting == "transfer" and transfer.overrides == ()
+        quick = plan("table3", row, "summe_augmented", quick=True)  # 2 folds hold 50 % only
+        assert quick.setting == "canonical" and quick.overrides == ()
+        assert quick.pretrain == "experiments/cap2sum/pretrain_small.yaml"
+    for percent in (5, 25, 50, 80):
+        spec = plan("table1", f"sup. {percent}% videos", "summe")
+        assert spec.setting == "canonical" and spec.overrides == (f"{share}{percent / 100}",)
+    assert plan("table1", "weak sup.", "tvsum").overrides == (f"{share}0.8",)
+    assert plan("table1", "unsup.", "tvsum").setting == "zero_shot"
+    assert plan("table4", "Cap2Sum_unsup", "tvsum").setting == "zero_shot"
+    both = plan("table2", "prior: pre-training yes, fine-tuning yes", "tvsum")
+    assert both.overrides == ("--model.init_args.use_prior=true", f"{share}0.8")
+    assert both.pretrain_overrides == ("--model.init_args.use_prior=true",)

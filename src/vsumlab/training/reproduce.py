@@ -12,7 +12,8 @@ Published figures and how to reproduce each row live in ``experiments/published/
 * ``reference: random|uniform|human`` with ``of: <row name>``: that row's reference rows.
 * ``predictions`` (+ ``dataset_file``): a predictions file scored with the evaluation module.
 * ``unavailable: reason``: no run here (the cell says why); ``quick`` maps any of these fields
-  to the value used by ``--quick`` (e.g. a CPU-sized pretraining recipe).
+  to the value used by ``--quick`` (e.g. a CPU-sized pretraining recipe); ``by_setting`` maps a
+  column's setting to fields used in those columns (applied before ``quick``).
 
 Datasets come from the environment (make variables): ``TVSUM_H5``, ``SUMME_H5``, ``OVP_H5``,
 ``YOUTUBE_H5``; TVSum and SumMe default to the embedded synthetic sets. A missing recipe, dataset
@@ -201,6 +202,7 @@ def plan_cell(
     """What produces our figure of a row in a column (raises :class:`Unavailable`). In quick
     mode, the row's ``quick`` entries replace its own (e.g. a CPU-sized pretraining recipe)."""
     ours = dict(row.ours or {})
+    ours.update((ours.pop("by_setting", None) or {}).get(column.setting or "", {}))
     if quick:
         ours.update(ours.pop("quick", None) or {})
     if ours.get("unavailable"):  # stated in the published file, e.g. needs weights we lack
