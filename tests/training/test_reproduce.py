@@ -67,7 +67,7 @@ def test_placeholders_and_plans(data: DataSources, monkeypatch: pytest.MonkeyPat
                          "setting": "zero_shot"})
     assert plan_cell(zero, column, data).setting == "zero_shot"  # the row's setting wins
     missing = Row("m", {}, {"recipe": "experiments/nowhere/{dataset}.yaml"})
-    with pytest.raises(Unavailable, match="recipe experiments/nowhere/tvsum.yaml is not in"):
+    with pytest.raises(Unavailable, match="recipe experiments/nowhere/tvsum.yaml is neither a file"):
         plan_cell(missing, column, data)
     with pytest.raises(Unavailable, match="no ovp dataset configured"):
         plan_cell(zero, Column("o", "OVP", dataset="ovp"), data)
@@ -99,6 +99,22 @@ tables:
 """
 
 
+def test_plans_outside_a_checkout_use_the_installed_recipes(
+    data: DataSources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no experiments/ here: published tables and recipes by name
+    monkeypatch.setenv("TVSUM_H5", str(data.datasets["tvsum"]))
+    monkeypatch.setenv("SUMME_H5", str(data.datasets["summe"]))
+    assert main(["reproduce", "--dry-run", "--papers", "visp", "--rows", "csta",
+                 "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "planned" in out and "installed recipe" not in out
+    column = Column("c", "TVSum", dataset="tvsum", setting="canonical")
+    row = Row("csta", {}, {"recipe": "experiments/supervised/csta_{dataset}.yaml"})
+    spec = plan_cell(row, column, data)
+    assert "--model.init_args.input_dim=64" in run_overrides(spec, data, ReproduceOptions())
+
+
 @pytest.mark.slow  # ~8 s: config validation imports Lightning
 def test_a_failing_run_is_reported_and_the_rest_still_renders(
     tmp_path: Path, data: DataSources, monkeypatch: pytest.MonkeyPatch, capsys
@@ -117,7 +133,7 @@ def test_a_failing_run_is_reported_and_the_rest_still_renders(
     assert any(line.startswith("| typo | 60.0 | failed [1] |") for line in lines)
     assert "| future | 61.0 | n/a [2] |" in lines
     assert "| other paper's method | 62.0 |  |" in lines
-    assert any("[2] recipe experiments/future/tvsum.yaml is not in this checkout" == line
+    assert any("[2] recipe experiments/future/tvsum.yaml is neither a file here nor an installed recipe" == line
                for line in lines)
     cells = json.loads((tmp_path / "out" / "cells.json").read_text())
     assert {c["row"]: c["status"] for c in cells["cells"]["toy"]} == {

@@ -45,6 +45,7 @@ from vsumlab.analysis.published import (
 )
 from vsumlab.errors import ConfigError, VsumError
 from vsumlab.io import write_json_atomic, write_text_atomic
+from vsumlab.training.recipes import resolve_recipe
 
 DATASET_VARS = {"tvsum": "TVSUM_H5", "summe": "SUMME_H5", "ovp": "OVP_H5", "youtube": "YOUTUBE_H5"}
 DEFAULT_DATASETS = {"tvsum": "data/generated/synthetic_tvsum.h5",
@@ -217,11 +218,12 @@ def plan_cell(
                               fill(ours.get("dataset_file", "{target}"), values))
     data.path(column.dataset)  # the target must be configured and exist
     recipe = fill(ours["recipe"], values)
-    if not Path(recipe).is_file():
-        raise Unavailable(f"recipe {recipe} is not in this checkout")
+    if not _recipe_exists(recipe):
+        raise Unavailable(f"recipe {recipe} is neither a file here nor an installed recipe")
     pretrain = fill(ours["pretrain"], values) if ours.get("pretrain") else None
-    if pretrain is not None and not Path(pretrain).is_file():
-        raise Unavailable(f"pretraining recipe {pretrain} is not in this checkout")
+    if pretrain is not None and not _recipe_exists(pretrain):
+        raise Unavailable(
+            f"pretraining recipe {pretrain} is neither a file here nor an installed recipe")
     setting = ours.get("setting") or column.setting or "canonical"
     return RunSpec(
         recipe=recipe,
@@ -232,6 +234,14 @@ def plan_cell(
         pretrain_overrides=tuple(fill(o, values) for o in ours.get("pretrain_overrides") or ()),
         pretrain_into=str(ours.get("pretrain_into") or "pretrained"),
     )
+
+
+def _recipe_exists(recipe: str) -> bool:
+    """A path here or an installed recipe (``experiments/...`` paths work outside a checkout)."""
+    try:
+        return resolve_recipe(recipe).is_file()
+    except ConfigError:
+        return False
 
 
 def _has_input_dim(recipe: str) -> bool:
@@ -460,7 +470,8 @@ class Reproducer:
 
 def reproduce(options: ReproduceOptions) -> ReproduceReport:
     """Run every published table's reproducible cells; write OUT/<paper>.md and OUT/cells.json."""
-    papers = load_papers(options.published, options.papers)
+    papers = load_papers(resolve_recipe(options.published, "published-tables folder"),
+                         options.papers)
     if options.rows:
         check_rows(papers, options.rows)
     reproducer = Reproducer(options)
