@@ -26,7 +26,7 @@ from vsumlab.evaluation.metrics import (
     uniform_baseline,
 )
 from vsumlab.evaluation.protocol import Protocol
-from vsumlab.evaluation.results import comparison_table
+from vsumlab.evaluation.scores import comparison_table
 from vsumlab.training.environment import machine_description
 
 FPS = 30

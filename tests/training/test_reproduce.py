@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from vsumlab.analysis.published import Column, Row
 from vsumlab.cli.main import main
 from vsumlab.errors import ConfigError
+from vsumlab.training.published_tables import Column, Row
 from vsumlab.training.reproduce import (
     DataSources,
     ReproduceOptions,
@@ -198,7 +198,7 @@ def test_cap2sum_rows_run_the_papers_settings(data: DataSources,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     # Cap2Sum's "Augmented" = ANet pretraining, then fine-tuning on 80% of the target in the
     # canonical folds (no OVP/YouTube); "sup. p%" = p% of all target videos; Transfer stays
-    from vsumlab.analysis.published import load_paper
+    from vsumlab.training.published_tables import load_paper
 
     monkeypatch.chdir(ROOT)
     paper = load_paper(ROOT / "experiments/published/cap2sum.yaml")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from vsumlab.analysis.published import Column, Row, load_paper
 from vsumlab.training import cv
+from vsumlab.training.published_tables import Column, Row, load_paper
 from vsumlab.training.reproduce import (
     DataSources,
     ReproduceOptions,

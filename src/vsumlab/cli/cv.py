@@ -120,7 +120,7 @@ def _run_cv(args: argparse.Namespace) -> int:
 def _print_results(args: argparse.Namespace) -> int:
     import json
 
-    from vsumlab.training.results import format_table, merge_rows, read_results
+    from vsumlab.training.fold_results import format_table, merge_rows, read_results
 
     loaded = [read_results(folder) for folder in args.folders]
     rows = merge_rows(rows for _, rows, _ in loaded)

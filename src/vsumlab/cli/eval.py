@@ -156,7 +156,7 @@ def _baselines(args: argparse.Namespace) -> int:
         random_baseline,
         uniform_baseline,
     )
-    from vsumlab.evaluation.results import comparison_table
+    from vsumlab.evaluation.scores import comparison_table
 
     protocol = _protocol(args)
     dataset, keys = _load(args)

@@ -43,7 +43,7 @@ from vsumlab.evaluation.correlation import tau_rho_against_each, tau_rho_pairwis
 from vsumlab.evaluation.keyshots import keyshot_summary, upsample_to_frames
 from vsumlab.evaluation.predictions import check_predictions, check_step_scores, select_keys
 from vsumlab.evaluation.protocol import DEFAULT_PROTOCOL, Protocol
-from vsumlab.evaluation.results import DatasetScores, VideoScores
+from vsumlab.evaluation.scores import DatasetScores, VideoScores
 
 __all__ = [
     "STYLES",

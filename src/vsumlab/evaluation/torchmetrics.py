@@ -27,7 +27,7 @@ from vsumlab.evaluation.metrics import (
     resolve_rank_annotations,
 )
 from vsumlab.evaluation.protocol import DEFAULT_PROTOCOL, Protocol
-from vsumlab.evaluation.results import VideoScores
+from vsumlab.evaluation.scores import VideoScores
 
 VALUES = ("f1", "kendall", "spearman")
 

@@ -41,8 +41,8 @@ import yaml
 from vsumlab.errors import ConfigError, OutputExistsError
 from vsumlab.io import write_json_atomic, write_text_atomic
 from vsumlab.training.environment import environment_record
+from vsumlab.training.fold_results import REFERENCE_ROWS, ResultRow, format_table, write_results
 from vsumlab.training.recipes import compose_recipe
-from vsumlab.training.results import REFERENCE_ROWS, ResultRow, format_table, write_results
 
 
 @dataclass

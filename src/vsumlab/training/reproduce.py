@@ -2,7 +2,7 @@
 datasets and write one markdown table per paper, our figures beside the published ones.
 
 Published figures and how to reproduce each row live in ``experiments/published/<paper>.yaml``
-(:mod:`vsumlab.analysis.published`). A row's ``ours`` is one of:
+(:mod:`vsumlab.training.published_tables`). A row's ``ours`` is one of:
 
 * ``recipe`` (+ ``pretrain``, ``overrides``, ``pretrain_overrides``, ``setting``,
   ``pretrain_into``: the model argument receiving the pretraining's checkpoint, ``pretrained``
@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vsumlab.analysis.published import (
+from vsumlab.errors import ConfigError, VsumError
+from vsumlab.io import write_json_atomic, write_text_atomic
+from vsumlab.training.published_tables import (
     Cell,
     Column,
     Paper,
@@ -43,8 +45,6 @@ from vsumlab.analysis.published import (
     load_papers,
     render_paper,
 )
-from vsumlab.errors import ConfigError, VsumError
-from vsumlab.io import write_json_atomic, write_text_atomic
 from vsumlab.training.recipes import resolve_recipe
 
 DATASET_VARS = {"tvsum": "TVSUM_H5", "summe": "SUMME_H5", "ovp": "OVP_H5", "youtube": "YOUTUBE_H5"}

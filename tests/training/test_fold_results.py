@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vsumlab.cli.main import main
-from vsumlab.training.results import ResultRow, format_table, read_results, write_results
+from vsumlab.training.fold_results import ResultRow, format_table, read_results, write_results
 
 FOLD = {"f1": 50.0, "kendall": 0.1, "spearman": 0.12}
 

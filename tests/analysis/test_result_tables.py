@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from vsumlab.analysis.results import (
+from vsumlab.analysis.result_tables import (
     fold_curves,
     fold_predictions,
     fold_table,
@@ -17,7 +17,7 @@ from vsumlab.analysis.results import (
 )
 from vsumlab.errors import VsumError
 from vsumlab.evaluation.predictions import write_predictions
-from vsumlab.training.results import ResultRow, write_results
+from vsumlab.training.fold_results import ResultRow, write_results
 
 
 def _fold(out, fold: int, f1: float, val_f1: float, preds: dict) -> None:

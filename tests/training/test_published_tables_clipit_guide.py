@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vsumlab.analysis.published import (
+from vsumlab.training.published_tables import (
     GUIDE_NOTES,
     TITLE_ABLATION,
     Cell,

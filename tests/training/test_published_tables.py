@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from vsumlab.analysis.published import (
+from vsumlab.errors import ConfigError
+from vsumlab.training.published_tables import (
     Cell,
     RenderContext,
     load_paper,
     load_papers,
     render_paper,
 )
-from vsumlab.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = ROOT / "experiments" / "published"

@@ -15,7 +15,7 @@ import numpy as np
 import yaml
 
 from vsumlab.errors import VsumError
-from vsumlab.training.results import ResultRow, read_results
+from vsumlab.training.fold_results import ResultRow, read_results
 
 METRICS = ("f1", "kendall", "spearman")
 
