@@ -51,7 +51,7 @@ def durations(n: int) -> np.ndarray:
     root = os.environ.get("VSUMLAB_DATA")
     path = Path(root) / "activitynet_captions" / "train_modified.json" if root else None
     if path is not None and path.is_file():
-        from vsumlab.data.captions import load_captions
+        from vsumlab.data.captions.format import load_captions
 
         return np.array([v.duration for v in load_captions(path).values()])[:n]
     return np.random.default_rng(0).lognormal(np.log(114.0), 0.6, n).clip(2, 755)

@@ -27,8 +27,8 @@ def main() -> None:
     import torch
 
     from vsumlab.data.datamodules import collate_videos, normalise_scores
+    from vsumlab.data.synthetic.caption_aligned import make_caption_aligned_dataset
     from vsumlab.models.clipit import CLIPItModule
-    from vsumlab.models.clipit_synthetic import make_caption_aligned_dataset
     from vsumlab.models.components.text_encoder import TextFeatureCache
 
     print(f"machine: {machine()}; torch {torch.__version__}")

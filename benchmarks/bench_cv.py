@@ -27,7 +27,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from vsumlab.data.schema import write_dataset
-    from vsumlab.data.synthetic import make_synthetic_dataset
+    from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
     from vsumlab.training.cv import CVOptions, run_cv
 
     with tempfile.TemporaryDirectory(prefix="bench-cv-") as tmp:

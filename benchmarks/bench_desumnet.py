@@ -21,8 +21,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from vsumlab.data.synthetic.event_videos import make_category_videos
 from vsumlab.data.webvideos import ClipAugment, ClipSpec, VideoEntry, WebVideoClips
-from vsumlab.data.webvideos.synthetic import make_category_videos
 from vsumlab.models.components.c3d import C3D, normalize_clips
 from vsumlab.models.desumnet import frame_importance
 from vsumlab.training.environment import machine_description

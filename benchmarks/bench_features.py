@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vsumlab.data.synthetic.scene_videos import write_scene_video
 from vsumlab.video.decode import iter_frames, probe
 from vsumlab.video.encoders import RANDOM_WEIGHTS, build_encoder
 from vsumlab.video.features import Sampling, decode_size, iter_video_features
-from vsumlab.video.synthetic import write_scene_video
 
 
 def machine(device: str) -> str:

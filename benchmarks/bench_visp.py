@@ -21,7 +21,7 @@ from vsumlab.training.environment import machine_description as machine
 def speed(steps: int) -> None:
     import torch
 
-    from vsumlab.data.synthetic import make_synthetic_dataset
+    from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
     from vsumlab.models.visp import UnlabeledVideos, ViSPPretrainModule, collate_unlabeled
 
     records = [
@@ -64,7 +64,7 @@ def speed(steps: int) -> None:
 def learning(steps: int) -> None:
     import torch
 
-    from vsumlab.data.synthetic import make_synthetic_dataset
+    from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
     from vsumlab.models.visp import (
         UnlabeledVideos,
         ViSPPretrainModule,

@@ -75,7 +75,7 @@ def anet_captions_dir(shared_data: Path) -> Path:
 
 def _small_set(factory: pytest.TempPathFactory, kind: str, **options) -> Path:
     from vsumlab.data.schema import write_dataset
-    from vsumlab.data.synthetic import make_synthetic_dataset
+    from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
 
     dataset = make_synthetic_dataset(kind, feature_dim=64, **options)
     path = factory.mktemp("data") / f"small_{kind}.h5"

@@ -34,7 +34,7 @@ def test_temporal_iou_by_hand() -> None:
 
 
 def test_ground_truth_events_in_time_order() -> None:
-    from vsumlab.data.captions import parse_captions
+    from vsumlab.data.captions.format import parse_captions
 
     videos = parse_captions({"v1": {"duration": 30.0, "timestamps": [[10, 20], [0, 5]],
                                     "sentences": ["second.", "first."]}})

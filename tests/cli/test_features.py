@@ -6,7 +6,7 @@ import pytest
 
 from vsumlab.cli.main import main
 from vsumlab.data.schema import read_dataset
-from vsumlab.video.synthetic import write_scene_video
+from vsumlab.data.synthetic.scene_videos import write_scene_video
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import lightning as L
 import pytest
 
 from vsumlab.cli.main import main
+from vsumlab.data.synthetic.scene_videos import write_scene_video
 from vsumlab.video.decode import probe
-from vsumlab.video.synthetic import write_scene_video
 
 
 @pytest.fixture(scope="module")

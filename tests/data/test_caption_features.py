@@ -11,8 +11,9 @@ import h5py
 import numpy as np
 import pytest
 
-from vsumlab.data.caption_features import open_features, resample_nearest
-from vsumlab.data.captions import CaptionDataModule, CaptionError
+from vsumlab.data.captions.datamodule import CaptionDataModule
+from vsumlab.data.captions.features import open_features, resample_nearest
+from vsumlab.data.captions.format import CaptionError
 from vsumlab.errors import ConfigError, DatasetError
 
 # 12.5 s over 5 steps: step t covers [2.5 t, 2.5 (t + 1)) seconds

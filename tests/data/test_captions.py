@@ -8,25 +8,18 @@ import numpy as np
 import pytest
 import torch
 
-from vsumlab.data.caption_features import open_features
-from vsumlab.data.captions import (
+from vsumlab.data.captions.datamodule import (
     CaptionDataModule,
-    CaptionError,
-    Vocabulary,
-    captioned_mask,
     collate_captions,
-    event_boxes,
-    event_step_range,
     join_features,
-    load_captions,
-    make_caption_features,
-    parse_captions,
-    select_videos,
     subsample,
-    tokenize,
-    write_caption_features,
 )
+from vsumlab.data.captions.features import open_features
+from vsumlab.data.captions.format import CaptionError, load_captions, parse_captions
+from vsumlab.data.captions.steps import captioned_mask, event_boxes, event_step_range, select_videos
+from vsumlab.data.captions.vocabulary import Vocabulary, tokenize
 from vsumlab.data.schema import read_dataset
+from vsumlab.data.synthetic.dense_captions import make_caption_features, write_caption_features
 from vsumlab.errors import DatasetError
 
 SAMPLE = {
@@ -216,7 +209,7 @@ def test_real_activitynet_caption_files(anet_captions_dir):
 
 
 def test_synthetic_features_built_once_and_never_silently_stale(tmp_path):
-    from vsumlab.data.captions import build_synthetic_features
+    from vsumlab.data.synthetic.dense_captions import build_synthetic_features
     from vsumlab.errors import ConfigError
 
     caps = write(tmp_path, SAMPLE)
@@ -253,7 +246,7 @@ def _stamp(path):
 def test_synthetic_features_reused_across_paths_to_the_same_captions(tmp_path, monkeypatch):
     """The caption file counts by content: a relative path, an absolute one, a symlink or a copy
     elsewhere reuse the file; numbers compare by value (150 == 150.0)."""
-    from vsumlab.data.captions import build_synthetic_features
+    from vsumlab.data.synthetic.dense_captions import build_synthetic_features
 
     data = tmp_path / "data"
     data.mkdir()
@@ -275,7 +268,7 @@ def test_synthetic_features_reused_across_paths_to_the_same_captions(tmp_path, m
 def test_synthetic_features_from_other_inputs_name_the_difference_or_rebuild_with_force(
     tmp_path,
 ):
-    from vsumlab.data.captions import build_synthetic_features
+    from vsumlab.data.synthetic.dense_captions import build_synthetic_features
     from vsumlab.errors import ConfigError
 
     caps = write(tmp_path, SAMPLE)
@@ -309,7 +302,7 @@ def test_synthetic_features_from_other_inputs_name_the_difference_or_rebuild_wit
 
 
 def test_synthetic_features_never_overwrite_a_foreign_h5_without_force(tmp_path):
-    from vsumlab.data.captions import build_synthetic_features
+    from vsumlab.data.synthetic.dense_captions import build_synthetic_features
     from vsumlab.errors import ConfigError
 
     caps = write(tmp_path, SAMPLE)
@@ -325,7 +318,11 @@ def test_synthetic_features_of_an_earlier_stamp_without_content_hash_are_reused(
     path only, e.g. data/generated/cap2sum/) stay usable while that path and the options match."""
     import h5py
 
-    from vsumlab.data.captions import SYNTHETIC_VERSION, build_synthetic_features, synthetic_options
+    from vsumlab.data.synthetic.dense_captions import (
+        SYNTHETIC_VERSION,
+        build_synthetic_features,
+        synthetic_options,
+    )
     from vsumlab.errors import ConfigError
 
     caps = write(tmp_path, SAMPLE)
@@ -358,7 +355,7 @@ def test_datamodule_force_synthetic_rebuilds(tmp_path):
 
 
 def test_synthetic_options_take_command_line_nulls_and_check_types():
-    from vsumlab.data.captions import synthetic_options
+    from vsumlab.data.synthetic.dense_captions import synthetic_options
     from vsumlab.errors import ConfigError
 
     options = synthetic_options({"n_videos": "None", "max_coverage": "null", "draws": 4})

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from vsumlab.data.synthetic.event_videos import make_category_videos, write_event_dataset, write_mp4
 from vsumlab.data.webvideos import (
     TVSUM_CATEGORIES,
     ClipAugment,
@@ -28,7 +29,6 @@ from vsumlab.data.webvideos import clips as clips_module
 from vsumlab.data.webvideos.clips import decode_clips, load_clips
 from vsumlab.data.webvideos.datamodule import hold_out_videos
 from vsumlab.data.webvideos.sources import category_names, dataset_videos, load_sources, scan_folder
-from vsumlab.data.webvideos.synthetic import make_category_videos, write_event_dataset, write_mp4
 from vsumlab.errors import ConfigError, DatasetError, OutputExistsError
 from vsumlab.video.decode import probe
 
@@ -350,7 +350,7 @@ def test_event_dataset_and_video_resolution(videos, tmp_path):
 
 
 def test_synthetic_background_is_shared_and_events_are_planted():
-    from vsumlab.data.webvideos.synthetic import render_frames
+    from vsumlab.data.synthetic.event_videos import render_frames
 
     rng = np.random.default_rng(0)
     background = (0.3, 1.2, 120.0)

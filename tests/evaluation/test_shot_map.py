@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vsumlab.data.synthetic import make_synthetic_dataset
+from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
 from vsumlab.errors import ConfigError, DatasetError
 from vsumlab.evaluation.keyshots import upsample_to_frames
 from vsumlab.evaluation.shot_map import (

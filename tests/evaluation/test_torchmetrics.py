@@ -132,7 +132,7 @@ def test_ddp_reduction_over_two_processes():
 
 def test_qualified_keys_tell_the_style_of_plain_records() -> None:
     """Augmented settings mix datasets: "summe/<key>" must reduce F1 with max over users."""
-    from vsumlab.data.synthetic import make_synthetic_dataset
+    from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
     from vsumlab.evaluation.metrics import evaluate_video
 
     record = next(iter(make_synthetic_dataset("summe", seed=2, n_videos=1, feature_dim=16)))

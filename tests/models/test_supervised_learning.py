@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from vsumlab.data.schema import write_dataset
-from vsumlab.data.synthetic import make_synthetic_dataset
+from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
 from vsumlab.training.cv import CVOptions, run_cv
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments" / "supervised"

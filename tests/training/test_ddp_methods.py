@@ -20,7 +20,8 @@ TINY_CSTA = '{"embed_dim": 32, "trunk_channels": 4, "head_hidden": 32}'
 
 def _captions(tmp_path: Path) -> list[str]:
     """A tiny caption set with synthetic caption-aligned features (Cap2Sum pretraining)."""
-    from vsumlab.data.captions import parse_captions, write_caption_features
+    from vsumlab.data.captions.format import parse_captions
+    from vsumlab.data.synthetic.dense_captions import write_caption_features
 
     raw = {f"v{i}": {"duration": 20.0 + i, "timestamps": [[1.0, 6.0], [8.0, 15.0]],
                      "sentences": ["a man runs on the road", "the dog jumps over a ball"]}
@@ -36,7 +37,7 @@ def _captions(tmp_path: Path) -> list[str]:
         "--model.init_args.mode=pretrain", "--model.init_args.input_dim=32",
         f"--model.init_args.summarizer_args={TINY_TRANSFORMER}",
         f"--model.init_args.captioner={captioner}",
-        "--data=vsumlab.data.captions.CaptionDataModule",
+        "--data=vsumlab.data.captions.datamodule.CaptionDataModule",
         f"--data.init_args.train_captions={captions}", f"--data.init_args.features={features}",
         "--data.init_args.min_word_count=1", "--data.init_args.batch_size=1",
         "--trainer.max_epochs=2",

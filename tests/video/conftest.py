@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vsumlab.video.synthetic import write_scene_video
+from vsumlab.data.synthetic.scene_videos import write_scene_video
 
 #: 30 fps; every cut is a multiple of 15 frames, so 2 fps picks land on both sides of each cut
 SCENES = (60, 90, 45, 75)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from vsumlab.data.schema import validate_record
+from vsumlab.data.synthetic.scene_videos import scene_starts
 from vsumlab.video.decode import VideoError, VideoInfo
 from vsumlab.video.encoders import build_encoder
 from vsumlab.video.features import (
@@ -16,7 +17,6 @@ from vsumlab.video.features import (
     iter_video_features,
     video_record,
 )
-from vsumlab.video.synthetic import scene_starts
 
 
 def test_features_at_picks_and_shots_at_the_planted_cuts(scene_video, scenes):

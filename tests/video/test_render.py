@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from vsumlab.data.synthetic.scene_videos import scene_colour
 from vsumlab.video.decode import VideoError, iter_frames, probe
 from vsumlab.video.render import write_contact_sheet, write_score_plot, write_summary_video
-from vsumlab.video.synthetic import scene_colour
 
 
 def _audio(path) -> tuple[np.ndarray, int]:

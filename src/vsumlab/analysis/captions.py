@@ -20,7 +20,7 @@ class TimelineEvent:
 
 
 def ground_truth_events(video: Any) -> list[TimelineEvent]:
-    """Events of a :class:`vsumlab.data.captions.CaptionVideo`, in time order."""
+    """Events of a :class:`vsumlab.data.captions.format.CaptionVideo`, in time order."""
     events = [TimelineEvent(float(e.start), float(e.end), e.sentence) for e in video.events]
     return sorted(events, key=lambda e: (e.start, e.end))
 

@@ -2,7 +2,7 @@
 
 - ``clipit data --out DIR``: the caption-aligned synthetic SumMe-like and TVSum-like sets with
   their dense-caption JSON (ActivityNet form, keyed by the h5 video keys), in one visual world so
-  the augmented and transfer settings make sense (:mod:`vsumlab.models.clipit_synthetic`).
+  the augmented and transfer settings make sense (:mod:`vsumlab.data.synthetic.caption_aligned`).
 - ``clipit query-demo --fold DIR --dataset H5 --captions JSON``: for each held-out video of a
   trained fold with at least two captioned events, the mean score of event A's steps guided by
   the video's captions (generic), by a query naming A and by one naming another event B (every
@@ -49,8 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _data(args: argparse.Namespace) -> int:
     from vsumlab.data.schema import write_dataset
+    from vsumlab.data.synthetic.caption_aligned import make_caption_aligned_dataset
     from vsumlab.io import check_writable, write_json_atomic
-    from vsumlab.models.clipit_synthetic import make_caption_aligned_dataset
 
     for kind, seed in CAPTIONED_SETS.items():
         h5 = args.out / f"captioned_{kind}.h5"
@@ -68,11 +68,11 @@ def _data(args: argparse.Namespace) -> int:
 def _query_demo(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from vsumlab.data.captions import read_json_file
+    from vsumlab.data.captions.format import read_json_file
     from vsumlab.data.schema import read_dataset
+    from vsumlab.data.synthetic.caption_aligned import EVENT_SENTENCES, query_contrasts
     from vsumlab.errors import ConfigError, DatasetError
     from vsumlab.evaluation.predictions import read_predictions
-    from vsumlab.models.clipit_synthetic import EVENT_SENTENCES, query_contrasts
     from vsumlab.models.loading import load_summarizer
 
     checkpoint = args.fold / "checkpoints" / "last.ckpt"

@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="scenes",
         help="scenes (default): every shot is its video's own scene; generic: non-planted shots "
         "show scenes shared by every video, so planted segments are what tells videos apart "
-        "(ViSP's premise; see vsumlab.data.synthetic)",
+        "(ViSP's premise; see vsumlab.data.synthetic.benchmark)",
     )
     synth.add_argument(
         "--generic-scenes",
@@ -128,7 +128,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _synth(args: argparse.Namespace) -> int:
     from vsumlab.data.schema import write_dataset
-    from vsumlab.data.synthetic import make_synthetic_dataset
+    from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
     from vsumlab.io import check_writable
 
     check_writable(args.out, args.force)  # fail before generating, not after

@@ -105,7 +105,7 @@ def load_for_importance(args: argparse.Namespace):
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from vsumlab.data.webvideos.synthetic import make_demo_videos
+    from vsumlab.data.synthetic.event_videos import make_demo_videos
 
     paths = make_demo_videos(
         args.out,

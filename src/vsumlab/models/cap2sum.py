@@ -43,14 +43,11 @@ import torch
 from torch import Tensor
 from torchmetrics import MeanMetric
 
-from vsumlab.data.captions import (
-    CaptionVideo,
-    Vocabulary,
-    config_null,
-    event_boxes,
-    load_captions,
-)
+from vsumlab.data.captions.format import CaptionVideo, load_captions
+from vsumlab.data.captions.steps import event_boxes
+from vsumlab.data.captions.vocabulary import Vocabulary
 from vsumlab.data.schema import require_fps
+from vsumlab.data.synthetic.dense_captions import config_null
 from vsumlab.errors import ConfigError
 from vsumlab.models.components.clip_prior import (
     clip_prior_batch,
@@ -248,8 +245,8 @@ class Cap2SumModule(SummarizerModule):
             if not hasattr(datamodule, "vocabulary"):
                 raise ConfigError(
                     f"model.mode={self.mode} trains on dense captions: use "
-                    "vsumlab.data.captions.CaptionDataModule (weak_finetune takes summarization "
-                    "data with model.target_captions)"
+                    "vsumlab.data.captions.datamodule.CaptionDataModule (weak_finetune takes "
+                    "summarization data with model.target_captions)"
                 )
         if self.mode in CAPTION_MODES:
             data_vocab = getattr(datamodule, "vocabulary", None)
@@ -523,7 +520,7 @@ def planted_captions(records: Mapping[str, Any]) -> dict[str, CaptionVideo]:
     """Stand-in captions for the synthetic summarization sets (no caption files exist for them):
     one event per planted run of ``extra["planted"]``, with a fixed generic sentence. It lets
     weak fine-tuning run end to end on the embedded data; it is not TVSum-/SumMe-Caption."""
-    from vsumlab.data.captions import CaptionEvent
+    from vsumlab.data.captions.format import CaptionEvent
 
     captions = {}
     for key, record in records.items():

@@ -14,7 +14,7 @@ supervised harness with ``model.pretrained: PATH``; the encoder is discarded.
 Synthetic data: ViSP finds informative frames as the ones that tell a video apart from the others
 of the batch. The default synthetic sets plant importance along a direction shared by every video,
 so there planted frames are not distinctive and pretraining does not find them; the sets made with
-``background="generic"`` (:mod:`vsumlab.data.synthetic`) show generic scenes outside the planted
+``background="generic"`` (:mod:`vsumlab.data.synthetic.benchmark`) show generic scenes outside the planted
 segments, the premise holds, and :func:`planted_lift` measures what pretraining discovered.
 """
 

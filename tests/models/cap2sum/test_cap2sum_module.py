@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from vsumlab.data.captions import CaptionDataModule, load_captions, write_caption_features
+from vsumlab.data.captions.datamodule import CaptionDataModule
+from vsumlab.data.captions.format import load_captions
 from vsumlab.data.datamodules import SummarizationDataModule
 from vsumlab.data.schema import write_dataset
-from vsumlab.data.synthetic import make_synthetic_dataset
+from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
+from vsumlab.data.synthetic.dense_captions import write_caption_features
 from vsumlab.errors import ConfigError
 from vsumlab.models.cap2sum import Cap2SumModule, captioned_margin
 from vsumlab.models.loading import load_summarizer

@@ -4,7 +4,7 @@ above the rest, and the pretrained summarizer alone beats random in zero-shot F1
 
 Setup (tiny sizes, CPU, ~20 s): the 52 ActivityNet train videos of at most 150 s whose events
 cover at most 40% of the video (so there is an "elsewhere"), 8 synthetic recordings each, 32-d
-features in the feature space of vsumlab.data.synthetic; a one-layer encoder/decoder captioner
+features in the feature space of vsumlab.data.synthetic.benchmark; a one-layer encoder/decoder captioner
 over the 489 words of those videos' captions (sentences cut at 12 words); 300 steps of batch 4
 at lr 2e-3 with the paper's loss weights (2 caption + 0.5 length + 0.5 variance; no CLIP prior:
 the features are not CLIP). Measured here (2-core CPU, seed 0): caption loss 9.7 -> 4.8,
@@ -21,8 +21,10 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from vsumlab.data.captions import CaptionDataModule, Vocabulary, collate_captions, select_videos
-from vsumlab.data.synthetic import make_synthetic_dataset
+from vsumlab.data.captions.datamodule import CaptionDataModule, collate_captions
+from vsumlab.data.captions.steps import select_videos
+from vsumlab.data.captions.vocabulary import Vocabulary
+from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
 from vsumlab.evaluation.metrics import evaluate_dataset, random_baseline
 from vsumlab.models.cap2sum import Cap2SumModule, captioned_margin
 

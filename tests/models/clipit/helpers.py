@@ -12,9 +12,9 @@ from torch.utils.data import DataLoader
 
 from vsumlab.data.datamodules import VideoFeatureDataset, collate_videos
 from vsumlab.data.schema import Dataset
+from vsumlab.data.synthetic.caption_aligned import make_caption_aligned_dataset
 from vsumlab.models.cap2sum import Cap2SumModule
 from vsumlab.models.clipit import CLIPItModule
-from vsumlab.models.clipit_synthetic import make_caption_aligned_dataset
 
 TINY = "vsumlab-tiny-clip"  # VIDEO's tiny open_clip config, random weights (32-d text)
 TINY_DIM = 32

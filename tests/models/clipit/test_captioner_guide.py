@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from vsumlab.data.synthetic import make_synthetic_dataset
+from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
 from vsumlab.errors import ConfigError
 from vsumlab.models.cap2sum import Cap2SumModule
 from vsumlab.models.clipit_captions import (

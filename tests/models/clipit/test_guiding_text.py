@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from vsumlab.data.synthetic import make_synthetic_dataset
+from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
 from vsumlab.errors import ConfigError
 from vsumlab.models.clipit import GuidingText, caption_generator, pad_text, record_name
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vsumlab.data.synthetic.caption_aligned import query_contrasts
 from vsumlab.evaluation.metrics import evaluate_dataset, random_baseline
-from vsumlab.models.clipit_synthetic import query_contrasts
 
 from .helpers import fit, learning_set, predict, sentences, tiny_module
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from vsumlab.data.schema import VideoRecord
-from vsumlab.data.synthetic import make_synthetic_dataset
+from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
 from vsumlab.errors import DatasetError
 from vsumlab.models.losses.clipit import (
     diversity_loss,

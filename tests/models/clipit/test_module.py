@@ -11,9 +11,9 @@ import torch
 
 from vsumlab.data.datamodules import SummarizationDataModule, collate_videos, normalise_scores
 from vsumlab.data.schema import write_dataset
+from vsumlab.data.synthetic.caption_aligned import EVENT_SENTENCES, make_caption_aligned_dataset
 from vsumlab.errors import ConfigError
 from vsumlab.models.clipit import CLIPItModule
-from vsumlab.models.clipit_synthetic import EVENT_SENTENCES, make_caption_aligned_dataset
 from vsumlab.models.loading import load_summarizer
 
 from .helpers import TINY, TINY_DIM, tiny_module

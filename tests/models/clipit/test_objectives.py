@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from vsumlab.data.datamodules import collate_videos, normalise_scores
-from vsumlab.models.clipit_synthetic import make_caption_aligned_dataset
+from vsumlab.data.synthetic.caption_aligned import make_caption_aligned_dataset
 from vsumlab.models.losses.clipit import diversity_loss, length_loss, weighted_bce
 
 from .helpers import tiny_module

@@ -11,8 +11,8 @@ import torch
 
 from vsumlab.cli.main import main
 from vsumlab.data.schema import read_dataset
+from vsumlab.data.synthetic.event_videos import make_category_videos, write_event_dataset
 from vsumlab.data.webvideos import read_list_file
-from vsumlab.data.webvideos.synthetic import make_category_videos, write_event_dataset
 from vsumlab.evaluation.predictions import read_predictions
 from vsumlab.evaluation.shot_map import dataset_topk_map
 from vsumlab.models.desumnet import load_desumnet

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from vsumlab.data.webvideos.synthetic import make_category_videos
+from vsumlab.data.synthetic.event_videos import make_category_videos
 from vsumlab.errors import ConfigError
 from vsumlab.models.desumnet import (
     VideoImportance,

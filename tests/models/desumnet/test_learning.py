@@ -30,12 +30,12 @@ import pytest
 from lightning.pytorch.loggers import CSVLogger
 
 from vsumlab.data.schema import read_dataset
-from vsumlab.data.webvideos import VideoEntry, WebVideoDataModule, write_list_file
-from vsumlab.data.webvideos.synthetic import (
+from vsumlab.data.synthetic.event_videos import (
     SyntheticVideo,
     make_category_videos,
     write_event_dataset,
 )
+from vsumlab.data.webvideos import VideoEntry, WebVideoDataModule, write_list_file
 from vsumlab.evaluation.metrics import evaluate_dataset, random_baseline
 from vsumlab.models.desumnet import DeSumNetModule, VideoImportance, refine_web_videos
 from vsumlab.video.timelapse import keep_counts

@@ -17,7 +17,7 @@ import torch
 
 from vsumlab.data.datamodules import collate_videos
 from vsumlab.data.schema import Dataset
-from vsumlab.data.synthetic import make_synthetic_dataset
+from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
 from vsumlab.evaluation.metrics import evaluate_dataset
 from vsumlab.models.summarizer import SummarizerModule
 from vsumlab.models.visp import (

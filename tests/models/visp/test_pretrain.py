@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from vsumlab.data.schema import write_dataset
-from vsumlab.data.synthetic import make_synthetic_dataset
+from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
 from vsumlab.errors import ConfigError
 from vsumlab.models.components.registry import build_summarizer
 from vsumlab.models.loading import load_summarizer

@@ -5,7 +5,7 @@
 - :mod:`.augment`: crops, flips, multi-scale jitter, corner crops
 - :mod:`.dataset`: the torch Dataset of labelled clips
 - :mod:`.datamodule`: :class:`WebVideoDataModule`
-- :mod:`.synthetic`: generated category videos with planted events (tests, demos, benchmarks)
+- generated category videos with planted events: :mod:`vsumlab.data.synthetic.event_videos`
 """
 
 from vsumlab.data.webvideos.augment import ClipAugment

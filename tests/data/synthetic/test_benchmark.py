@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import rankdata
 
 from vsumlab.data.schema import Dataset, read_dataset, validate_record, write_dataset
-from vsumlab.data.synthetic import make_synthetic_dataset
+from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
 from vsumlab.errors import ConfigError
 from vsumlab.evaluation.metrics import human_reference
 
@@ -173,7 +173,7 @@ def test_generic_background_changes_only_the_background_features() -> None:
 
 
 def test_generic_background_is_shared_by_every_video_and_set() -> None:
-    from vsumlab.data.synthetic import generic_scene_embeddings, synthetic_config
+    from vsumlab.data.synthetic.benchmark import generic_scene_embeddings, synthetic_config
 
     options = {**SMALL, "n_videos": 6, "background": "generic", "generic_scenes": 3}
     scenes = generic_scene_embeddings(synthetic_config("tvsum", **options))

@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vsumlab.data.synthetic import make_synthetic_dataset
-from vsumlab.errors import ConfigError
-from vsumlab.models.clipit_synthetic import (
+from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
+from vsumlab.data.synthetic.caption_aligned import (
     CAPTIONED_DEFAULTS,
     EVENT_SENTENCES,
     event_prototypes,
     make_caption_aligned_dataset,
 )
+from vsumlab.errors import ConfigError
 
 SIZE = dict(n_videos=12, feature_dim=64, min_duration=40, max_duration=90)
 

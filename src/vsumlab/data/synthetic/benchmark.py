@@ -148,7 +148,7 @@ def feature_space(config: SyntheticConfig) -> tuple[np.ndarray, np.ndarray]:
     return basis, direction / np.linalg.norm(direction)
 
 
-_feature_space = feature_space  # earlier private name, still used by vsumlab.data.captions
+_feature_space = feature_space  # earlier private name, still used by .dense_captions
 
 
 def _shot_starts(rng: np.random.Generator, n_frames: int, config: SyntheticConfig) -> np.ndarray:

@@ -1,6 +1,6 @@
 """A caption-aligned variant of the embedded synthetic sets, where language carries the signal.
 
-In :func:`vsumlab.data.synthetic.make_synthetic_dataset` importance is visible in the features
+In :func:`vsumlab.data.synthetic.benchmark.make_synthetic_dataset` importance is visible in the features
 (a shared hidden direction), so guiding text could add nothing a frame-only model lacks. Here
 that direction is switched off (``importance_signal=0`` by default) and *events* carry the
 structure instead, as in real videos where the same kind of scene is the highlight of one video
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from vsumlab.data.schema import Dataset, require_fps
-from vsumlab.data.synthetic import make_synthetic_dataset
+from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
 from vsumlab.errors import ConfigError
 
 #: one sentence per event; its index is the event id
