@@ -26,7 +26,7 @@ def main() -> None:
 
     import torch
 
-    from vsumlab.data.datamodules import collate_videos, normalise_scores
+    from vsumlab.data.standard_h5 import collate_videos, normalise_scores
     from vsumlab.data.synthetic.caption_aligned import make_caption_aligned_dataset
     from vsumlab.models.clipit import CLIPItModule
     from vsumlab.models.components.text_encoder import TextFeatureCache

@@ -22,7 +22,8 @@ def speed(steps: int) -> None:
     import torch
 
     from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
-    from vsumlab.models.visp import UnlabeledVideos, ViSPPretrainModule, collate_unlabeled
+    from vsumlab.data.unlabeled_videos import UnlabeledVideos, collate_unlabeled
+    from vsumlab.models.visp import ViSPPretrainModule
 
     records = [
         (f"{kind}/{key}", record)
@@ -65,12 +66,8 @@ def learning(steps: int) -> None:
     import torch
 
     from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
-    from vsumlab.models.visp import (
-        UnlabeledVideos,
-        ViSPPretrainModule,
-        collate_unlabeled,
-        planted_lift,
-    )
+    from vsumlab.data.unlabeled_videos import UnlabeledVideos, collate_unlabeled
+    from vsumlab.models.visp import ViSPPretrainModule, planted_lift
 
     print(f"planted lift after {steps} pretraining steps (CSTA, 32-d, 24 videos, batch 8):")
     for label, background in (("generic background", "generic"), ("default synthetic set", "scenes")):

@@ -207,7 +207,7 @@ def test_dsnet_split_files_name_the_attached_file_by_its_published_name(
 ) -> None:
     """attach keeps dataset_name = the published stem, so DSNet's key prefixes
     (``../datasets/eccv16_dataset_tvsum_google_pool5.h5/video_i``) still find the videos."""
-    from vsumlab.data.datamodules import SummarizationDataModule
+    from vsumlab.data.standard_h5 import SummarizationDataModule
 
     attached = attach_annotations(published["tvsum"], tvsum_mat, tmp_path / "tvsum_annotated.h5")
     prefix = "../datasets/eccv16_dataset_tvsum_google_pool5.h5"

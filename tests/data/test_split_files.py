@@ -9,9 +9,9 @@ from pathlib import Path
 import h5py
 import pytest
 
-from vsumlab.data.datamodules import SummarizationDataModule
 from vsumlab.data.split_files import DatasetKeys, h5_dataset_keys, read_split_file
 from vsumlab.data.splits import Split
+from vsumlab.data.standard_h5 import SummarizationDataModule
 from vsumlab.errors import DatasetError
 
 

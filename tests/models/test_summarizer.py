@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from vsumlab.data.datamodules import SummarizationDataModule, collate_videos
 from vsumlab.data.schema import read_dataset, write_dataset
+from vsumlab.data.standard_h5 import SummarizationDataModule, collate_videos
 from vsumlab.errors import ConfigError
 from vsumlab.models.loading import load_summarizer
 from vsumlab.models.summarizer import SummarizerModule, masked_mse

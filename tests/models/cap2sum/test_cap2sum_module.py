@@ -11,8 +11,8 @@ import torch
 
 from vsumlab.data.captions.datamodule import CaptionDataModule
 from vsumlab.data.captions.format import load_captions
-from vsumlab.data.datamodules import SummarizationDataModule
 from vsumlab.data.schema import write_dataset
+from vsumlab.data.standard_h5 import SummarizationDataModule
 from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
 from vsumlab.data.synthetic.dense_captions import write_caption_features
 from vsumlab.errors import ConfigError

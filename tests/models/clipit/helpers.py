@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from vsumlab.data.datamodules import VideoFeatureDataset, collate_videos
 from vsumlab.data.schema import Dataset
+from vsumlab.data.standard_h5 import VideoFeatureDataset, collate_videos
 from vsumlab.data.synthetic.caption_aligned import make_caption_aligned_dataset
 from vsumlab.models.cap2sum import Cap2SumModule
 from vsumlab.models.clipit import CLIPItModule

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from vsumlab.data.datamodules import SummarizationDataModule, collate_videos, normalise_scores
 from vsumlab.data.schema import write_dataset
+from vsumlab.data.standard_h5 import SummarizationDataModule, collate_videos, normalise_scores
 from vsumlab.data.synthetic.caption_aligned import EVENT_SENTENCES, make_caption_aligned_dataset
 from vsumlab.errors import ConfigError
 from vsumlab.models.clipit import CLIPItModule

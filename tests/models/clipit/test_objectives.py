@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from vsumlab.data.datamodules import collate_videos, normalise_scores
+from vsumlab.data.standard_h5 import collate_videos, normalise_scores
 from vsumlab.data.synthetic.caption_aligned import make_caption_aligned_dataset
 from vsumlab.models.losses.clipit import diversity_loss, length_loss, weighted_bce
 

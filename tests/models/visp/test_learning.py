@@ -15,17 +15,13 @@ import numpy as np
 import pytest
 import torch
 
-from vsumlab.data.datamodules import collate_videos
 from vsumlab.data.schema import Dataset
+from vsumlab.data.standard_h5 import collate_videos
 from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
+from vsumlab.data.unlabeled_videos import UnlabeledVideos, collate_unlabeled
 from vsumlab.evaluation.metrics import evaluate_dataset
 from vsumlab.models.summarizer import SummarizerModule
-from vsumlab.models.visp import (
-    UnlabeledVideos,
-    ViSPPretrainModule,
-    collate_unlabeled,
-    planted_lift,
-)
+from vsumlab.models.visp import ViSPPretrainModule, planted_lift
 
 DIM = 32
 CSTA_ARGS = {"trunk_channels": 4, "head_hidden": 32}

@@ -11,16 +11,12 @@ import torch
 
 from vsumlab.data.schema import write_dataset
 from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
+from vsumlab.data.unlabeled_videos import ViSPPretrainDataModule, collate_unlabeled
 from vsumlab.errors import ConfigError
 from vsumlab.models.components.registry import build_summarizer
 from vsumlab.models.loading import load_summarizer
 from vsumlab.models.summarizer import SummarizerModule
-from vsumlab.models.visp import (
-    ViSPPretrainDataModule,
-    ViSPPretrainModule,
-    collate_unlabeled,
-    planted_lift,
-)
+from vsumlab.models.visp import ViSPPretrainModule, planted_lift
 
 DIM = 16
 CSTA_ARGS = {"trunk_channels": 4, "head_hidden": 16}
@@ -44,7 +40,7 @@ def h5_files(tmp_path_factory) -> list[Path]:
 
 
 def batch_of(dataset) -> dict:
-    from vsumlab.models.visp import UnlabeledVideos
+    from vsumlab.data.unlabeled_videos import UnlabeledVideos
 
     items = UnlabeledVideos(list(dataset.records.items()))
     return collate_unlabeled([items[i] for i in range(len(items))])

@@ -24,7 +24,7 @@ from vsumlab.data.captions.features import (
 from vsumlab.data.captions.format import CaptionVideo, load_captions
 from vsumlab.data.captions.steps import captioned_mask, event_boxes
 from vsumlab.data.captions.vocabulary import Vocabulary
-from vsumlab.data.datamodules import pad_videos
+from vsumlab.data.standard_h5 import pad_videos
 from vsumlab.data.synthetic.dense_captions import build_synthetic_features, synthetic_options
 from vsumlab.errors import ConfigError, DatasetError
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from vsumlab.data.datamodules import SummarizationDataModule, collate_videos, normalise_scores
+from vsumlab.data.standard_h5 import SummarizationDataModule, collate_videos, normalise_scores
 from vsumlab.errors import ConfigError
 
 
