@@ -36,13 +36,12 @@ import h5py
 import numpy as np
 
 from vsumlab.data.schema import Dataset, VideoRecord
+from vsumlab.data.synthetic.standin_features import standin_features
 from vsumlab.errors import ConfigError, DatasetError
 from vsumlab.evaluation.keyshots import keyshot_summary
 
 #: frames between feature steps in the standard files
 STRIDE = 15
-#: dimension of the synthetic stand-in features (GoogLeNet pool5, like the standard files)
-STANDIN_DIM = 1024
 GTSCORE_NOTE = "mean annotation at picks, min-max normalised to [0, 1] per video"
 
 
@@ -123,19 +122,6 @@ class FeatureSource:
         if not np.all(np.isfinite(feats)):
             raise DatasetError(f"{where}: contains NaN or infinite values")
         return feats.astype(np.float32)
-
-
-def standin_features(n_steps: int, rng: np.random.Generator, dim: int = STANDIN_DIM) -> np.ndarray:
-    """Scene-like placeholder features: constant random scenes of 2-10 s plus noise.
-
-    They only make a file complete (KTS finds scene changes in them); they say nothing about
-    the annotations, so models trained on them learn nothing.
-    """
-    scene_lengths = rng.integers(4, 21, size=n_steps)  # steps at 2 fps
-    scene_of_step = np.repeat(np.arange(n_steps), scene_lengths)[:n_steps]
-    scenes = rng.standard_normal((int(scene_of_step[-1]) + 1, dim))
-    feats = scenes[scene_of_step] + 0.3 * rng.standard_normal((n_steps, dim))
-    return feats.astype(np.float32)
 
 
 def _shots(

@@ -38,7 +38,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 from torchmetrics import MeanMetric
@@ -48,6 +47,7 @@ from vsumlab.data.captions.steps import event_boxes
 from vsumlab.data.captions.vocabulary import Vocabulary
 from vsumlab.data.schema import require_fps
 from vsumlab.data.synthetic.dense_captions import config_null
+from vsumlab.data.synthetic.planted_captions import PLANTED_CAPTIONS, planted_captions
 from vsumlab.errors import ConfigError
 from vsumlab.models.components.clip_prior import (
     clip_prior_batch,
@@ -505,41 +505,6 @@ class Cap2SumModule(SummarizerModule):
         super().on_save_checkpoint(checkpoint)
         if self.vocabulary is not None:
             checkpoint["cap2sum_vocabulary"] = self.vocabulary.to_dict()
-
-
-#: ``target_captions`` value for synthetic sets: captions made from their planted segments
-PLANTED_CAPTIONS = "synthetic:planted"
-PLANTED_SENTENCES = (
-    "something important happens",
-    "the key moment of the video",
-    "an important event takes place",
-)
-
-
-def planted_captions(records: Mapping[str, Any]) -> dict[str, CaptionVideo]:
-    """Stand-in captions for the synthetic summarization sets (no caption files exist for them):
-    one event per planted run of ``extra["planted"]``, with a fixed generic sentence. It lets
-    weak fine-tuning run end to end on the embedded data; it is not TVSum-/SumMe-Caption."""
-    from vsumlab.data.captions.format import CaptionEvent
-
-    captions = {}
-    for key, record in records.items():
-        planted = record.extra.get("planted")
-        if planted is None:
-            raise ConfigError(
-                f"model.target_captions={PLANTED_CAPTIONS}: video '{key}' has no planted "
-                "segments (only the synthetic sets have them); give a caption JSON instead"
-            )
-        fps = require_fps(record, why="caption timestamps are in seconds")
-        times = np.concatenate([record.picks / fps, [record.n_frames / fps]])
-        flags = np.concatenate([[0], np.asarray(planted) > 0, [0]]).astype(np.int8)
-        edges = np.flatnonzero(np.diff(flags))
-        events = tuple(
-            CaptionEvent(float(times[a]), float(times[b]), PLANTED_SENTENCES[i % 3])
-            for i, (a, b) in enumerate(zip(edges[0::2], edges[1::2]))
-        )
-        captions[key] = CaptionVideo(key, float(times[-1]), events)
-    return captions
 
 
 def _data_feature_model(datamodule: Any) -> tuple[str | None, str | None]:
