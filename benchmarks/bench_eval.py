@@ -18,15 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from vsumlab.data.schema import Dataset, VideoRecord
-from vsumlab.evaluation.keyshots import keyshot_summary, knapsack, knapsack_capacity
 from vsumlab.evaluation.metrics import (
     evaluate_dataset,
     human_reference,
     random_baseline,
     uniform_baseline,
 )
-from vsumlab.evaluation.protocol import Protocol
 from vsumlab.evaluation.scores import comparison_table
+from vsumlab.protocol.keyshots import keyshot_summary, knapsack, knapsack_capacity
+from vsumlab.protocol.options import Protocol
 from vsumlab.training.environment import machine_description
 
 FPS = 30

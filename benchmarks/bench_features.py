@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from vsumlab.data.synthetic.scene_videos import write_scene_video
-from vsumlab.video.decode import iter_frames, probe
+from vsumlab.data.video_decode import iter_frames, probe
 from vsumlab.video.encoders import RANDOM_WEIGHTS, build_encoder
 from vsumlab.video.features import Sampling, decode_size, iter_video_features
 

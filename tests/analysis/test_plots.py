@@ -16,7 +16,7 @@ from vsumlab.analysis.plots import (  # noqa: E402
     plot_video,
 )
 from vsumlab.analysis.videos import video_curves  # noqa: E402
-from vsumlab.evaluation.protocol import Protocol  # noqa: E402
+from vsumlab.protocol.options import Protocol  # noqa: E402
 
 from ._records import record  # noqa: E402
 

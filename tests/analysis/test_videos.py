@@ -13,7 +13,7 @@ from vsumlab.analysis.videos import (
     video_curves,
 )
 from vsumlab.errors import PredictionError
-from vsumlab.evaluation.protocol import Protocol
+from vsumlab.protocol.options import Protocol
 
 from ._records import dataset, record
 

@@ -8,7 +8,7 @@ import pytest
 
 from vsumlab.cli.main import main
 from vsumlab.data.synthetic.scene_videos import write_scene_video
-from vsumlab.video.decode import probe
+from vsumlab.data.video_decode import probe
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from vsumlab.data.synthetic.event_videos import make_category_videos, write_event_dataset, write_mp4
+from vsumlab.data.video_decode import probe
 from vsumlab.data.webvideos import (
     TVSUM_CATEGORIES,
     ClipAugment,
@@ -30,7 +31,6 @@ from vsumlab.data.webvideos.clips import decode_clips, load_clips
 from vsumlab.data.webvideos.datamodule import hold_out_videos
 from vsumlab.data.webvideos.sources import category_names, dataset_videos, load_sources, scan_folder
 from vsumlab.errors import ConfigError, DatasetError, OutputExistsError
-from vsumlab.video.decode import probe
 
 
 def _index_video(path: Path, n_frames: int, size=(32, 24), fps: float = 8.0) -> Path:

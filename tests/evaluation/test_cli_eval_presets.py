@@ -12,7 +12,7 @@ from vsumlab.cli.main import main
 from vsumlab.data.schema import read_dataset, write_dataset
 from vsumlab.evaluation.metrics import evaluate_dataset
 from vsumlab.evaluation.predictions import write_predictions
-from vsumlab.evaluation.protocol import Protocol
+from vsumlab.protocol.options import Protocol
 
 from ._records import random_record
 

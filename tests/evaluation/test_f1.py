@@ -12,7 +12,7 @@ from vsumlab.evaluation.metrics import (
     reduce_users,
     video_f1,
 )
-from vsumlab.evaluation.protocol import Protocol
+from vsumlab.protocol.options import Protocol
 
 from ._records import make_record
 

@@ -8,20 +8,19 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from vsumlab.data.annotation_styles import annotation_style, record_style
 from vsumlab.errors import ConfigError, DatasetError, PredictionError
 from vsumlab.evaluation.metrics import (
-    annotation_style,
     evaluate_dataset,
     evaluate_video,
     human_reference,
     human_video,
     random_baseline,
-    record_style,
     uniform_baseline,
     video_rank_correlation,
 )
-from vsumlab.evaluation.protocol import Protocol
 from vsumlab.evaluation.torchmetrics import SummarizationMetrics
+from vsumlab.protocol.options import Protocol
 
 from ._records import make_dataset, make_record, random_record
 

@@ -9,9 +9,9 @@ import pytest
 from scipy.stats import kendalltau, spearmanr
 
 from vsumlab.errors import ConfigError
-from vsumlab.evaluation.keyshots import keyshot_summary
 from vsumlab.evaluation.metrics import video_f1, video_rank_correlation
-from vsumlab.evaluation.protocol import DEFAULT_PROTOCOL, PRESETS, Protocol, preset_options
+from vsumlab.protocol.keyshots import keyshot_summary
+from vsumlab.protocol.options import DEFAULT_PROTOCOL, PRESETS, Protocol, preset_options
 
 from ._records import make_record
 

@@ -13,7 +13,7 @@ import pytest
 from scipy import io, stats
 
 from vsumlab.evaluation.metrics import human_reference, random_baseline
-from vsumlab.evaluation.protocol import Protocol
+from vsumlab.protocol.options import Protocol
 
 pytestmark = pytest.mark.slow
 

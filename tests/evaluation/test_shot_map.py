@@ -8,7 +8,6 @@ import pytest
 
 from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
 from vsumlab.errors import ConfigError, DatasetError
-from vsumlab.evaluation.keyshots import upsample_to_frames
 from vsumlab.evaluation.shot_map import (
     TOP_K,
     average_precision_at_k,
@@ -19,6 +18,7 @@ from vsumlab.evaluation.shot_map import (
     skim_order,
     video_topk_map,
 )
+from vsumlab.protocol.keyshots import upsample_to_frames
 
 FIVE_SHOTS = np.array([[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]])
 

@@ -14,8 +14,8 @@ import torch.multiprocessing as mp
 
 from vsumlab.errors import ConfigError, PredictionError
 from vsumlab.evaluation.metrics import evaluate_dataset
-from vsumlab.evaluation.protocol import Protocol
 from vsumlab.evaluation.torchmetrics import SummarizationMetrics
+from vsumlab.protocol.options import Protocol
 
 from ._records import make_dataset, random_record
 

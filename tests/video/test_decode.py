@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from vsumlab.data.synthetic.scene_videos import scene_colour
+from vsumlab.data.video_decode import VideoError, find_videos, iter_frames, probe, sample_picks
 from vsumlab.errors import VsumError
-from vsumlab.video.decode import VideoError, find_videos, iter_frames, probe, sample_picks
 
 
 def test_probe_reports_planted_length_rate_size_and_audio(scene_video, audio_video, scenes):

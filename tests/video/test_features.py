@@ -7,7 +7,7 @@ import pytest
 
 from vsumlab.data.schema import validate_record
 from vsumlab.data.synthetic.scene_videos import scene_starts
-from vsumlab.video.decode import VideoError, VideoInfo
+from vsumlab.data.video_decode import VideoError, VideoInfo
 from vsumlab.video.encoders import build_encoder
 from vsumlab.video.features import (
     Sampling,

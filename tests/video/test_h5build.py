@@ -9,8 +9,8 @@ import pytest
 
 from vsumlab.data.schema import read_dataset
 from vsumlab.data.synthetic.scene_videos import write_scene_video
+from vsumlab.data.video_decode import VideoError
 from vsumlab.errors import ConfigError
-from vsumlab.video.decode import VideoError
 from vsumlab.video.encoders import build_encoder
 from vsumlab.video.features import Sampling
 from vsumlab.video.h5build import build_feature_file, parts_dir

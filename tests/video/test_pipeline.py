@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from vsumlab.data.video_decode import probe
 from vsumlab.errors import ConfigError, OutputExistsError, VsumError
-from vsumlab.video.decode import probe
 from vsumlab.video.encoders import build_encoder
 from vsumlab.video.pipeline import checkpoint_encoder, summarize_video
 

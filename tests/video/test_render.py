@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from vsumlab.data.synthetic.scene_videos import scene_colour
-from vsumlab.video.decode import VideoError, iter_frames, probe
+from vsumlab.data.video_decode import VideoError, iter_frames, probe
 from vsumlab.video.render import write_contact_sheet, write_score_plot, write_summary_video
 
 

@@ -10,7 +10,7 @@ from vsumlab.data.schema import Dataset, VideoRecord, require_fps
 from vsumlab.errors import DatasetError
 from vsumlab.evaluation import metrics
 from vsumlab.evaluation.correlation import tau_rho_pairwise
-from vsumlab.evaluation.protocol import Protocol
+from vsumlab.protocol.options import Protocol
 
 
 def user_summaries(record: VideoRecord) -> np.ndarray:

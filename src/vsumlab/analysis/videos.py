@@ -10,8 +10,9 @@ import numpy as np
 
 from vsumlab.data.schema import Dataset, VideoRecord, require_fps
 from vsumlab.errors import PredictionError
-from vsumlab.evaluation import keyshots, metrics
-from vsumlab.evaluation.protocol import Protocol
+from vsumlab.evaluation import metrics
+from vsumlab.protocol import keyshots
+from vsumlab.protocol.options import Protocol
 
 
 @dataclass(frozen=True)

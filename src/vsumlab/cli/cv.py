@@ -92,7 +92,7 @@ def _run_cv(args: argparse.Namespace) -> int:
 
     overrides, pretrain_overrides = split_overrides(list(getattr(args, "overrides", []) or []))
     if args.preset is not None:
-        from vsumlab.evaluation.protocol import preset_options
+        from vsumlab.protocol.options import preset_options
 
         preset_options(args.preset)  # an unknown name fails before anything runs
         overrides.insert(0, f"--model.init_args.protocol.preset={args.preset}")

@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from vsumlab.errors import ConfigError
-from vsumlab.evaluation.protocol import CHOICES, PRESETS
+from vsumlab.protocol.options import CHOICES, PRESETS
 
 #: CLI flag -> Protocol field, for the options users may set on the command line
 PROTOCOL_FLAGS = (
@@ -95,7 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _protocol(args: argparse.Namespace):
-    from vsumlab.evaluation.protocol import Protocol
+    from vsumlab.protocol.options import Protocol
 
     options = {name: getattr(args, name) for name in PROTOCOL_FLAGS}
     options["budget"] = args.budget

@@ -38,7 +38,7 @@ import numpy as np
 from vsumlab.data.schema import Dataset, VideoRecord
 from vsumlab.data.synthetic.standin_features import standin_features
 from vsumlab.errors import ConfigError, DatasetError
-from vsumlab.evaluation.keyshots import keyshot_summary
+from vsumlab.protocol.keyshots import keyshot_summary
 
 #: frames between feature steps in the standard files
 STRIDE = 15

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from vsumlab.data.annotation_styles import annotation_style
 from vsumlab.data.schema import ATTACH_COMMAND, USES, Dataset, missing_for
 from vsumlab.errors import ConfigError, DatasetError
 
@@ -20,8 +21,6 @@ LABELS = {"rank": "rank-evaluable", "evaluate": "evaluable", "train": "train-onl
 
 def known_style(dataset: Dataset) -> str | None:
     """The annotation style (summe/tvsum) when the file tells it, else None."""
-    from vsumlab.evaluation.metrics import annotation_style  # evaluation imports data
-
     try:
         return annotation_style(dataset)
     except (ConfigError, DatasetError):

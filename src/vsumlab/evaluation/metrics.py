@@ -36,14 +36,15 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from vsumlab.data.annotation_styles import STYLES, annotation_style, check_style, record_style
 from vsumlab.data.schema import ATTACH_COMMAND, Dataset, VideoRecord, missing_for
 from vsumlab.data.uses import require_evaluable
 from vsumlab.errors import ConfigError, DatasetError
 from vsumlab.evaluation.correlation import tau_rho_against_each, tau_rho_pairwise
-from vsumlab.evaluation.keyshots import keyshot_summary, upsample_to_frames
 from vsumlab.evaluation.predictions import check_predictions, check_step_scores, select_keys
-from vsumlab.evaluation.protocol import DEFAULT_PROTOCOL, Protocol
 from vsumlab.evaluation.scores import DatasetScores, VideoScores
+from vsumlab.protocol.keyshots import keyshot_summary, upsample_to_frames
+from vsumlab.protocol.options import DEFAULT_PROTOCOL, Protocol
 
 __all__ = [
     "STYLES",
@@ -58,60 +59,11 @@ __all__ = [
     "uniform_baseline",
 ]
 
-STYLES = ("summe", "tvsum")
 #: ``f1_reduction="auto"`` resolves through the annotation style (Zhang et al. 2016 convention)
 REDUCTION_OF_STYLE = {"summe": "max", "tvsum": "mean"}
 #: random-baseline draws when none are given; the standard error of the mean F1 this leaves is
 #: about 0.1 (TVSum) to 0.4 (SumMe) F1 points (benchmarks/bench_eval.py --real prints it)
 DEFAULT_DRAWS = 20
-
-
-# ----------------------------------------------------------------------------- styles
-def check_style(style: str) -> str:
-    if style not in STYLES:
-        raise ConfigError(f"annotation style {style!r} is unknown; expected one of summe, tvsum")
-    return style
-
-
-def _style_from_name(name: str) -> str | None:
-    name = name.lower()
-    found = [style for style in STYLES if style in name]
-    return found[0] if len(found) == 1 else None
-
-
-def annotation_style(dataset: Dataset) -> str:
-    """``summe`` or ``tvsum``: the file attribute ``annotation_style``; else ``summe``/``tvsum``
-    in the dataset or file name; else ``tvsum`` when any video has ``user_anno``; else an error
-    asking for ``--style``."""
-    declared = dataset.attrs.get("annotation_style")
-    if declared is not None:
-        if declared not in STYLES:
-            raise DatasetError(
-                f"{dataset.path or dataset.name}: file attribute 'annotation_style' is "
-                f"{declared!r}; expected 'summe' or 'tvsum'"
-            )
-        return str(declared)
-    for name in (dataset.name, dataset.path.name if dataset.path else ""):
-        style = _style_from_name(name)
-        if style is not None:
-            return style
-    if any(record.user_anno is not None for record in dataset):
-        return "tvsum"
-    raise ConfigError(
-        f"{dataset.path or dataset.name}: cannot tell the annotation style (it sets how per-user "
-        "F1 is reduced: max for SumMe, mean for TVSum); pass --style summe|tvsum or set the "
-        "file attribute 'annotation_style'"
-    )
-
-
-def record_style(key: str, record: VideoRecord) -> str | None:
-    """Style of one video without its file: a qualified key ``"<dataset>/<key>"`` naming
-    summe/tvsum, else ``tvsum`` when it has ``user_anno``, else None (unknown)."""
-    if "/" in key:
-        style = _style_from_name(key.rsplit("/", 1)[0])
-        if style is not None:
-            return style
-    return "tvsum" if record.user_anno is not None else None
 
 
 def resolve_reduction(protocol: Protocol, style: str | None, key: str = "") -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vsumlab.errors import ConfigError
-from vsumlab.evaluation.protocol import DEFAULT_PROTOCOL, Protocol
+from vsumlab.protocol.options import DEFAULT_PROTOCOL, Protocol
 
 TABLE_FORMATS = ("plain", "markdown")
 

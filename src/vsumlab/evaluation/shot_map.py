@@ -23,7 +23,7 @@ import numpy as np
 
 from vsumlab.data.schema import Dataset, VideoRecord
 from vsumlab.errors import ConfigError, DatasetError
-from vsumlab.evaluation.keyshots import shot_scores, upsample_to_frames
+from vsumlab.protocol.keyshots import shot_scores, upsample_to_frames
 
 TOP_K = (5, 15)
 HUMAN_FRACTION = 0.5

@@ -17,17 +17,12 @@ import torch
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
+from vsumlab.data.annotation_styles import annotation_style, check_style, record_style
 from vsumlab.data.schema import Dataset, VideoRecord
 from vsumlab.errors import ConfigError, PredictionError
-from vsumlab.evaluation.metrics import (
-    annotation_style,
-    check_style,
-    evaluate_video,
-    record_style,
-    resolve_rank_annotations,
-)
-from vsumlab.evaluation.protocol import DEFAULT_PROTOCOL, Protocol
+from vsumlab.evaluation.metrics import evaluate_video, resolve_rank_annotations
 from vsumlab.evaluation.scores import VideoScores
+from vsumlab.protocol.options import DEFAULT_PROTOCOL, Protocol
 
 VALUES = ("f1", "kendall", "spearman")
 

@@ -385,7 +385,7 @@ class DeSumNetModule(L.LightningModule):
         self, path: str | os.PathLike, batch_size: int | None = None
     ) -> tuple[np.ndarray, np.ndarray, int]:
         """(segment starts (S,), class probabilities (S, C), n_frames) of a video."""
-        from vsumlab.video.decode import probe
+        from vsumlab.data.video_decode import probe
 
         n_frames = probe(path).n_frames
         was_training = self.training
@@ -415,7 +415,7 @@ class DeSumNetModule(L.LightningModule):
         one forward and one backward pass; longer videos stream twice (probabilities, then
         gradients) so memory stays bounded.
         """
-        from vsumlab.video.decode import probe
+        from vsumlab.data.video_decode import probe
 
         gradient = gradient or self.hparams.gradient
         aggregate = aggregate or self.hparams.aggregate
@@ -479,7 +479,7 @@ class DeSumNetModule(L.LightningModule):
             )
         importance = self.video_importance(video)
         if picks is None:
-            from vsumlab.video.decode import sample_picks
+            from vsumlab.data.video_decode import sample_picks
 
             picks = sample_picks(importance.n_frames, importance.fps)
         return importance.step_scores(picks)

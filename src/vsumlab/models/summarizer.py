@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from vsumlab.data.annotation_styles import annotation_style
 from vsumlab.errors import ConfigError
-from vsumlab.evaluation.metrics import annotation_style
-from vsumlab.evaluation.protocol import Protocol
 from vsumlab.evaluation.torchmetrics import SummarizationMetrics
 from vsumlab.models.components.registry import build_summarizer
+from vsumlab.protocol.options import Protocol
 
 STAGE_PREFIX = {"validate": "val", "test": "test"}
 
@@ -68,7 +68,7 @@ class SummarizerModule(L.LightningModule):
         summarizer_args: keyword arguments of that network (unknown keys are rejected).
         input_dim: feature dimension the network expects; checked against the data.
         lr, weight_decay: Adam settings.
-        protocol: evaluation options (see :class:`vsumlab.evaluation.protocol.Protocol`);
+        protocol: evaluation options (see :class:`vsumlab.protocol.options.Protocol`);
             ``preset: NAME`` sets a public code base's options, the other keys override them.
         pretrained: optional checkpoint whose summarizer weights initialise this one.
     """

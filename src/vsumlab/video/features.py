@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from vsumlab.data.schema import VideoRecord
+from vsumlab.data.video_decode import VideoError, VideoInfo, iter_frames, probe, sample_picks
 from vsumlab.errors import VsumError
-from vsumlab.video.decode import VideoError, VideoInfo, iter_frames, probe, sample_picks
 from vsumlab.video.encoders import FrameEncoder
 
 #: batches decoded ahead of the model; bounds memory (batch_size frames each)

@@ -20,9 +20,9 @@ from typing import Any
 import h5py
 
 from vsumlab.data.schema import Dataset, validate_record, write_record
+from vsumlab.data.video_decode import VideoError, find_videos
 from vsumlab.errors import ConfigError, VsumError
 from vsumlab.io import atomic_path
-from vsumlab.video.decode import VideoError, find_videos
 from vsumlab.video.encoders import FrameEncoder
 from vsumlab.video.features import Sampling, VideoFailure, iter_video_features, video_record
 

@@ -19,14 +19,14 @@ from typing import Protocol as TypingProtocol
 import numpy as np
 
 from vsumlab.errors import ConfigError, VsumError
-from vsumlab.evaluation.keyshots import (
+from vsumlab.io import check_writable, write_json_atomic
+from vsumlab.protocol.keyshots import (
     knapsack_capacity,
     select_shots,
     shot_scores,
     upsample_to_frames,
 )
-from vsumlab.evaluation.protocol import DEFAULT_PROTOCOL, Protocol
-from vsumlab.io import check_writable, write_json_atomic
+from vsumlab.protocol.options import DEFAULT_PROTOCOL, Protocol
 from vsumlab.video.encoders import FrameEncoder
 from vsumlab.video.features import Sampling, VideoFeatures, extract_video_features, video_record
 from vsumlab.video.render import write_contact_sheet, write_score_plot, write_summary_video

@@ -1,6 +1,6 @@
 """Summary outputs: the summary video, a keyframe contact sheet and a score plot.
 
-Frame indices follow :mod:`vsumlab.video.decode` (decoded frames counted from 0); times are
+Frame indices follow :mod:`vsumlab.data.video_decode` (decoded frames counted from 0); times are
 ``index / fps``. Every file is written to a temporary name and renamed when complete.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vsumlab.data.video_decode import VideoError, open_video
 from vsumlab.io import atomic_path
-from vsumlab.video.decode import VideoError, open_video
 
 
 def _in_segments(index: int, starts: np.ndarray, ends: np.ndarray) -> bool:

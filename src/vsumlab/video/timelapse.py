@@ -70,7 +70,7 @@ def write_video(
     """
     import av
 
-    from vsumlab.video.decode import iter_frames
+    from vsumlab.data.video_decode import iter_frames
 
     out_path = check_writable(out_path, force)
     frames = np.unique(np.asarray(frames, dtype=np.int64))

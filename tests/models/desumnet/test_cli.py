@@ -12,11 +12,11 @@ import torch
 from vsumlab.cli.main import main
 from vsumlab.data.schema import read_dataset
 from vsumlab.data.synthetic.event_videos import make_category_videos, write_event_dataset
+from vsumlab.data.video_decode import probe
 from vsumlab.data.webvideos import read_list_file
 from vsumlab.evaluation.predictions import read_predictions
 from vsumlab.evaluation.shot_map import dataset_topk_map
 from vsumlab.models.desumnet import load_desumnet
-from vsumlab.video.decode import probe
 from vsumlab.video.timelapse import keep_counts
 
 from .helpers import save_checkpoint, tiny_module

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from vsumlab.data.synthetic.event_videos import write_mp4
+from vsumlab.data.video_decode import iter_frames, probe
 from vsumlab.errors import ConfigError, OutputExistsError
-from vsumlab.video.decode import iter_frames, probe
 from vsumlab.video.timelapse import keep_counts, timelapse_frames, write_video
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vsumlab.data.video_decode import VideoError, iter_frames
 from vsumlab.errors import ConfigError
-from vsumlab.video.decode import VideoError, iter_frames
 
 
 @dataclass(frozen=True)

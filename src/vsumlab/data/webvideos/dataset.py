@@ -9,11 +9,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from vsumlab.data.video_decode import probe
 from vsumlab.data.webvideos.augment import ClipAugment
 from vsumlab.data.webvideos.clips import ClipCache, ClipSpec, clip_starts, load_clips
 from vsumlab.data.webvideos.sources import VideoEntry
 from vsumlab.errors import ConfigError
-from vsumlab.video.decode import probe
 
 
 class WebVideoClips(Dataset):

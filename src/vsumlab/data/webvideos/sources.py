@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vsumlab.data.video_decode import VIDEO_SUFFIXES
 from vsumlab.errors import ConfigError, DatasetError
 from vsumlab.io import check_writable, write_text_atomic
-from vsumlab.video.decode import VIDEO_SUFFIXES
 
 #: TVSum's 10 categories (TRECVid MED), codes as stored in ydata-tvsum50.mat
 TVSUM_CATEGORIES: dict[str, str] = {

@@ -11,8 +11,8 @@ from torch import Tensor
 
 from vsumlab.data.schema import VideoRecord
 from vsumlab.errors import DatasetError
-from vsumlab.evaluation.keyshots import keyshot_summary
-from vsumlab.evaluation.protocol import DEFAULT_PROTOCOL, Protocol
+from vsumlab.protocol.keyshots import keyshot_summary
+from vsumlab.protocol.options import DEFAULT_PROTOCOL, Protocol
 
 
 def keyshot_labels(record: VideoRecord, protocol: Protocol = DEFAULT_PROTOCOL) -> np.ndarray:

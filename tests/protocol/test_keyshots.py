@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vsumlab.errors import ConfigError
-from vsumlab.evaluation.keyshots import (
+from vsumlab.protocol.keyshots import (
     keyshot_summary,
     knapsack,
     knapsack_capacity,
@@ -16,7 +16,7 @@ from vsumlab.evaluation.keyshots import (
     shot_scores,
     upsample_to_frames,
 )
-from vsumlab.evaluation.protocol import Protocol
+from vsumlab.protocol.options import Protocol
 
 
 def test_upsample_extends_last_step_to_n_frames():

@@ -1,7 +1,7 @@
 """Every evaluation choice, with its default, in one place (../docs/EVALUATION.md).
 
 Nothing else in the package decides how a score becomes a summary or how a summary is scored:
-functions in :mod:`keyshots` and :mod:`metrics` take a :class:`Protocol`.
+functions in :mod:`.keyshots` and :mod:`vsumlab.evaluation.metrics` take a :class:`Protocol`.
 
 Presets (:data:`PRESETS`, ``vsumlab eval --preset NAME``, ``protocol: {preset: NAME}``) set the
 options the way a public code base fixes them, so that numbers are comparable to that code's;

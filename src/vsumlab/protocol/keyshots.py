@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from vsumlab.evaluation.protocol import DEFAULT_PROTOCOL, Protocol
+from vsumlab.protocol.options import DEFAULT_PROTOCOL, Protocol
 
 
 def upsample_to_frames(step_scores: np.ndarray, picks: np.ndarray, n_frames: int) -> np.ndarray:
