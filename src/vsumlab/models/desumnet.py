@@ -603,7 +603,7 @@ def load_desumnet(checkpoint: str | os.PathLike, map_location: str = "cpu") -> D
         # scoring needs no optimizer: a recorded choice is not imported
         module = DeSumNetModule.load_from_checkpoint(path, map_location=map_location,
                                                      weights_only=True, optimizer=None,
-                                                     lr_scheduler=None)
+                                                     lr_scheduler=None, lr_scheduler_config=None)
     except Exception as exc:  # foreign or corrupt files fail in many ways
         raise ConfigError(
             f"{path}: not a DeSumNet checkpoint ({exc.__class__.__name__}: "

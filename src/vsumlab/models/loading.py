@@ -164,7 +164,7 @@ def load_summarizer(
     if "pretrained" in hparams:
         # the weights are in the checkpoint; the pretraining file need not exist any more
         overrides["pretrained"] = None
-    for key in OPTIMIZATION_KEYS:
+    for key in (*OPTIMIZATION_KEYS, "lr_scheduler_config"):
         if key in hparams:  # scoring needs no optimizer: its recorded class is not imported
             overrides[key] = None
     try:
