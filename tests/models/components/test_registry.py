@@ -127,7 +127,8 @@ def test_init_args_and_summarizer_args_merge_but_never_disagree(user_nets):
     with pytest.raises(ConfigError, match="bias given both in summarizer.init_args and "
                                           "summarizer_args with different values"):
         build_summarizer(spec, 4, bias=True)
-    with pytest.raises(ConfigError, match=r"unknown argument\(s\) d_model; allowed: bias"):
+    with pytest.raises(ConfigError, match=r"unknown argument\(s\) d_model; allowed: bias \(another "
+                                          r"network's summarizer_args\? set model.init_args"):
         build_summarizer(f"{user_nets}.LinearNet", 4, d_model=8)
 
 

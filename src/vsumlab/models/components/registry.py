@@ -132,9 +132,12 @@ def build_summarizer(spec: SummarizerSpec, input_dim: int, **kwargs: Any) -> nn.
         allowed = summarizer_options(spec)
         unknown = sorted(set(args) - set(allowed))
         if unknown:
+            # switching a recipe to another network keeps the recipe's summarizer_args
+            hint = ("" if name in SUMMARIZERS else
+                    " (another network's summarizer_args? set model.init_args.summarizer_args=null)")
             raise ConfigError(
                 f"summarizer {name!r}: unknown argument(s) {', '.join(unknown)}; "
-                f"allowed: {', '.join(allowed) or 'none'}"
+                f"allowed: {', '.join(allowed) or 'none'}{hint}"
             )
     if _accepts(cls, "input_dim"):
         args["input_dim"] = int(input_dim)
