@@ -97,3 +97,19 @@ def test_user_summarizer_optimizer_and_scheduler_train_through_cv(small_tvsum_h5
         load_summarizer(ckpt)
     module = load_summarizer(ckpt, trusted_classes=["my_nets.TinyScorer"])
     assert type(module.summarizer).__name__ == "TinyScorer"
+
+
+def test_unset_optimizer_choices_keep_a_results_folder_identity() -> None:
+    from types import SimpleNamespace
+
+    from vsumlab.training.cv import _effective
+
+    def effective(init_args: dict) -> dict:
+        config = SimpleNamespace(as_dict=lambda: {"model": {"init_args": dict(init_args)}})
+        return _effective(SimpleNamespace(config=config), {}, [])["model"]["init_args"]
+
+    before = {"lr": 5e-4, "pretrained": None}  # what folders written before the choices hold
+    unset = {**before, "optimizer": None, "lr_scheduler": None, "lr_scheduler_config": None}
+    assert effective(unset) == before
+    chosen = {**before, "optimizer": {"class_path": "torch.optim.AdamW", "init_args": {}}}
+    assert effective(chosen) == chosen
