@@ -115,3 +115,17 @@ def test_ckpt_path_refuses_an_optimizer_outside_torch_the_recipe_does_not_name(t
         _check_checkpoint_file(str(forged), None, {"optimizer": None})
     assert hparam_classes({"optimizer": {"class_path": "AdamW"}, "summarizer": "csta",
                            "lr_scheduler": "torch.optim.lr_scheduler.StepLR"}) == []
+
+
+def test_summarize_command_takes_the_trust_flag(user_code, tmp_path, capsys) -> None:
+    from vsumlab.cli.main import main
+
+    ckpt = _save(SummarizerModule(summarizer="mine.MeanNet", input_dim=4), tmp_path / "m.ckpt")
+    args = ["summarize", str(tmp_path / "no_video.mp4"), "--checkpoint", str(ckpt), "--out",
+            str(tmp_path / "out"), "--device", "cpu"]  # fmt: skip
+    assert main(args) == 2
+    assert "pass --trust-class mine.MeanNet" in capsys.readouterr().err
+    # trusted, the checkpoint loads and the command goes on to choosing the feature encoder
+    assert main([*args, "--trust-class", "mine.MeanNet"]) == 2
+    err = capsys.readouterr().err
+    assert "pass --trust-class" not in err and "records no feature encoder" in err
