@@ -58,9 +58,8 @@ from vsumlab.models.losses.clipit import (
     reconstruction_loss,
     weighted_bce,
 )
-from vsumlab.models.optimization import record_choices
+from vsumlab.models.optimization import OPTIMIZATION_KEYS, record_choices
 from vsumlab.models.summarizer import (
-    OPTIMIZATION_KEYS,
     SummarizerModule,
     load_summarizer_weights,
     masked_mse,

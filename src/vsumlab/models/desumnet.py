@@ -36,7 +36,12 @@ from vsumlab.data.webvideos.clips import ClipSpec, decode_clips, segment_starts
 from vsumlab.data.webvideos.sources import VideoEntry, dataset_videos
 from vsumlab.errors import ConfigError, DatasetError
 from vsumlab.models.components.c3d import C3D, normalize_clips
-from vsumlab.models.optimization import build_lr_scheduler, build_optimizer, record_choices
+from vsumlab.models.optimization import (
+    OPTIMIZATION_KEYS,
+    build_lr_scheduler,
+    build_optimizer,
+    record_choices,
+)
 
 GRADIENTS = ("abs", "signed")
 AGGREGATES = ("mean", "max")
@@ -188,7 +193,7 @@ class DeSumNetModule(L.LightningModule):
         _check_choice("gradient", gradient, GRADIENTS)
         _check_choice("aggregate", aggregate, AGGREGATES)
         self.save_hyperparameters()
-        record_choices(self.hparams, "optimizer", "lr_scheduler")
+        record_choices(self.hparams, *OPTIMIZATION_KEYS)
         self.optimizer_choice = optimizer
         self.lr_scheduler_choice = lr_scheduler
         self.hparams["clip_resize"] = [int(v) for v in clip_resize]

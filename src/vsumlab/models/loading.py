@@ -26,13 +26,12 @@ import numpy as np
 import torch
 
 from vsumlab.errors import ConfigError
+from vsumlab.models.optimization import OPTIMIZATION_KEYS
 
 CLASS_KEY = "vsumlab_class"
 TRUSTED_MODULE_PREFIX = "vsumlab.models."
 #: optimizer and scheduler classes under this prefix (or short names) are torch's own
 TRUSTED_OPTIM_PREFIX = "torch.optim."
-#: hyper-parameters naming a class that building the module imports
-OPTIMIZATION_KEYS = ("optimizer", "lr_scheduler")
 
 #: types a checkpoint may hold besides tensors and plain values: numpy arrays and scalars
 #: (hyper-parameters from numpy code), which rebuild data and run nothing

@@ -36,6 +36,8 @@ _SHORT_NAME_MODULES = {
     "optimizer": ("torch.optim",),
     "lr_scheduler": ("torch.optim.lr_scheduler",),
 }
+#: the init arguments that choose a class (recorded in dict form in hyper-parameters)
+OPTIMIZATION_KEYS = ("optimizer", "lr_scheduler")
 #: Lightning's lr scheduler configuration keys (besides ``scheduler``)
 SCHEDULER_CONFIG_KEYS = ("interval", "frequency", "monitor", "strict", "name")
 

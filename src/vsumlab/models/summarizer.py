@@ -29,12 +29,15 @@ from vsumlab.models.components.registry import (
     build_summarizer,
     summarizer_class_path,
 )
-from vsumlab.models.optimization import build_lr_scheduler, build_optimizer, record_choices
+from vsumlab.models.optimization import (
+    OPTIMIZATION_KEYS,
+    build_lr_scheduler,
+    build_optimizer,
+    record_choices,
+)
 
 #: checkpoint entry naming the summarizer network's class (short names resolved)
 SUMMARIZER_CLASS_KEY = "vsumlab_summarizer_class"
-#: the init arguments that choose the optimizer and scheduler (dict form in hyper-parameters)
-OPTIMIZATION_KEYS = ("optimizer", "lr_scheduler")
 
 STAGE_PREFIX = {"validate": "val", "test": "test"}
 
