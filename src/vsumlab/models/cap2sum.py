@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 from torchmetrics import MeanMetric
 
@@ -57,6 +58,7 @@ from vsumlab.models.components.clip_prior import (
 from vsumlab.models.components.pdvc.captioner import PDVCCaptioner
 from vsumlab.models.components.pdvc.metrics import DenseCaptionMetrics
 from vsumlab.models.components.pdvc.segments import cl_to_se
+from vsumlab.models.components.registry import SummarizerSpec
 from vsumlab.models.losses.captioning import DenseCaptionCriterion, EventTargets
 from vsumlab.models.losses.regularizers import length_loss, prior_loss, variance_loss
 from vsumlab.models.summarizer import SummarizerModule
@@ -110,11 +112,13 @@ class Cap2SumModule(SummarizerModule):
         captioner_epochs: pretraining epochs that train the captioner alone (S = 1) before the
             summarizer trains against it (mode ``pretrain`` only; 0 = joint from the start).
         max_caption_len, val_beam_size: caption length and beam width of validation decoding.
+        optimizer, lr_scheduler, lr_scheduler_config: as :class:`SummarizerModule` (default
+            Adam with ``lr`` and ``weight_decay``, the paper's).
     """
 
     def __init__(
         self,
-        summarizer: str = "transformer",
+        summarizer: SummarizerSpec = "transformer",
         summarizer_args: dict[str, Any] | None = None,
         input_dim: int = 512,
         lr: float = 5e-5,
@@ -138,9 +142,13 @@ class Cap2SumModule(SummarizerModule):
         captioner_epochs: int = 0,
         max_caption_len: int = 30,
         val_beam_size: int = 1,
+        optimizer: OptimizerCallable | None = None,
+        lr_scheduler: LRSchedulerCallable | None = None,
+        lr_scheduler_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
-            summarizer, summarizer_args, input_dim, lr, weight_decay, protocol, pretrained
+            summarizer, summarizer_args, input_dim, lr, weight_decay, protocol, pretrained,
+            optimizer, lr_scheduler, lr_scheduler_config,
         )
         if mode not in MODES:
             raise ConfigError(f"model.mode={mode!r} is unknown; expected one of {', '.join(MODES)}")

@@ -24,11 +24,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
 from vsumlab.data.unlabeled_videos import ViSPPretrainDataModule
 from vsumlab.errors import ConfigError
-from vsumlab.models.components.registry import build_summarizer
+from vsumlab.models.components.registry import SummarizerSpec, build_summarizer
 from vsumlab.models.components.visp import (
     SummarySampler,
     VideoEncoder,
@@ -80,11 +81,12 @@ class ViSPPretrainModule(SummarizerModule):
             values; fine-tuning the saturated head with MSE on sigmoid scores measured worse
             than a fresh head on the pretrained body. The module's own ``state_dict`` keeps the
             pretrained head (resuming, zero-shot scoring).
+        optimizer, lr_scheduler, lr_scheduler_config: as :class:`SummarizerModule`.
     """
 
     def __init__(
         self,
-        summarizer: str = "csta",
+        summarizer: SummarizerSpec = "csta",
         summarizer_args: dict[str, Any] | None = None,
         input_dim: int = 1024,
         lr: float = 1e-3,
@@ -103,6 +105,9 @@ class ViSPPretrainModule(SummarizerModule):
         projection_dim: int | None = None,
         alpha_scale: float = 1.0,
         reset_head: bool = True,
+        optimizer: OptimizerCallable | None = None,
+        lr_scheduler: LRSchedulerCallable | None = None,
+        lr_scheduler_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
             summarizer=summarizer,
@@ -112,6 +117,9 @@ class ViSPPretrainModule(SummarizerModule):
             weight_decay=weight_decay,
             protocol=protocol,
             pretrained=pretrained,
+            optimizer=optimizer,
+            lr_scheduler=lr_scheduler,
+            lr_scheduler_config=lr_scheduler_config,
         )
         for name, value in (("beta_size", beta_size), ("beta_binary", beta_binary)):
             if value < 0:
