@@ -4,6 +4,7 @@ Features are one vector per step. Step ``i`` covers ``[t_i, t_{i+1})`` seconds
 (``t_T = duration``): ``t_i = picks[i] / fps`` for a standard-schema h5 with picks and fps,
 else steps split the duration evenly. An event covers every step it overlaps (at least one);
 its box is ``(first / T, (last + 1) / T)`` of the step axis as (center, length).
+:func:`select_videos` filters videos by duration and by the share their events cover.
 """
 
 from __future__ import annotations

@@ -21,8 +21,6 @@ from vsumlab.io import check_writable, write_json_atomic
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIALS = (PAD, BOS, EOS, UNK)  # ids 0..3; padding is id 0 everywhere
 VOCAB_FORMAT = "vsumlab-vocabulary"
-
-
 _WORD = re.compile(r"[a-z0-9]+")
 
 

@@ -25,7 +25,6 @@ from vsumlab.data.schema import VideoRecord, change_points_from_boundaries, writ
 from vsumlab.errors import ConfigError, DatasetError
 
 
-# ------------------------------------------------------------------- synthetic features
 def word_direction(word: str, dim: int) -> np.ndarray:
     """A fixed random unit vector per word (seeded by the word itself, so order-independent)."""
     rng = np.random.default_rng([zlib.crc32(word.encode("utf-8")), dim])

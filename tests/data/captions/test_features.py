@@ -320,7 +320,7 @@ def test_features_key_on_a_folder_is_a_config_error(tmp_path):
 
 
 # ------------------------------------------------------------------------ the recipe
-RECIPES = Path(__file__).resolve().parents[2] / "experiments" / "cap2sum"
+RECIPES = Path(__file__).resolve().parents[3] / "experiments" / "cap2sum"
 SUMMARIZER = '{"d_model": 16, "n_heads": 2, "n_layers": 1, "dim_feedforward": 32, "dropout": 0.0}'
 CAPTIONER = json.dumps(dict(d_model=16, n_heads=2, n_points=2, n_levels=2, enc_layers=1,
                             dec_layers=1, n_queries=4, ffn_dim=32, max_events=4, caption_hidden=16,
