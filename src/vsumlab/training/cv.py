@@ -40,6 +40,7 @@ import yaml
 
 from vsumlab.errors import ConfigError, OutputExistsError
 from vsumlab.io import write_json_atomic, write_text_atomic
+from vsumlab.training.earlier_class_paths import with_earlier_class_paths
 from vsumlab.training.environment import environment_record
 from vsumlab.training.fold_results import REFERENCE_ROWS, ResultRow, format_table, write_results
 from vsumlab.training.recipes import compose_recipe
@@ -111,6 +112,7 @@ def gather_predictions(predictions: dict[str, Any]) -> dict[str, Any]:
 
 
 def _digest(hashed: Any) -> str:
+    hashed = with_earlier_class_paths(hashed)  # folders written before the moves keep their hash
     return hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -35,6 +35,7 @@ from typing import Any
 
 from vsumlab.errors import ConfigError, VsumError
 from vsumlab.io import write_json_atomic, write_text_atomic
+from vsumlab.training.earlier_class_paths import with_earlier_class_paths
 from vsumlab.training.published_tables import (
     Cell,
     Column,
@@ -373,7 +374,9 @@ class Reproducer:
 
         composed = compose_recipe(recipe)
         effective = [o for o in overrides if not _no_op(composed, o)]
-        digest = hashlib.sha256(json.dumps([composed, effective], sort_keys=True,
+        # earlier class paths: pretrainings cached before the moves are found again
+        hashed = with_earlier_class_paths([composed, effective])
+        digest = hashlib.sha256(json.dumps(hashed, sort_keys=True,
                                            default=str).encode()).hexdigest()[:8]
         slug = f"{Path(recipe).parent.name}-{Path(recipe).stem}-{digest}"
         if slug not in self._pretrained:
