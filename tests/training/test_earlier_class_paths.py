@@ -28,11 +28,11 @@ def test_current_paths_name_the_classes_and_differ_from_the_earlier(current):
 
 def test_moved_paths_are_replaced_anywhere_in_a_configuration():
     config = {"data": {"class_path": "vsumlab.data.standard_h5.SummarizationDataModule",
-                       "init_args": {"dataset": "vsumlab.data.standard_h5.h5"}},
+                       "init_args": {"dataset": "standard_h5.h5"}},
               "overrides": ("--data=vsumlab.data.captions.datamodule.CaptionDataModule", 3)}
     assert with_earlier_class_paths(config) == {
         "data": {"class_path": "vsumlab.data.datamodules.SummarizationDataModule",
-                 "init_args": {"dataset": "vsumlab.data.standard_h5.h5"}},
+                 "init_args": {"dataset": "standard_h5.h5"}},
         "overrides": ("--data=vsumlab.data.captions.CaptionDataModule", 3),
     }
 
