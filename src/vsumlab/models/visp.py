@@ -204,6 +204,8 @@ class ViSPPretrainModule(SummarizerModule):
         gradient_flow: gating | marginalization | ste (Table 1).
         hard_negative: add random summaries of the batch's videos as negatives (Table 1).
         temperature: lambda of the relaxation (Table 1 range 0.05-5).
+        gumbel_draws: k of the Gumbel-Softmax subset sampler ("expected": the concrete
+            sampler's mean summary size, or a share of the frames; see components/visp.py).
         beta_size, beta_binary: penalty weights (Table 1 ranges 0.01-1000 and 0.01-100).
         similarity: dot (the paper's inner product) | cosine; nce_temperature divides it.
         projection_dim: optional linear projection of the encoder's CLS state.
@@ -233,6 +235,7 @@ class ViSPPretrainModule(SummarizerModule):
         gradient_flow: str = "gating",
         hard_negative: bool = False,
         temperature: float = 0.5,
+        gumbel_draws: str | float = "expected",
         beta_size: float = 1.0,
         beta_binary: float = 0.1,
         similarity: str = "dot",
@@ -256,7 +259,9 @@ class ViSPPretrainModule(SummarizerModule):
         if alpha_scale <= 0:
             raise ConfigError(f"visp: alpha_scale={alpha_scale} must be > 0")
         self.alpha_scale = alpha_scale
-        self.sampler = SummarySampler(reparameterization, gradient_flow, temperature)
+        self.sampler = SummarySampler(
+            reparameterization, gradient_flow, temperature, gumbel_draws
+        )
         args = dict(summarizer_args or {}) if encoder_args is None else dict(encoder_args)
         self.encoder = VideoEncoder(summarizer, input_dim, projection_dim, **args)
         self.hard_negative = hard_negative
