@@ -195,7 +195,37 @@ def planted_lift(logits: Tensor, planted: Tensor, mask: Tensor) -> tuple[Tensor,
     return kept, share
 
 
-class ViSPPretrainModule(SummarizerModule):
+class PretrainedSummarizerExport:
+    """Checkpoints of a pretraining stage: ``summarizer_state_dict`` (what fine-tuning loads,
+    scoring head freshly initialised when ``hparams.reset_head``) and ``summarizer_config``."""
+
+    def export_summarizer_state(self) -> dict[str, Tensor]:
+        """The summarizer weights fine-tuning starts from (head reset if ``reset_head``)."""
+        state = {k: v.detach().cpu().clone() for k, v in self.summarizer.state_dict().items()}
+        if not self.hparams.get("reset_head", True):
+            return state
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)  # a fixed fresh head: exports are reproducible
+            fresh = build_summarizer(
+                self.hparams.summarizer, self.input_dim, **(self.hparams.summarizer_args or {})
+            )
+        for key, value in fresh.state_dict().items():
+            if key.startswith("head."):
+                state[key] = value
+        return state
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["summarizer_state_dict"] = self.export_summarizer_state()
+        # What a fine-tuning recipe must match to load summarizer_state_dict.
+        checkpoint["summarizer_config"] = {
+            "summarizer": self.hparams.summarizer,
+            "summarizer_args": dict(self.hparams.summarizer_args or {}),
+            "input_dim": self.input_dim,
+        }
+
+
+class ViSPPretrainModule(PretrainedSummarizerExport, SummarizerModule):
     """ViSP pretraining of any registry summarizer (visp.txt eqs. 3, 6, 9, 10).
 
     Args (besides :class:`SummarizerModule`'s):
@@ -330,28 +360,3 @@ class ViSPPretrainModule(SummarizerModule):
                 f" has {datamodule.feature_dim}-d features but model.input_dim is {self.input_dim}"
             )
         super().setup(stage)
-
-    def export_summarizer_state(self) -> dict[str, Tensor]:
-        """The summarizer weights fine-tuning starts from (head reset if ``reset_head``)."""
-        state = {k: v.detach().cpu().clone() for k, v in self.summarizer.state_dict().items()}
-        if not self.hparams.get("reset_head", True):
-            return state
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)  # a fixed fresh head: exports are reproducible
-            fresh = build_summarizer(
-                self.hparams.summarizer, self.input_dim, **(self.hparams.summarizer_args or {})
-            )
-        for key, value in fresh.state_dict().items():
-            if key.startswith("head."):
-                state[key] = value
-        return state
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        super().on_save_checkpoint(checkpoint)
-        checkpoint["summarizer_state_dict"] = self.export_summarizer_state()
-        # What a fine-tuning recipe must match to load summarizer_state_dict.
-        checkpoint["summarizer_config"] = {
-            "summarizer": self.hparams.summarizer,
-            "summarizer_args": dict(self.hparams.summarizer_args or {}),
-            "input_dim": self.input_dim,
-        }
