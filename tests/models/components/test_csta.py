@@ -1,8 +1,11 @@
+from pathlib import Path
+
 import pytest
 import torch
 
 from vsumlab.errors import ConfigError
-from vsumlab.models.components.csta import CSTA
+from vsumlab.models.components.csta import CSTA, GoogLeNetTrunk
+from vsumlab.training.recipes import compose_recipe
 
 from .summarizer_checks import (
     assert_all_parameters_get_gradients,
@@ -112,3 +115,52 @@ def test_overfits_planted_segments():
     # Predicting the mean score gives baseline ~0.17; the model must get 10x below it.
     assert baseline > 0.1
     assert mse < baseline / 10, (mse, baseline)
+
+
+# ------------------------------------------------------------------ CSTA as published
+PAPER_MODEL = Path(__file__).resolve().parents[3] / "experiments" / "_base" / "model_csta_paper.yaml"
+# torchvision GoogLeNet without aux heads: 6,624,904 parameters, of which the 1000-class fc holds
+# 1024 * 1000 + 1000; the body up to inception5b is the rest.
+GOOGLENET_BODY = 6_624_904 - (1024 * 1000 + 1000)
+
+
+def count(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_paper_recipe_builds_the_published_widths():
+    init = compose_recipe(PAPER_MODEL)["model"]["init_args"]
+    assert (init["lr"], init["weight_decay"], init["input_dim"]) == (1e-3, 1e-7, 1024)
+    model = CSTA(init["input_dim"], **init["summarizer_args"])
+    assert isinstance(model.trunk, GoogLeNetTrunk) and model.trunk.to_map is None
+    assert count(model.trunk) == GOOGLENET_BODY == 5_599_904
+    linear = 1024 * 1024 + 1024
+    assert count(model.project) == count(model.value) == linear  # key / value embeddings
+    assert model.head[1].in_features == model.head[1].out_features == 1024
+    assert count(model.head) == 2 * 1024 + linear + (1024 + 1)
+    assert count(model) == GOOGLENET_BODY + 2 * linear + 1024 + count(model.head)  # + CLS row
+    assert model.image_channels == 3 and model.dropout.p == 0.6
+    assert (model.combine, model.scale_attention, model.positional) == ("sum", False, "sinusoidal")
+
+
+@pytest.mark.parametrize("dataset", ["tvsum", "summe"])
+def test_paper_cv_recipes_train_as_csta_did(dataset):
+    recipe = compose_recipe(PAPER_MODEL.parents[1] / "supervised" / f"csta_{dataset}_paper.yaml")
+    assert recipe["trainer"]["max_epochs"] == 100 and recipe["data"]["init_args"]["batch_size"] == 1
+    assert recipe["model"]["init_args"]["summarizer_args"]["trunk"] == "googlenet"
+    demo = compose_recipe(PAPER_MODEL.parents[1] / "supervised" / f"csta_{dataset}.yaml")
+    assert demo["model"]["init_args"]["summarizer_args"]["trunk"] == "small"  # CPU demo stays
+
+
+def test_googlenet_channels_are_the_feature_axis():
+    torch.manual_seed(0)
+    model = CSTA(8, embed_dim=1024, trunk="googlenet", googlenet_readout="channels", head_hidden=8)
+    model.eval()
+    x, mask = torch.randn(2, 6, 8), torch.tensor([[True] * 6, [True] * 4 + [False] * 2])
+    assert model(x, mask).shape == (2, 6)
+    rows = torch.cat([torch.ones(2, 1, dtype=torch.bool), mask], 1)
+    image = model.project(x).new_zeros(2, 3, 7, 1024)
+    maps = model.trunk(image, rows)
+    assert maps.shape == (2, 7, 1024) and torch.all(maps[1, 5:] == 0)
+    with pytest.raises(ConfigError, match="googlenet_readout='channels'.*width is 128"):
+        CSTA(8, embed_dim=128, trunk="googlenet", googlenet_readout="channels")
