@@ -162,5 +162,61 @@ def test_googlenet_channels_are_the_feature_axis():
     image = model.project(x).new_zeros(2, 3, 7, 1024)
     maps = model.trunk(image, rows)
     assert maps.shape == (2, 7, 1024) and torch.all(maps[1, 5:] == 0)
+    # channel c of GoogLeNet, averaged over the feature-map width, is feature column c
+    image = torch.randn(1, 3, 40, 1024)
+    with torch.no_grad():
+        body = model.trunk.body(image)  # (1, 1024, 2, 32)
+        maps = model.trunk(image, torch.ones(1, 40, dtype=torch.bool))
+    expected = torch.nn.functional.adaptive_avg_pool2d(body, (40, 1))[0, :, :, 0].T
+    # relative tolerance only: an untrained body's activations are tiny (std-0.01 init)
+    assert expected.abs().max() > 0 and expected[:, :512].ne(expected[:, 512:]).any()
+    torch.testing.assert_close(maps[0], expected, atol=0, rtol=1e-4)
+    torch.testing.assert_close(maps[0, 0], body[0, :, 0, :].mean(-1), atol=0, rtol=1e-4)
     with pytest.raises(ConfigError, match="googlenet_readout='channels'.*width is 128"):
         CSTA(8, embed_dim=128, trunk="googlenet", googlenet_readout="channels")
+
+
+class FixedTrunk(torch.nn.Module):
+    """Stands in for the CNN: returns given attention logits (B, T+1, E)."""
+
+    def __init__(self, logits: torch.Tensor) -> None:
+        super().__init__()
+        self.logits = logits
+
+    def forward(self, image: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        return self.logits
+
+
+@pytest.mark.parametrize("combine", ["sum", "product"])
+@pytest.mark.parametrize("scale", [True, False])
+def test_softmax_axes_combination_and_scaling_by_hand(combine, scale):
+    # Non-uniform logits pin which axis each softmax runs over (time: rows, feature: columns),
+    # how the two maps combine, their scaling by the axis length, and the CLS pooling.
+    torch.manual_seed(1)
+    model = small(positional="none", dropout=0.0, combine=combine, scale_attention=scale)
+    rows, width = 4, 16  # CLS + 3 steps
+    logits = torch.randn(1, rows, width) * 2
+    model.trunk = FixedTrunk(logits)
+    x = torch.randn(1, 3, width)
+    cls, states = model.hidden(x, torch.ones(1, 3, dtype=torch.bool))
+    image = torch.cat([model.cls[None, None], x], dim=1)
+    over_time = torch.softmax(logits, dim=1) * (rows if scale else 1)
+    over_feat = torch.softmax(logits, dim=2) * (width if scale else 1)
+    attention = over_time + over_feat if combine == "sum" else over_time * over_feat
+    values = model.value(image)
+    torch.testing.assert_close(states, (attention * values + image)[:, 1:])
+    pooled = (over_time * values).sum(1) / (rows if scale else 1)
+    torch.testing.assert_close(cls, pooled + image[:, 0])
+
+
+def test_padded_rows_get_no_time_attention():
+    model = small(positional="none", dropout=0.0, scale_attention=False)
+    logits = torch.zeros(1, 5, 16)
+    logits[0, 4] = 50.0  # a padded row with a huge logit must not draw the time softmax
+    model.trunk = FixedTrunk(logits)
+    x = torch.randn(1, 4, 16)
+    cls, _ = model.hidden(x, torch.tensor([[True, True, True, False]]))
+    # uniform time weights over the 4 valid rows (CLS + 3 steps): the CLS state is their mean
+    # value plus the CLS row (residual); the padded row takes no weight
+    valid = torch.cat([model.cls[None], x[0, :3]])
+    torch.testing.assert_close(cls[0], model.value(valid).mean(0) + model.cls)
