@@ -18,6 +18,8 @@ EARLIER_CLASS_PATHS = {
     "vsumlab.data.captions.datamodule.CaptionDataModule": "vsumlab.data.captions.CaptionDataModule",
     "vsumlab.data.unlabeled_videos.ViSPPretrainDataModule":
         "vsumlab.models.visp.ViSPPretrainDataModule",
+    "vsumlab.data.pseudo_summaries.FSAPretrainDataModule":
+        "vsumlab.models.visp_fsa.FSAPretrainDataModule",
 }
 _MOVED = re.compile("|".join(re.escape(path) + r"\b" for path in EARLIER_CLASS_PATHS))
 

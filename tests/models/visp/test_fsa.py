@@ -12,17 +12,13 @@ import pytest
 import torch
 
 from vsumlab.cli.lightning import expand_recipes, make_cli
+from vsumlab.data.pseudo_summaries import FSAPretrainDataModule, pseudo_summary
 from vsumlab.data.schema import VideoRecord, write_dataset
-from vsumlab.data.synthetic import make_synthetic_dataset
+from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
 from vsumlab.errors import DatasetError
-from vsumlab.evaluation.protocol import Protocol
 from vsumlab.models.summarizer import SummarizerModule
-from vsumlab.models.visp_fsa import (
-    FSAPretrainDataModule,
-    FSAPretrainModule,
-    pseudo_summary,
-    pseudo_summary_bce,
-)
+from vsumlab.models.visp_fsa import FSAPretrainModule, pseudo_summary_bce
+from vsumlab.protocol.options import Protocol
 from vsumlab.training.recipes import compose_recipe
 
 RECIPES = Path(__file__).resolve().parents[3] / "experiments" / "visp"
