@@ -75,6 +75,8 @@ class CVOptions:
     # a pretrained checkpoint goes to (``captioner`` for CLIP-It's guide)
     pretrained: Path | None = None
     pretrain_into: str = "pretrained"
+    # extra Lightning callbacks attached to every fold's trainer (e.g. a benchmark's timer)
+    callbacks: list[Any] = field(default_factory=list)
 
     @property
     def experiment(self) -> str:
@@ -436,7 +438,7 @@ def run_fold(
     if zero:  # the fold's effective configuration, readable by `vsumlab fit --config`
         write_text_atomic(fold_dir / "config.yaml", _config_header(options, fold, seed, commit)
                           + recipe.dump(config))
-    callbacks: list[Any] = [checkpoint, RNGStateCheckpoint()]
+    callbacks: list[Any] = [checkpoint, RNGStateCheckpoint(), *options.callbacks]
     if progress is not None:
         callbacks.append(progress.callback(fold, seed))
     overrides: dict[str, Any] = {

@@ -86,6 +86,7 @@ class RecipeConfig:
         assert isinstance(cli, _ParsingCLI)
         self._cli = cli
         self.config = cli.config  # jsonargparse Namespace; never mutated (runs use clones)
+        self._data: Any = None  # the data module datamodule() built, whose files are read
 
     # -- what the plan reads without building anything ---------------------------------------
 
@@ -116,12 +117,13 @@ class RecipeConfig:
         if isinstance(data, Mapping) and FOLD_KEY in self.config:
             data = {**data, "init_args": {**data.get("init_args", {}), "fold": 0}}
         try:
-            return instantiate_class((), data)
+            self._data = instantiate_class((), data)
         except (ValueError, TypeError) as exc:
             cause = vsum_cause(exc)
             if cause is None:
                 raise
             raise cause from exc
+        return self._data
 
     # -- the configuration of one run --------------------------------------------------------
 
@@ -180,6 +182,9 @@ class RecipeConfig:
             raise cause from exc
         finally:
             cli.building = False
+        reuse = getattr(cli.datamodule, "reuse_datasets", None)
+        if self._data is not None and callable(reuse):
+            reuse(self._data)  # every fold reads the same files: read them once per plan
         return cli.model, cli.datamodule, cli.trainer
 
 
