@@ -137,12 +137,12 @@ class Effective:
 
 
 def _effective(recipe: RecipeConfig, composed: dict[str, Any], overrides: Sequence[str],
-               pretrained: Path | None = None, pretrain_into: str = "pretrained"
-               ) -> dict[str, Any]:
+               pretrained: Path | None = None, pretrain_into: str = "pretrained",
+               folds: bool = True) -> dict[str, Any]:
     """The parsed configuration at fold 0 (what a rerun must match), without the recipe file
     name; an override restating a default leaves it unchanged. A seed LightningCLI draws
     (``seed_everything: true``) is left out: it is drawn anew by every process."""
-    config = _fold_zero(recipe)
+    config = _fold_zero(recipe) if folds else recipe.config.clone()
     if pretrained is not None:
         key = f"model.init_args.{pretrain_into}"
         if key not in config:
@@ -626,7 +626,7 @@ def _run_cv(options: CVOptions) -> list[ResultRow]:
     effective = Effective(config)
     if pre_recipe is not None:
         effective.pretrain = _effective(pre_recipe, pre_recipe.composed,
-                                        options.pretrain_overrides)
+                                        options.pretrain_overrides, folds=False)
     folds = options.folds if options.folds is not None else list(range(n_folds))
     for fold in folds:
         if not 0 <= fold < n_folds:
