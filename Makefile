@@ -1,5 +1,8 @@
 # vsumlab: every target runs inside .venv (created by `make install`).
-# Training targets pass ARGS="..." through to the CLI, e.g. ARGS="--trainer.fast_dev_run=true".
+# Every training target passes ARGS="..." through to its CLI command, e.g.
+# ARGS="--trainer.fast_dev_run=true". FORCE=1 only means "overwrite": pretrain again over an
+# existing pretraining checkpoint, start a results folder afresh (vsumlab cv/reproduce --force).
+# REBUILD_SYNTHETIC=1 rebuilds Cap2Sum's synthetic caption features made from other inputs.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,7 +13,10 @@ VSUMLAB := $(VENV)/bin/vsumlab
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 GENERATED ?= data/generated
 ARGS ?=
+FORCE ?=
+REBUILD_SYNTHETIC ?=
 PYTEST_ARGS ?=
+force_flag = $(if $(FORCE),--force)
 
 # Datasets of the training targets: the synthetic sets by default, or e.g.
 # TVSUM_H5=/data/eccv16_dataset_tvsum_google_pool5.h5 for the real features.
@@ -91,20 +97,22 @@ $(SUMME_DATA): $(SUMME_H5) | install
 endif
 
 demo: data-synth  ## 5-fold CV of both supervised summarizers on the synthetic TVSum-like set; prints the table
-	$(VSUMLAB) cv --config experiments/supervised/transformer_tvsum.yaml --out runs/demo/transformer --name transformer $(ARGS)
-	$(VSUMLAB) cv --config experiments/supervised/csta_tvsum.yaml --out runs/demo/csta --name csta $(ARGS)
+	$(VSUMLAB) cv --config experiments/supervised/transformer_tvsum.yaml --out runs/demo/transformer --name transformer $(force_flag) $(ARGS)
+	$(VSUMLAB) cv --config experiments/supervised/csta_tvsum.yaml --out runs/demo/csta --name csta $(force_flag) $(ARGS)
 	$(VSUMLAB) results runs/demo/transformer runs/demo/csta | tee runs/demo/results.md
 
 finetune-tvsum: install $(call method_h5,TVSUM)  ## supervised 5-fold CV on TVSum (method=transformer|csta|cap2sum|visp|..., TVSUM_H5=...); cap2sum/visp start from their pretrained checkpoint
 	$(method_pretrain)
-	$(VSUMLAB) cv --config $(call finetune_recipe,tvsum) --data.init_args.dataset=$(call method_h5,TVSUM) $(method_pretrained) --out runs/finetune-tvsum-$(method) $(ARGS)
+	$(VSUMLAB) cv --config $(call finetune_recipe,tvsum) --data.init_args.dataset=$(call method_h5,TVSUM) $(method_pretrained) --out runs/finetune-tvsum-$(method) $(force_flag) $(ARGS)
 
 finetune-summe: install $(call method_h5,SUMME)  ## supervised 5-fold CV on SumMe (method=..., SUMME_H5=...); cap2sum/visp start from their pretrained checkpoint
 	$(method_pretrain)
-	$(VSUMLAB) cv --config $(call finetune_recipe,summe) --data.init_args.dataset=$(call method_h5,SUMME) $(method_pretrained) --out runs/finetune-summe-$(method) $(ARGS)
+	$(VSUMLAB) cv --config $(call finetune_recipe,summe) --data.init_args.dataset=$(call method_h5,SUMME) $(method_pretrained) --out runs/finetune-summe-$(method) $(force_flag) $(ARGS)
 
 # ViSP: pretrain CSTA once on unlabeled videos (every PRETRAIN_H5 file, labels ignored), then the
-# supervised CSTA 5-fold CV starts from it. PRETRAIN_ARGS go to the pretraining, ARGS to the CV.
+# supervised CSTA 5-fold CV starts from it. `make pretrain-visp` passes PRETRAIN_ARGS, then ARGS,
+# to the pretraining; when a fine-tuning target makes the checkpoint first, PRETRAIN_ARGS go to the
+# pretraining and ARGS only to the CV.
 # Data: VISP_TVSUM_H5 / VISP_SUMME_H5 (defined at the top). VISP_SEEDS: rounds of compare-visp-*.
 VISP_SEEDS ?= 0,1,2
 PRETRAIN_H5 ?= $(VISP_TVSUM_H5) $(VISP_SUMME_H5)
@@ -117,10 +125,10 @@ visp_datasets = [$(subst $(visp_space),$(visp_comma),$(strip $(PRETRAIN_H5)))]
 
 pretrain-visp: install $(PRETRAIN_H5)  ## ViSP pretraining of CSTA (PRETRAIN_H5="a.h5 b.h5"; FORCE=1 to redo)
 	@if [ -e $(VISP_CKPT) ] && [ -z "$(FORCE)" ]; then echo "$(VISP_CKPT) exists; pass FORCE=1 to pretrain again" >&2; exit 2; fi
-	VISP_PRETRAIN_DIR=$(VISP_DIR) $(VSUMLAB) fit --config experiments/visp/pretrain_fit.yaml --data.init_args.datasets='$(visp_datasets)' $(PRETRAIN_ARGS)
+	VISP_PRETRAIN_DIR=$(VISP_DIR) $(VSUMLAB) fit --config experiments/visp/pretrain_fit.yaml --data.init_args.datasets='$(visp_datasets)' $(PRETRAIN_ARGS) $(ARGS)
 
-$(VISP_CKPT):
-	$(MAKE) pretrain-visp
+$(VISP_CKPT):  # made for a fine-tuning target: its ARGS are the CV's, not the pretraining's
+	$(MAKE) pretrain-visp ARGS=
 
 $(GENERATED)/synthetic_tvsum_generic.h5: | install
 	$(VSUMLAB) data synth --kind tvsum --background generic --out $@ --seed 0 --force
@@ -129,53 +137,59 @@ $(GENERATED)/synthetic_summe_generic.h5: | install
 	$(VSUMLAB) data synth --kind summe --background generic --out $@ --seed 1 --force
 
 finetune-visp-tvsum: install $(VISP_TVSUM_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on TVSum (VISP_TVSUM_H5) from make pretrain-visp's checkpoint
-	$(VSUMLAB) cv --config experiments/visp/finetune_tvsum.yaml --data.init_args.dataset=$(VISP_TVSUM_H5) --model.init_args.pretrained=$(VISP_CKPT) --out runs/finetune-tvsum-visp $(ARGS)
+	$(VSUMLAB) cv --config experiments/visp/finetune_tvsum.yaml --data.init_args.dataset=$(VISP_TVSUM_H5) --model.init_args.pretrained=$(VISP_CKPT) --out runs/finetune-tvsum-visp $(force_flag) $(ARGS)
 
 finetune-visp-summe: install $(VISP_SUMME_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on SumMe (VISP_SUMME_H5) from make pretrain-visp's checkpoint
-	$(VSUMLAB) cv --config experiments/visp/finetune_summe.yaml --data.init_args.dataset=$(VISP_SUMME_H5) --model.init_args.pretrained=$(VISP_CKPT) --out runs/finetune-summe-visp $(ARGS)
+	$(VSUMLAB) cv --config experiments/visp/finetune_summe.yaml --data.init_args.dataset=$(VISP_SUMME_H5) --model.init_args.pretrained=$(VISP_CKPT) --out runs/finetune-summe-visp $(force_flag) $(ARGS)
 
 # CSTA from scratch vs ViSP+CSTA: the same supervised recipe, data and seeds (VISP_SEEDS), one CV
 # round per seed, then Welch's t-test over the rounds (runs/visp/compare-<set>/welch.md).
-visp_compare = $(VSUMLAB) cv --config experiments/supervised/csta_$(1).yaml --data.init_args.dataset=$(2) --seeds $(VISP_SEEDS) --out runs/visp/compare-$(1)/csta $(ARGS) \
-	&& $(VSUMLAB) cv --config experiments/visp/finetune_$(1).yaml --data.init_args.dataset=$(2) --model.init_args.pretrained=$(VISP_CKPT) --seeds $(VISP_SEEDS) --out runs/visp/compare-$(1)/visp_csta $(ARGS) \
+visp_compare = $(VSUMLAB) cv --config experiments/supervised/csta_$(1).yaml --data.init_args.dataset=$(2) --seeds $(VISP_SEEDS) --out runs/visp/compare-$(1)/csta $(force_flag) $(ARGS) \
+	&& $(VSUMLAB) cv --config experiments/visp/finetune_$(1).yaml --data.init_args.dataset=$(2) --model.init_args.pretrained=$(VISP_CKPT) --seeds $(VISP_SEEDS) --out runs/visp/compare-$(1)/visp_csta $(force_flag) $(ARGS) \
 	&& $(PY) -c "from vsumlab.evaluation.significance import compare_results as c; print(c('runs/visp/compare-$(1)/csta', 'runs/visp/compare-$(1)/visp_csta'))" | tee runs/visp/compare-$(1)/welch.md
 
-compare-visp-tvsum: install $(VISP_TVSUM_H5) $(VISP_CKPT)  ## CSTA scratch vs ViSP+CSTA CV on VISP_TVSUM_H5 over VISP_SEEDS, Welch's t-test (ARGS=--force to redo)
+compare-visp-tvsum: install $(VISP_TVSUM_H5) $(VISP_CKPT)  ## CSTA scratch vs ViSP+CSTA CV on VISP_TVSUM_H5 over VISP_SEEDS, Welch's t-test (FORCE=1 to redo)
 	$(call visp_compare,tvsum,$(VISP_TVSUM_H5))
 
 compare-visp-summe: install $(VISP_SUMME_H5) $(VISP_CKPT)  ## the same on VISP_SUMME_H5
 	$(call visp_compare,summe,$(VISP_SUMME_H5))
 
-# Cap2Sum (experiments/cap2sum): weakly supervised pretraining on dense captions once, then
-# supervised / weak (caption) fine-tuning and zero-shot evaluation start from its checkpoint.
+# Cap2Sum (experiments/cap2sum): weakly supervised pretraining on dense captions once (the
+# captioner alone first, then the summarizer against it: model.captioner_epochs), then
+# supervised / weak (caption) fine-tuning on 80% of the target videos (CAP2SUM_SHARE) and
+# zero-shot evaluation start from its checkpoint.
 # Default: ActivityNet Captions from $VSUMLAB_DATA (../shared/data) with synthetic caption-aligned
 # features and the small CPU config; CAP2SUM_PRETRAIN=experiments/cap2sum/pretrain.yaml for the
-# paper's sizes. PRETRAIN_ARGS go to the pretraining, ARGS to the CV. `make finetune-tvsum
-# method=cap2sum` (and -summe) runs the same CV as finetune-cap2sum-tvsum, from the same checkpoint.
+# paper's sizes. `make pretrain-cap2sum` passes PRETRAIN_ARGS, then ARGS, to the pretraining; when
+# a fine-tuning target makes the checkpoint first, ARGS go only to the CV. `make finetune-tvsum
+# method=cap2sum` (and -summe) runs that CV from the same checkpoint with the harness's default
+# split (validation carved from the training fold) instead of CAP2SUM_SHARE.
 .PHONY: pretrain-cap2sum finetune-cap2sum-tvsum finetune-cap2sum-summe weak-finetune-cap2sum-tvsum weak-finetune-cap2sum-summe zeroshot-cap2sum-tvsum zeroshot-cap2sum-summe
 CAP2SUM_PRETRAIN ?= experiments/cap2sum/pretrain_small.yaml
 CAP2SUM_DIR ?= runs/cap2sum/pretrain
 CAP2SUM_CKPT := $(CAP2SUM_DIR)/cap2sum-pretrained.ckpt
-cap2sum_cv = $(VSUMLAB) cv --config experiments/cap2sum/$(1)_$(2).yaml --data.init_args.dataset=$(3) --model.init_args.pretrained=$(CAP2SUM_CKPT)
+cap2sum_cv = $(VSUMLAB) cv --config experiments/cap2sum/$(1)_$(2).yaml --data.init_args.dataset=$(3) --model.init_args.pretrained=$(CAP2SUM_CKPT) $(force_flag)
+# the paper's "Augment" fine-tuning: 80% of the target videos (the whole 5-fold training split)
+CAP2SUM_SHARE ?= 0.8
 
-pretrain-cap2sum: install  ## Cap2Sum pretraining on dense captions (CAP2SUM_PRETRAIN=...; FORCE=1 to redo, rebuilding synthetic features made from other inputs)
+pretrain-cap2sum: install  ## Cap2Sum pretraining on dense captions (CAP2SUM_PRETRAIN=...; FORCE=1 to redo; REBUILD_SYNTHETIC=1 rebuilds synthetic features made from other inputs)
 	@if [ -e $(CAP2SUM_CKPT) ] && [ -z "$(FORCE)" ]; then echo "$(CAP2SUM_CKPT) exists; pass FORCE=1 to pretrain again" >&2; exit 2; fi
-	CAP2SUM_PRETRAIN_DIR=$(CAP2SUM_DIR) $(VSUMLAB) fit --config $(CAP2SUM_PRETRAIN) --config experiments/cap2sum/fit_checkpoint.yaml $(if $(FORCE),--data.init_args.force_synthetic=true) $(PRETRAIN_ARGS)
+	CAP2SUM_PRETRAIN_DIR=$(CAP2SUM_DIR) $(VSUMLAB) fit --config $(CAP2SUM_PRETRAIN) --config experiments/cap2sum/fit_checkpoint.yaml $(if $(REBUILD_SYNTHETIC),--data.init_args.force_synthetic=true) $(PRETRAIN_ARGS) $(ARGS)
 
-$(CAP2SUM_CKPT):
-	$(MAKE) pretrain-cap2sum
+$(CAP2SUM_CKPT):  # made for a fine-tuning target: its ARGS are the CV's, not the pretraining's
+	$(MAKE) pretrain-cap2sum ARGS=
 
 finetune-cap2sum-tvsum: install $(TVSUM_DATA) $(CAP2SUM_CKPT)  ## Cap2Sum supervised fine-tuning (MSE), 5-fold CV on TVSum
-	$(call cap2sum_cv,finetune,tvsum,$(TVSUM_DATA)) --out runs/finetune-tvsum-cap2sum $(ARGS)
+	$(call cap2sum_cv,finetune,tvsum,$(TVSUM_DATA)) --data.init_args.train_share=$(CAP2SUM_SHARE) --out runs/finetune-tvsum-cap2sum $(ARGS)
 
 finetune-cap2sum-summe: install $(SUMME_DATA) $(CAP2SUM_CKPT)  ## Cap2Sum supervised fine-tuning (MSE), 5-fold CV on SumMe
-	$(call cap2sum_cv,finetune,summe,$(SUMME_DATA)) --out runs/finetune-summe-cap2sum $(ARGS)
+	$(call cap2sum_cv,finetune,summe,$(SUMME_DATA)) --data.init_args.train_share=$(CAP2SUM_SHARE) --out runs/finetune-summe-cap2sum $(ARGS)
 
 weak-finetune-cap2sum-tvsum: install $(TVSUM_DATA) $(CAP2SUM_CKPT)  ## Cap2Sum fine-tuning on target captions (TVSUM_CAPTIONS=...), 5-fold CV on TVSum
-	$(call cap2sum_cv,weak_finetune,tvsum,$(TVSUM_DATA)) --out runs/weak-finetune-tvsum-cap2sum $(ARGS)
+	$(call cap2sum_cv,weak_finetune,tvsum,$(TVSUM_DATA)) --data.init_args.train_share=$(CAP2SUM_SHARE) --out runs/weak-finetune-tvsum-cap2sum $(ARGS)
 
 weak-finetune-cap2sum-summe: install $(SUMME_DATA) $(CAP2SUM_CKPT)  ## Cap2Sum fine-tuning on target captions (SUMME_CAPTIONS=...), 5-fold CV on SumMe
-	$(call cap2sum_cv,weak_finetune,summe,$(SUMME_DATA)) --out runs/weak-finetune-summe-cap2sum $(ARGS)
+	$(call cap2sum_cv,weak_finetune,summe,$(SUMME_DATA)) --data.init_args.train_share=$(CAP2SUM_SHARE) --out runs/weak-finetune-summe-cap2sum $(ARGS)
 
 zeroshot-cap2sum-tvsum: install $(TVSUM_DATA) $(CAP2SUM_CKPT)  ## the pretrained Cap2Sum summarizer alone on all TVSum videos
 	$(call cap2sum_cv,finetune,tvsum,$(TVSUM_DATA)) --data.init_args.setting=zero_shot --out runs/zeroshot-tvsum-cap2sum $(ARGS)
@@ -254,7 +268,7 @@ desumnet-table3: install  ## DeSumNet: the six training settings of the paper's 
 .PHONY: clipit clipit-data clipit-canonical clipit-ablation clipit-augmented clipit-transfer clipit-query
 CLIPIT_DATA := data/generated/clipit
 CLIPIT_RUNS ?= runs/clipit
-clipit_cv = $(VSUMLAB) cv --config experiments/clipit/synthetic_$(1).yaml --out $(CLIPIT_RUNS)/$(1) --name clipit-$(1) $(ARGS)
+clipit_cv = $(VSUMLAB) cv --config experiments/clipit/synthetic_$(1).yaml --out $(CLIPIT_RUNS)/$(1) --name clipit-$(1) $(force_flag) $(ARGS)
 
 clipit-data: install  ## CLIP-It: caption-aligned synthetic SumMe-like + TVSum-like sets and their dense captions
 	$(VSUMLAB) clipit data --out $(CLIPIT_DATA) --force
@@ -315,11 +329,11 @@ agent: install $(TVSUM_DATA) $(SUMME_DATA)  ## run W&B sweep trials: make agent 
 
 reproduce: install $(TVSUM_DATA) $(SUMME_DATA)  ## papers' main tables, ours beside the published figures: $(REPRODUCE_OUT)/<paper>.md
 	$(if $(REPRODUCE_DESUMNET),$(MAKE) desumnet-table3)
-	TVSUM_H5=$(TVSUM_DATA) SUMME_H5=$(SUMME_DATA) $(VSUMLAB) reproduce --out $(REPRODUCE_OUT) $(REPRODUCE_ARGS) $(ARGS)
+	TVSUM_H5=$(TVSUM_DATA) SUMME_H5=$(SUMME_DATA) $(VSUMLAB) reproduce --out $(REPRODUCE_OUT) $(force_flag) $(REPRODUCE_ARGS) $(ARGS)
 
 # Without CLIPIT_TEXT_ENCODER, the quick run gives CLIP-It its tiny random text tower (no weights).
 reproduce-quick: install $(TVSUM_DATA) $(SUMME_DATA)  ## the same with 2 folds and one short epoch (checks the pipeline; figures not comparable)
-	$(if $(CLIPIT_TEXT_ENCODER),,CLIPIT_TEXT_ENCODER=vsumlab-tiny-clip CLIPIT_TEXT_DIM=32) TVSUM_H5=$(TVSUM_DATA) SUMME_H5=$(SUMME_DATA) $(VSUMLAB) reproduce --quick --out $(REPRODUCE_OUT)-quick $(REPRODUCE_ARGS) $(ARGS)
+	$(if $(CLIPIT_TEXT_ENCODER),,CLIPIT_TEXT_ENCODER=vsumlab-tiny-clip CLIPIT_TEXT_DIM=32) TVSUM_H5=$(TVSUM_DATA) SUMME_H5=$(SUMME_DATA) $(VSUMLAB) reproduce --quick --out $(REPRODUCE_OUT)-quick $(force_flag) $(REPRODUCE_ARGS) $(ARGS)
 
 clean:  ## remove generated data and runs (keeps .venv)
 	rm -rf $(GENERATED) runs lightning_logs wandb

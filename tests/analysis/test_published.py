@@ -101,6 +101,10 @@ tables:
         ("      - {name: m, published: {a: 1}, ours: {reference: oracle, of: x}}",
          "ours.reference='oracle'"),
         ("      - {name: m, published: {a: 1}, ours: {overrides: []}}", "ours needs a recipe"),
+        ("      - {name: m, published: {a: 1}, ours: {recipe: r.yaml, "
+         "by_setting: {fewshot: {setting: canonical}}}}", "ours.by_setting must map"),
+        ("      - {name: m, published: {a: 1}, ours: {recipe: r.yaml, "
+         "by_setting: {augmented: {epochs: 3}}}}", "ours.by_setting must map"),
     ],
 )
 def test_bad_files_name_file_table_row_and_field(tmp_path, row: str, message: str) -> None:

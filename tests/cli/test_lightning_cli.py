@@ -115,7 +115,8 @@ def test_errors_raised_while_building_the_model_are_one_line(small_tvsum_h5, tmp
     code = main(["fit", *_common(small_tvsum_h5, tmp_path), "--model.init_args.summarizer=lstm"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert err[-1] == "vsumlab: error: unknown summarizer 'lstm'; expected one of csta, transformer"
+    assert err[-1] == ("vsumlab: error: unknown summarizer 'lstm'; expected one of csta, "
+                       "transformer or a class path such as mypkg.MyNet")
 
 
 def test_impossible_trainer_settings_are_one_line(small_tvsum_h5, tmp_path, capsys):

@@ -125,3 +125,44 @@ def test_train_only_extra_datasets_train_but_never_validate(tmp_path, summe_gt_d
     assert batch["features"].shape[-1] == 4
     with pytest.raises(DatasetError, match="data.dataset cannot be evaluated.*lacks picks"):
         _ = SummarizationDataModule(str(ovp)).datasets
+
+
+def test_train_share_trains_on_p_percent_of_all_target_videos(small_tvsum_h5) -> None:
+    # 12 videos in 5 folds: training splits of 9 or 10 videos. The validation carve-out
+    # (val_fraction 0.2) of the default leaves 7 or 8 of them training, fewer than 75 %.
+    for fold in range(5):
+        carved = SummarizationDataModule(str(small_tvsum_h5), fold=fold).keys
+        assert len(carved["train"]) in (7, 8)
+        share = SummarizationDataModule(str(small_tvsum_h5), fold=fold, train_share=0.75)
+        keys = share.keys
+        assert len(keys["train"]) == 9  # 0.75 x 12 of ALL videos, whatever the fold
+        assert not set(keys["train"]) & set(keys["test"])
+        assert not set(keys["val"]) & set(keys["test"])  # validation never from the test fold
+        assert not set(keys["val"]) & set(keys["train"])
+        split_train = len(share.splits()[fold].train_keys)
+        assert len(keys["val"]) == split_train - 9  # the fold's leftover training videos
+    half = SummarizationDataModule(str(small_tvsum_h5), fold=2, train_share=0.5).keys
+    assert len(half["train"]) == 6 and len(half["val"]) == 2  # round(0.2 x 10) of 4 left
+    # 2.5 % of 12 = 0.3 videos rounds to none: a clear error, as asking more than a fold holds
+    with pytest.raises(ConfigError, match="train_share=0.025: 0 of the 12"):
+        SummarizationDataModule(str(small_tvsum_h5), train_share=0.025).keys  # noqa: B018
+    with pytest.raises(ConfigError, match="fold 0 has 9 target training videos"):
+        SummarizationDataModule(str(small_tvsum_h5), fold=0, train_share=0.8).keys  # noqa: B018
+
+
+def test_train_share_counts_target_videos_only_and_rejects_bad_use(
+    small_tvsum_h5, small_summe_h5
+) -> None:
+    aug = SummarizationDataModule(
+        str(small_tvsum_h5), extra_datasets=[str(small_summe_h5)], setting="augmented",
+        train_share=0.5, fold=2,
+    ).keys
+    assert sum(k.startswith("synthetic_tvsum/") for k in aug["train"]) == 6
+    assert sum(k.startswith("synthetic_summe/") for k in aug["train"]) == 8  # all extras
+    assert all(k.startswith("synthetic_tvsum/") for k in aug["val"])
+    with pytest.raises(ConfigError, match="give one of them"):
+        SummarizationDataModule(str(small_tvsum_h5), train_share=0.5, train_fraction=0.5)
+    with pytest.raises(ConfigError, match="setting 'zero_shot' trains on no target video"):
+        SummarizationDataModule(str(small_tvsum_h5), setting="zero_shot", train_share=0.5)
+    with pytest.raises(ConfigError, match=r"must be in \(0, 1\)"):
+        SummarizationDataModule(str(small_tvsum_h5), train_share=1.0)

@@ -111,3 +111,9 @@ def test_video_f1_without_user_summary_is_a_dataset_error():
     record = make_record("v7", 40, [0, 10, 20, 30], [[0, 39]])
     with pytest.raises(DatasetError, match="video 'v7' field 'user_summary': missing"):
         video_f1(record, np.ones(4), style="tvsum")
+
+
+def test_f1_is_zero_not_nan_when_both_summaries_are_empty():
+    # no overlap, and |machine| + |user| = 0: F = 0 by the protocol, never 0/0
+    with np.errstate(all="raise"):
+        np.testing.assert_array_equal(f1_per_user(np.zeros(4), np.zeros((2, 4))), [0.0, 0.0])

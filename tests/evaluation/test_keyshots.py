@@ -134,3 +134,15 @@ def test_protocol_rejects_unknown_values():
         Protocol(budget=0)
     with pytest.raises(ConfigError, match="unknown evaluation option"):
         Protocol.from_dict({"budgett": 0.1})
+
+
+def test_capacity_rounds_the_budget_down():
+    # 0.15 x 99 = 14.85 frames: capacity 14 (floor), never 15 (round or ceil)
+    cps = np.array([[0, 14], [15, 98]])
+    assert knapsack_capacity(99, cps, Protocol()) == 14
+    assert knapsack_capacity(106, cps, Protocol()) == 15  # 15.9 -> 15
+    # the 15-frame best shot fits a rounded-up budget only: floor selects nothing here
+    summary = keyshot_summary(np.array([0.9, 0.1]), cps, 99, np.array([0, 15]), Protocol())
+    assert summary.sum() == 0
+    summary = keyshot_summary(np.array([0.9, 0.1]), cps, 100, np.array([0, 15]), Protocol())
+    np.testing.assert_array_equal(np.flatnonzero(summary), np.arange(15))

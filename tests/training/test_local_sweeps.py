@@ -60,6 +60,15 @@ def test_every_sweep_file_loads_and_draws(path: Path) -> None:
             )
 
 
+def test_an_installed_sweep_file_is_found_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # outside a checkout
+    by_name = load_sweep("sweeps/transformer")
+    assert by_name == load_sweep("experiments/sweeps/transformer.yaml")
+    assert by_name == yaml.safe_load((ROOT / "experiments/sweeps/transformer.yaml").read_text())
+
+
 def test_bad_sweep_files_name_the_problem(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="sweep file not found"):
         load_sweep(tmp_path / "none.yaml")

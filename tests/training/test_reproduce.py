@@ -67,7 +67,7 @@ def test_placeholders_and_plans(data: DataSources, monkeypatch: pytest.MonkeyPat
                          "setting": "zero_shot"})
     assert plan_cell(zero, column, data).setting == "zero_shot"  # the row's setting wins
     missing = Row("m", {}, {"recipe": "experiments/nowhere/{dataset}.yaml"})
-    with pytest.raises(Unavailable, match="recipe experiments/nowhere/tvsum.yaml is not in"):
+    with pytest.raises(Unavailable, match="recipe experiments/nowhere/tvsum.yaml is neither a file"):
         plan_cell(missing, column, data)
     with pytest.raises(Unavailable, match="no ovp dataset configured"):
         plan_cell(zero, Column("o", "OVP", dataset="ovp"), data)
@@ -99,6 +99,22 @@ tables:
 """
 
 
+def test_plans_outside_a_checkout_use_the_installed_recipes(
+    data: DataSources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no experiments/ here: published tables and recipes by name
+    monkeypatch.setenv("TVSUM_H5", str(data.datasets["tvsum"]))
+    monkeypatch.setenv("SUMME_H5", str(data.datasets["summe"]))
+    assert main(["reproduce", "--dry-run", "--papers", "visp", "--rows", "csta",
+                 "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "planned" in out and "installed recipe" not in out
+    column = Column("c", "TVSum", dataset="tvsum", setting="canonical")
+    row = Row("csta", {}, {"recipe": "experiments/supervised/csta_{dataset}.yaml"})
+    spec = plan_cell(row, column, data)
+    assert "--model.init_args.input_dim=64" in run_overrides(spec, data, ReproduceOptions())
+
+
 @pytest.mark.slow  # ~8 s: config validation imports Lightning
 def test_a_failing_run_is_reported_and_the_rest_still_renders(
     tmp_path: Path, data: DataSources, monkeypatch: pytest.MonkeyPatch, capsys
@@ -117,7 +133,7 @@ def test_a_failing_run_is_reported_and_the_rest_still_renders(
     assert any(line.startswith("| typo | 60.0 | failed [1] |") for line in lines)
     assert "| future | 61.0 | n/a [2] |" in lines
     assert "| other paper's method | 62.0 |  |" in lines
-    assert any("[2] recipe experiments/future/tvsum.yaml is not in this checkout" == line
+    assert any("[2] recipe experiments/future/tvsum.yaml is neither a file here nor an installed recipe" == line
                for line in lines)
     cells = json.loads((tmp_path / "out" / "cells.json").read_text())
     assert {c["row"]: c["status"] for c in cells["cells"]["toy"]} == {
@@ -176,3 +192,40 @@ def test_no_op_overrides_do_not_split_a_shared_pretraining() -> None:
     assert not _no_op(composed, "--model.init_args.use_prior=true")
     assert not _no_op(composed, "--trainer.max_epochs=1")  # not in the recipe: it changes it
     assert not _no_op(composed, "--model.init_args.lr")  # no value
+
+
+def test_cap2sum_rows_run_the_papers_settings(data: DataSources,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # Cap2Sum's "Augmented" = ANet pretraining, then fine-tuning on 80% of the target in the
+    # canonical folds (no OVP/YouTube); "sup. p%" = p% of all target videos; Transfer stays
+    from vsumlab.analysis.published import load_paper
+
+    monkeypatch.chdir(ROOT)
+    paper = load_paper(ROOT / "experiments/published/cap2sum.yaml")
+    tables = {t.id: t for t in paper.tables}
+    share = "--data.init_args.train_share="
+
+    def plan(table, row, column, quick=False):
+        t = tables[table]
+        found = next(r for r in t.rows if r.name == row)
+        return plan_cell(found, t.column(column), data, quick)
+
+    for row in ("Cap2Sum_sup", "Cap2Sum_wsup"):
+        augmented = plan("table3", row, "tvsum_augmented")
+        assert augmented.setting == "canonical" and augmented.overrides == (f"{share}0.8",)
+        assert augmented.pretrain == "experiments/cap2sum/pretrain.yaml"
+        assert "extra_datasets" not in " ".join(run_overrides(augmented, data, ReproduceOptions()))
+        transfer = plan("table3", row, "tvsum_transfer")
+        assert transfer.setting == "transfer" and transfer.overrides == ()
+        quick = plan("table3", row, "summe_augmented", quick=True)  # 2 folds hold 50 % only
+        assert quick.setting == "canonical" and quick.overrides == ()
+        assert quick.pretrain == "experiments/cap2sum/pretrain_small.yaml"
+    for percent in (5, 25, 50, 80):
+        spec = plan("table1", f"sup. {percent}% videos", "summe")
+        assert spec.setting == "canonical" and spec.overrides == (f"{share}{percent / 100}",)
+    assert plan("table1", "weak sup.", "tvsum").overrides == (f"{share}0.8",)
+    assert plan("table1", "unsup.", "tvsum").setting == "zero_shot"
+    assert plan("table4", "Cap2Sum_unsup", "tvsum").setting == "zero_shot"
+    both = plan("table2", "prior: pre-training yes, fine-tuning yes", "tvsum")
+    assert both.overrides == ("--model.init_args.use_prior=true", f"{share}0.8")
+    assert both.pretrain_overrides == ("--model.init_args.use_prior=true",)

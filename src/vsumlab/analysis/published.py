@@ -8,7 +8,9 @@ reproduce it: ``dataset`` (tvsum | summe | ... or a ``predictions`` column) and 
 (canonical | augmented | transfer | zero_shot), optionally its own ``metric``; ``mean_of``
 makes a column the mean of others (e.g. ViSP's "Avg."). A row has ``name``, ``published``
 (column id -> value) and optionally ``ours``: how to reproduce it (see
-:mod:`vsumlab.training.reproduce`).
+:mod:`vsumlab.training.reproduce`); ``ours.by_setting`` maps a column setting to fields that
+replace ours' own in those columns (a paper whose "Augmented" means something else, e.g.
+Cap2Sum's: ActivityNet pretraining, then fine-tuning on 80% of the target).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from vsumlab.yamlfile import read_yaml
 METRICS = ("f1", "kendall", "spearman")
 SETTINGS = ("canonical", "augmented", "transfer", "zero_shot")
 OURS_KEYS = {"recipe", "pretrain", "overrides", "pretrain_overrides", "setting", "reference",
-             "of", "predictions", "dataset_file", "quick", "unavailable", "pretrain_into"}
+             "of", "predictions", "dataset_file", "quick", "unavailable", "pretrain_into",
+             "by_setting"}
 REFERENCES = ("random", "uniform", "human")
 MAX_REASON = 240  # footnotes stay readable; cells.json keeps the whole message
 
@@ -158,6 +161,14 @@ def _row(raw: Any, columns: Sequence[Column], path: Path, where: str) -> Row:
         if not ({"recipe", "reference", "predictions", "unavailable"} & set(ours)):
             raise _fail(path, f"{where} row {name!r}",
                         "ours needs a recipe, a reference (with 'of') or predictions")
+        by_setting = ours.get("by_setting")
+        if by_setting is not None and (
+            not isinstance(by_setting, Mapping) or set(by_setting) - set(SETTINGS)
+            or any(not isinstance(v, Mapping) or set(v) - OURS_KEYS or {"quick", "by_setting"}
+                   & set(v) for v in by_setting.values())):
+            raise _fail(path, f"{where} row {name!r}",
+                        "ours.by_setting must map a column setting "
+                        f"({', '.join(SETTINGS)}) to fields of ours for those columns")
         ours = dict(ours)
     return Row(name, {k: (None if v is None else float(v)) for k, v in published.items()}, ours)
 

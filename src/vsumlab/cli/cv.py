@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run all folds of a recipe's setting. Unknown arguments are LightningCLI "
         "overrides, e.g. --trainer.max_epochs=5 --data.init_args.dataset=FILE.h5",
     )
-    cv.add_argument("--config", required=True, type=Path, help="recipe YAML (experiments/...)")
+    cv.add_argument("--config", required=True, type=Path,
+                    help="recipe: a YAML path, or the name of a recipe installed with vsumlab "
+                    "(experiments/<name>.yaml), e.g. supervised/transformer_tvsum")
     cv.add_argument("--out", type=Path, default=None, help="results folder (default runs/<name>)")
     cv.add_argument("--name", default=None, help="experiment name (default: recipe file name)")
     cv.add_argument("--folds", type=_int_list, default=None, help="only these folds, e.g. 0,1")

@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default runs/reproduce, runs/reproduce-quick)")
     parser.add_argument("--published", type=Path, default=Path("experiments/published"),
-                        help="folder of published-table files")
+                        help="folder of published-table files (default: ./experiments/"
+                        "published, else the copy installed with vsumlab)")
     parser.add_argument("--papers", type=_names, default=None,
                         help="only these papers (file stems), e.g. visp,cap2sum")
     parser.add_argument("--rows", type=_names, default=None,

@@ -26,8 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="MODULE.CLASS",
-        help="also accept a checkpoint of this LightningModule class outside vsumlab.models "
-        "(its module is imported: only for code you trust); repeatable",
+        help="also accept a checkpoint of this class outside vsumlab.models: its LightningModule "
+        "or its summarizer network (its module is imported: only for code you trust); "
+        "repeatable",
     )
     parser.add_argument(
         "--ratio",

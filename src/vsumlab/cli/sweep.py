@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run a sweep file's trials locally (random search, no W&B server needed)",
         description=__doc__.splitlines()[0],
     )
-    parser.add_argument("sweep_file", type=Path, metavar="FILE", help="experiments/sweeps/*.yaml")
+    parser.add_argument("sweep_file", type=Path, metavar="FILE",
+                        help="sweep file: a path, or an installed one's name (sweeps/transformer)")
     parser.add_argument("--trials", type=int, default=4, help="trials to run (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the value draws")
     parser.add_argument(

@@ -8,6 +8,7 @@ selection, unless the labelled ``best_test`` comparison mode is asked for.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,11 @@ class SummarizationDataModule(L.LightningDataModule):
             training video is held out then (``vsumlab cv`` sets it for
             ``protocol.model_selection: best_test``, e.g. the dsnet and csta presets).
         train_fraction: share of the remaining training videos used (data-size studies).
+        train_share: share of ALL the target's videos that train (Cap2Sum's "sup. p% videos":
+            p/100, at most the fold's training share, 0.8 with 5 folds); the first
+            ``round(p * N)`` (half up) of the fold's shuffled target training videos train,
+            validation comes only from the fold's other training videos (none at 0.8: then
+            model selection can only be the last epoch). Videos of extra datasets all train.
         batch_size, num_workers: loader settings; batches pad variable-length videos.
         predict_split: which videos ``predict`` scores: test | train | val | all.
     """
@@ -124,6 +130,7 @@ class SummarizationDataModule(L.LightningDataModule):
         val_fraction: float = 0.2,
         val_source: str = "train_subset",
         train_fraction: float = 1.0,
+        train_share: float | None = None,
         batch_size: int = 4,
         num_workers: int = 0,
         predict_split: str = "test",
@@ -141,6 +148,18 @@ class SummarizationDataModule(L.LightningDataModule):
             raise ConfigError(f"data.val_fraction={val_fraction} must be in [0, 1)")
         if not 0.0 < train_fraction <= 1.0:
             raise ConfigError(f"data.train_fraction={train_fraction} must be in (0, 1]")
+        if train_share is not None:
+            if not 0.0 < train_share < 1.0:
+                raise ConfigError(f"data.train_share={train_share} must be in (0, 1)")
+            if train_fraction < 1.0:
+                raise ConfigError(
+                    "data.train_share and data.train_fraction both subsample the training "
+                    "videos; give one of them"
+                )
+            if setting not in ("canonical", "augmented"):
+                raise ConfigError(
+                    f"data.train_share: setting '{setting}' trains on no target video"
+                )
         if setting in ("augmented", "transfer") and not extra_datasets:
             raise ConfigError(f"data.setting={setting} needs data.extra_datasets")
         self.save_hyperparameters()
@@ -154,6 +173,7 @@ class SummarizationDataModule(L.LightningDataModule):
         self.val_fraction = val_fraction
         self.val_source = val_source
         self.train_fraction = train_fraction
+        self.train_share = train_share
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.predict_split = predict_split
@@ -244,18 +264,22 @@ class SummarizationDataModule(L.LightningDataModule):
             train = list(split.train_keys)
             rng = np.random.default_rng(self.split_seed * 1000 + self.fold)
             shuffled = [train[i] for i in rng.permutation(len(train))]
-            n_val = int(round(self.val_fraction * len(train)))
-            if self.val_source == "test":
-                n_val = 0  # the test videos validate: every training video trains, as there
-            elif self.val_fraction > 0 and len(train) >= 2:
-                n_val = max(1, min(n_val, len(train) - 1))
-            # train-only videos (the published OVP/YouTube files) cannot be scored: validation
-            # takes evaluable ones only (the same draw as before when all are evaluable)
-            scorable = [k for k in shuffled if not missing_for(self.record(k), "evaluate")]
-            val = scorable[: min(n_val, len(scorable))]
-            rest = [k for k in shuffled if k not in set(val)]
-            if self.train_fraction < 1.0 and rest:
-                rest = rest[: max(1, int(round(self.train_fraction * len(rest))))]
+            if self.train_share is not None:
+                # target videos only (always evaluable) validate here
+                val, rest = self._share_of_target(shuffled)
+            else:
+                n_val = int(round(self.val_fraction * len(train)))
+                if self.val_source == "test":
+                    n_val = 0  # the test videos validate: every training video trains, as there
+                elif self.val_fraction > 0 and len(train) >= 2:
+                    n_val = max(1, min(n_val, len(train) - 1))
+                # train-only videos (the published OVP/YouTube files) cannot be scored: validation
+                # takes evaluable ones only (the same draw as before when all are evaluable)
+                scorable = [k for k in shuffled if not missing_for(self.record(k), "evaluate")]
+                val = scorable[: min(n_val, len(scorable))]
+                rest = [k for k in shuffled if k not in set(val)]
+                if self.train_fraction < 1.0 and rest:
+                    rest = rest[: max(1, int(round(self.train_fraction * len(rest))))]
             train_keys = sorted(rest, key=train.index)
             val_keys = sorted(val, key=train.index)
             if self.val_source == "test":
@@ -264,6 +288,28 @@ class SummarizationDataModule(L.LightningDataModule):
             for key in self._keys["test"]:
                 self.record(key)  # fail early on split files naming unknown videos
         return self._keys
+
+    def _is_target(self, key: str) -> bool:
+        return not self.qualified or key.partition("/")[0] == self.target.name
+
+    def _share_of_target(self, shuffled: list[str]) -> tuple[list[str], list[str]]:
+        """(val, train) for ``train_share``: p of ALL target videos train; validation only from
+        the fold's remaining target training videos (never the test fold)."""
+        assert self.train_share is not None
+        target = [k for k in shuffled if self._is_target(k)]
+        extra = [k for k in shuffled if not self._is_target(k)]
+        n_all = len(self.target.keys)
+        n_train = int(math.floor(self.train_share * n_all + 0.5))
+        if not 1 <= n_train <= len(target):
+            raise ConfigError(
+                f"data.train_share={self.train_share}: {n_train} of the {n_all} target videos "
+                f"should train, but fold {self.fold} has {len(target)} target training videos"
+            )
+        left = target[n_train:]
+        n_val = min(len(left), int(round(self.val_fraction * len(target))))
+        if self.val_fraction > 0 and left:
+            n_val = max(1, n_val)
+        return left[:n_val], target[:n_train] + extra
 
     def records_for(self, stage: str) -> dict[str, VideoRecord]:
         """Records of a stage's videos, by key (what the evaluation metrics need)."""
@@ -309,4 +355,5 @@ class SummarizationDataModule(L.LightningDataModule):
             "n_val": len(self.keys["val"]),
             "n_test": len(self.keys["test"]),
             "val_source": self.val_source,
+            "train_share": self.train_share,
         }

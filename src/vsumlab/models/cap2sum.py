@@ -19,6 +19,15 @@ Modes (``mode``):
 * ``captioner``: trains the captioner alone on the raw features (S = 1), for the paper's
   "pre-trained captioner"; a later run takes it with ``captioner_from`` (optionally frozen).
 
+The paper trains the summarizer against a *pre-trained* captioner (Fig. 1, Sec. 3.1). In one
+pretraining run: ``captioner_epochs`` first epochs train the captioner alone on the raw features
+(S = 1, as mode ``captioner``), the later ones the summarizer through it (the captioner keeps
+training unless ``freeze_captioner``; the paper does not say it is frozen). The CLIP prior
+(``use_prior``) is ``auto`` by default: on in pretraining and weak fine-tuning whenever CLIP
+features are configured (``prior.text_features`` or ``prior.weights`` given, or the data's
+``feature_model`` attribute names the prior's CLIP ``encoder``), off otherwise; ``true`` /
+``false`` force it (Table 2). Supervised fine-tuning (eq. 7, MSE) has no prior unless ``true``.
+
 At test time only the summarizer runs (``score_video`` of the base class).
 """
 
@@ -26,10 +35,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 from torchmetrics import MeanMetric
 
@@ -50,6 +61,7 @@ from vsumlab.models.components.clip_prior import (
 from vsumlab.models.components.pdvc.captioner import PDVCCaptioner
 from vsumlab.models.components.pdvc.metrics import DenseCaptionMetrics
 from vsumlab.models.components.pdvc.segments import cl_to_se
+from vsumlab.models.components.registry import SummarizerSpec
 from vsumlab.models.losses.captioning import DenseCaptionCriterion, EventTargets
 from vsumlab.models.losses.regularizers import length_loss, prior_loss, variance_loss
 from vsumlab.models.summarizer import SummarizerModule
@@ -90,20 +102,26 @@ class Cap2SumModule(SummarizerModule):
         caption_loss: :class:`DenseCaptionCriterion` options (giou 4, cls 2, ec 0.5, caption 0.5).
         weight_caption, weight_prior, weight_length, weight_variance: eq. 6 weights.
         length_target: l of the length regularizer (0.3).
-        use_prior: CLIP prior loss on/off in this stage (the paper's Table 2 ablation).
+        use_prior: CLIP prior loss: ``auto`` (on with CLIP features, see the module doc),
+            ``true`` or ``false`` (the paper's Table 2 ablation).
         prior: CLIP prior options (text features source, tau, run limits, logit scale).
         vocabulary: caption words; filled from the data (or ``captioner_from``) and saved with
             the checkpoint so the captioner can be rebuilt.
         target_captions: weak fine-tuning captions of the target videos.
         captioner_from: checkpoint of an earlier Cap2Sum run whose captioner (and vocabulary)
             initialise this one; defaults to ``pretrained`` in weak fine-tuning.
-        freeze_captioner: train only the summarizer through a fixed captioner.
+        freeze_captioner: train only the summarizer through a fixed captioner (after the
+            ``captioner_epochs`` of pretraining that train it).
+        captioner_epochs: pretraining epochs that train the captioner alone (S = 1) before the
+            summarizer trains against it (mode ``pretrain`` only; 0 = joint from the start).
         max_caption_len, val_beam_size: caption length and beam width of validation decoding.
+        optimizer, lr_scheduler, lr_scheduler_config: as :class:`SummarizerModule` (default
+            Adam with ``lr`` and ``weight_decay``, the paper's).
     """
 
     def __init__(
         self,
-        summarizer: str = "transformer",
+        summarizer: SummarizerSpec = "transformer",
         summarizer_args: dict[str, Any] | None = None,
         input_dim: int = 512,
         lr: float = 5e-5,
@@ -118,17 +136,22 @@ class Cap2SumModule(SummarizerModule):
         weight_length: float = 0.5,
         weight_variance: float = 0.5,
         length_target: float = 0.3,
-        use_prior: bool = False,
+        use_prior: bool | str = "auto",
         prior: dict[str, Any] | None = None,
         vocabulary: list[str] | None = None,
         target_captions: str | None = None,
         captioner_from: str | None = None,
         freeze_captioner: bool = False,
+        captioner_epochs: int = 0,
         max_caption_len: int = 30,
         val_beam_size: int = 1,
+        optimizer: OptimizerCallable | None = None,
+        lr_scheduler: LRSchedulerCallable | None = None,
+        lr_scheduler_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
-            summarizer, summarizer_args, input_dim, lr, weight_decay, protocol, pretrained
+            summarizer, summarizer_args, input_dim, lr, weight_decay, protocol, pretrained,
+            optimizer, lr_scheduler, lr_scheduler_config,
         )
         if mode not in MODES:
             raise ConfigError(f"model.mode={mode!r} is unknown; expected one of {', '.join(MODES)}")
@@ -147,7 +170,16 @@ class Cap2SumModule(SummarizerModule):
             raise ConfigError(
                 "model.mode=weak_finetune needs model.target_captions (a caption JSON)"
             )
+        if captioner_epochs < 0 or (captioner_epochs and mode != "pretrain"):
+            raise ConfigError(
+                f"model.captioner_epochs={captioner_epochs}: a number >= 0 of the captioner-only "
+                "epochs that start mode=pretrain (other modes: 0)"
+            )
+        if isinstance(use_prior, str) and use_prior != "auto":
+            raise ConfigError(f"model.use_prior={use_prior!r}: expected true, false or auto")
         self.mode = mode
+        # resolved in setup() when "auto" (needs the data's feature attributes)
+        self.prior_on = use_prior is True
         self.prior_options = {
             **PRIOR_OPTIONS,
             **{k: config_null(v) for k, v in (prior or {}).items()},
@@ -196,7 +228,9 @@ class Cap2SumModule(SummarizerModule):
         self.vocabulary = vocabulary
         # Saved in the checkpoint's hyper-parameters so load_from_checkpoint rebuilds it.
         self.hparams["vocabulary"] = vocabulary.words
-        if self.hparams.get("freeze_captioner"):
+        if self.hparams.get("freeze_captioner") and not (
+            self.mode == "pretrain" and self.hparams.get("captioner_epochs")
+        ):
             self.captioner.requires_grad_(False)
 
     def _load_captioner(self, path: str) -> None:
@@ -217,6 +251,7 @@ class Cap2SumModule(SummarizerModule):
     def setup(self, stage: str) -> None:
         super().setup(stage)
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        self.prior_on = self._resolve_prior(datamodule)
         if self.mode in ("pretrain", "captioner") and datamodule is not None:
             if not hasattr(datamodule, "vocabulary"):
                 raise ConfigError(
@@ -251,6 +286,57 @@ class Cap2SumModule(SummarizerModule):
                     f"feature dimension mismatch: the caption data has {feature_dim}-d features "
                     f"but model.input_dim is {self.input_dim}"
                 )
+
+    def _resolve_prior(self, datamodule: Any) -> bool:
+        """``use_prior`` as a bool: ``auto`` is on in the caption-loss stages (pretrain, weak
+        fine-tuning) whenever CLIP features are configured; the data's CLIP weights then serve
+        the prior's text encoder unless ``prior.weights`` names them."""
+        wanted = self.hparams.use_prior
+        if isinstance(wanted, bool):
+            return wanted
+        if self.mode not in ("pretrain", "weak_finetune"):
+            return False
+        options = self.prior_options
+        if options["text_features"] or options["weights"]:
+            return True
+        model, weights = _data_feature_model(datamodule)
+        if model is None or str(model) != str(options["encoder"]):
+            return False
+        if weights:
+            self.prior_options["weights"] = str(weights)
+        return True
+
+    def on_train_epoch_start(self) -> None:
+        # the pretrained captioner is held fixed once the summarizer trains against it
+        if (
+            self.captioner is not None
+            and self.hparams.get("freeze_captioner")
+            and not self._captioner_stage()
+        ):
+            self.captioner.requires_grad_(False)
+
+    def _captioner_epochs(self) -> int:
+        """``captioner_epochs``, but at most ``max_epochs - 1``: the summarizer always trains
+        (a one-epoch run, e.g. `vsumlab reproduce --quick`, trains both jointly)."""
+        epochs = int(self.hparams.get("captioner_epochs") or 0)
+        max_epochs = getattr(self._trainer, "max_epochs", None) if self._trainer else None
+        if epochs and max_epochs is not None and max_epochs > 0 and epochs >= max_epochs:
+            if not getattr(self, "_told_short", False):
+                print(f"vsumlab: model.captioner_epochs={epochs} with trainer.max_epochs="
+                      f"{max_epochs}: the captioner trains alone for {max_epochs - 1} epoch(s)",
+                      file=sys.stderr)  # fmt: skip
+                self._told_short = True
+            epochs = max_epochs - 1
+        return epochs
+
+    def _captioner_stage(self) -> bool:
+        """Whether this pretraining epoch trains the captioner alone (S = 1)."""
+        epochs = self._captioner_epochs()
+        if self.mode == "captioner":
+            return True
+        return self.mode == "pretrain" and epochs > 0 and self._trainer is not None and (
+            self.current_epoch < epochs
+        )
 
     def _prepare_target_captions(self, datamodule: Any) -> None:
         """Event targets of each training video from ``target_captions`` (weak fine-tuning)."""
@@ -341,7 +427,7 @@ class Cap2SumModule(SummarizerModule):
         if self.captioner is None:
             raise ConfigError("Cap2Sum: the captioner is not built (no vocabulary yet)")
         features, valid = batch["features"], batch["mask"]
-        if self.mode == "captioner":
+        if self._captioner_stage():
             scores = valid.to(features.dtype)  # S = 1: the captioner learns on raw features
         else:
             scores = self.scores(features, valid)
@@ -360,7 +446,7 @@ class Cap2SumModule(SummarizerModule):
         valid = batch["mask"]
         if self.mode == "supervised":
             loss, logs = super().training_loss(batch)
-            if hp.use_prior:
+            if self.prior_on:
                 scores = self.scores(batch["features"], valid)
                 prior = prior_loss(scores, self.prior(batch["features"], valid), valid)
                 loss = loss + hp.weight_prior * prior
@@ -368,7 +454,7 @@ class Cap2SumModule(SummarizerModule):
             return loss, logs
         scores, cap_logs, caption, _, _, _ = self.caption_forward(batch)
         logs = {f"cap_{name}": value for name, value in cap_logs.items()}
-        if self.mode == "captioner":
+        if self._captioner_stage():
             return caption, logs
         length = length_loss(scores, valid, hp.length_target)
         variance = variance_loss(scores, valid)
@@ -376,7 +462,7 @@ class Cap2SumModule(SummarizerModule):
             hp.weight_caption * caption + hp.weight_length * length + hp.weight_variance * variance
         )
         logs.update(caption=caption.detach(), length=length.detach(), variance=variance.detach())
-        if hp.use_prior:
+        if self.prior_on:
             prior = prior_loss(scores, self.prior(batch["features"], valid), valid)
             loss = loss + hp.weight_prior * prior
             logs["prior"] = prior.detach()
@@ -465,6 +551,23 @@ def planted_captions(records: Mapping[str, Any]) -> dict[str, CaptionVideo]:
         )
         captions[key] = CaptionVideo(key, float(times[-1]), events)
     return captions
+
+
+def _data_feature_model(datamodule: Any) -> tuple[str | None, str | None]:
+    """(feature_model, feature_weights) the training features declare (h5 attributes written by
+    `vsumlab features`), or (None, None)."""
+    target = getattr(datamodule, "target", None)
+    attrs: Mapping[str, Any] = getattr(target, "attrs", None) or {}
+    path = getattr(datamodule, "features_path", None)
+    if not attrs and path and str(path).endswith(".h5") and Path(path).is_file():
+        import h5py
+
+        with h5py.File(path, "r") as handle:
+            attrs = {k: handle.attrs[k] for k in ("feature_model", "feature_weights")
+                     if k in handle.attrs}  # fmt: skip
+    model, weights = attrs.get("feature_model"), attrs.get("feature_weights")
+    as_text = [v.decode() if isinstance(v, bytes) else v for v in (model, weights)]
+    return (str(as_text[0]) if as_text[0] else None, str(as_text[1]) if as_text[1] else None)
 
 
 def captioned_margin(scores: Tensor, captioned: Tensor, valid: Tensor) -> Tensor | None:

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
 from vsumlab.data.schema import VideoRecord
@@ -57,7 +58,12 @@ from vsumlab.models.losses.clipit import (
     reconstruction_loss,
     weighted_bce,
 )
-from vsumlab.models.summarizer import SummarizerModule, load_summarizer_weights, masked_mse
+from vsumlab.models.optimization import OPTIMIZATION_KEYS, record_choices
+from vsumlab.models.summarizer import (
+    SummarizerModule,
+    load_summarizer_weights,
+    masked_mse,
+)
 
 MODES = ("generic", "query")
 OBJECTIVES = ("supervised", "unsupervised")
@@ -189,7 +195,7 @@ class CLIPItModule(SummarizerModule):
     """CLIP-It: language-guided multimodal transformer summarizer.
 
     Args (besides the harness's ``input_dim``, ``lr``, ``weight_decay``, ``protocol``,
-    ``pretrained``):
+    ``pretrained``, ``optimizer``, ``lr_scheduler``, ``lr_scheduler_config``):
         mode: generic (dense captions) | query (user queries).
         captions: caption JSON (generic), or {dataset name: caption JSON}.
         queries: query JSON (query mode), or {dataset name: query JSON}.
@@ -243,6 +249,9 @@ class CLIPItModule(SummarizerModule):
         weight_decay: float = 1e-5,
         protocol: dict[str, Any] | None = None,
         pretrained: str | None = None,
+        optimizer: OptimizerCallable | None = None,
+        lr_scheduler: LRSchedulerCallable | None = None,
+        lr_scheduler_config: dict[str, Any] | None = None,
     ) -> None:
         _check_choice("mode", mode, MODES)
         _check_choice("objective", objective, OBJECTIVES)
@@ -256,10 +265,11 @@ class CLIPItModule(SummarizerModule):
         # The harness builds a registry summarizer; CLIP-It replaces it with its own network.
         super().__init__(
             "transformer", {"d_model": 8, "n_heads": 1, "n_layers": 1}, input_dim, lr,
-            weight_decay, protocol, None,
+            weight_decay, protocol, None, optimizer, lr_scheduler, lr_scheduler_config,
         )  # fmt: skip
         # this class's arguments only (what load_from_checkpoint passes back): drop the base's
         self.save_hyperparameters(ignore=["summarizer", "summarizer_args"])
+        record_choices(self.hparams, *OPTIMIZATION_KEYS)
         self.summarizer = CLIPItScorer(
             input_dim,
             text_dim=text_dim,

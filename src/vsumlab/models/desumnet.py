@@ -27,6 +27,7 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
 from vsumlab.data.schema import Dataset
@@ -35,6 +36,12 @@ from vsumlab.data.webvideos.clips import ClipSpec, decode_clips, segment_starts
 from vsumlab.data.webvideos.sources import VideoEntry, dataset_videos
 from vsumlab.errors import ConfigError, DatasetError
 from vsumlab.models.components.c3d import C3D, normalize_clips
+from vsumlab.models.optimization import (
+    OPTIMIZATION_KEYS,
+    build_lr_scheduler,
+    build_optimizer,
+    record_choices,
+)
 
 GRADIENTS = ("abs", "signed")
 AGGREGATES = ("mean", "max")
@@ -147,6 +154,12 @@ class DeSumNetModule(L.LightningModule):
             0.0003); fc8 is new (N(0, 0.01)) unless the categories match, and trains at ``lr``.
         gradient: signed (the paper's I_ij, mean of the gradient map) | abs (mean of |M|).
         aggregate, importance_batch_size: importance options.
+        optimizer: optional optimizer instead of the paper's SGD, e.g. ``{class_path:
+            torch.optim.AdamW, init_args: {lr: 1e-3}}`` (see :mod:`vsumlab.models.optimization`);
+            new layers train at its own lr, loaded ones at ``pretrained_lr``; ``lr``,
+            ``momentum`` and ``weight_decay`` are the default SGD's only.
+        lr_scheduler: optional LR scheduler instead of the step schedule (``lr_step_epochs``,
+            ``lr_gamma``); lr_scheduler_config: Lightning's scheduler keys (interval, monitor).
     """
 
     def __init__(
@@ -170,6 +183,9 @@ class DeSumNetModule(L.LightningModule):
         gradient: str = "signed",
         aggregate: str = "mean",
         importance_batch_size: int = 16,
+        optimizer: OptimizerCallable | None = None,
+        lr_scheduler: LRSchedulerCallable | None = None,
+        lr_scheduler_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if class_names:
@@ -177,6 +193,9 @@ class DeSumNetModule(L.LightningModule):
         _check_choice("gradient", gradient, GRADIENTS)
         _check_choice("aggregate", aggregate, AGGREGATES)
         self.save_hyperparameters()
+        record_choices(self.hparams, *OPTIMIZATION_KEYS)
+        self.optimizer_choice = optimizer
+        self.lr_scheduler_choice = lr_scheduler
         self.hparams["clip_resize"] = [int(v) for v in clip_resize]
         # without a class count the network is built in setup, from the data's categories
         self.model: C3D | None = self._build(num_classes) if num_classes else None
@@ -290,15 +309,26 @@ class DeSumNetModule(L.LightningModule):
         hp = self.hparams
         pretrained = [p for n, p in self.named_parameters() if n in self._pretrained_names]
         fresh = [p for n, p in self.named_parameters() if n not in self._pretrained_names]
-        groups = [{"params": fresh, "lr": hp.lr}]
-        if pretrained:
-            groups.append({"params": pretrained, "lr": hp.pretrained_lr})
-        optimizer = torch.optim.SGD(
-            [g for g in groups if g["params"]],
-            lr=hp.lr,
-            momentum=hp.momentum,
-            weight_decay=hp.weight_decay,
-        )
+        if self.optimizer_choice is None:
+            groups = [{"params": fresh, "lr": hp.lr}]
+            if pretrained:
+                groups.append({"params": pretrained, "lr": hp.pretrained_lr})
+            optimizer = torch.optim.SGD(
+                [g for g in groups if g["params"]],
+                lr=hp.lr,
+                momentum=hp.momentum,
+                weight_decay=hp.weight_decay,
+            )
+        else:  # new layers at the chosen optimizer's own lr, loaded ones at pretrained_lr
+            groups = [{"params": fresh}]
+            if pretrained:
+                groups.append({"params": pretrained, "lr": hp.pretrained_lr})
+            optimizer = build_optimizer(self.optimizer_choice, [g for g in groups if g["params"]])
+        if self.lr_scheduler_choice is not None:
+            config = build_lr_scheduler(
+                self.lr_scheduler_choice, optimizer, hp.get("lr_scheduler_config")
+            )
+            return {"optimizer": optimizer, "lr_scheduler": config}
         scheduler = torch.optim.lr_scheduler.StepLR(
             optimizer, step_size=hp.lr_step_epochs, gamma=hp.lr_gamma
         )
@@ -575,8 +605,10 @@ def load_desumnet(checkpoint: str | os.PathLike, map_location: str = "cpu") -> D
     path = Path(checkpoint)
     read_checkpoint(path, "checkpoint")  # refuses unsafe or unreadable files in one line
     try:
+        # scoring needs no optimizer: a recorded choice is not imported
         module = DeSumNetModule.load_from_checkpoint(path, map_location=map_location,
-                                                     weights_only=True)
+                                                     weights_only=True, optimizer=None,
+                                                     lr_scheduler=None, lr_scheduler_config=None)
     except Exception as exc:  # foreign or corrupt files fail in many ways
         raise ConfigError(
             f"{path}: not a DeSumNet checkpoint ({exc.__class__.__name__}: "

@@ -5,7 +5,10 @@ load. So every checkpoint is read with ``torch.load(weights_only=True)``: tensor
 values and the few harmless types of :data:`SAFE_GLOBALS` only; anything else is refused with
 one line naming the file and the object it wanted to create. The module class a checkpoint names
 (``vsumlab_class``) is imported only when it is a LightningModule of ``vsumlab.models`` or a
-class the user trusts explicitly (``--trust-class``).
+class the user trusts explicitly (``--trust-class``). The same holds for the summarizer network
+its hyper-parameters name (``summarizer: mypkg.MyNet``): a class outside ``vsumlab.models`` is
+imported only when trusted by name. The optimizer and scheduler a checkpoint records are never
+imported when loading a model to score with.
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ import numpy as np
 import torch
 
 from vsumlab.errors import ConfigError
+from vsumlab.models.optimization import OPTIMIZATION_KEYS
 
 CLASS_KEY = "vsumlab_class"
 TRUSTED_MODULE_PREFIX = "vsumlab.models."
+#: optimizer and scheduler classes under this prefix (or short names) are torch's own
+TRUSTED_OPTIM_PREFIX = "torch.optim."
 
 #: types a checkpoint may hold besides tensors and plain values: numpy arrays and scalars
 #: (hyper-parameters from numpy code), which rebuild data and run nothing
@@ -95,6 +101,50 @@ def checkpoint_class(
     return cls
 
 
+def hparam_classes(hparams: Any) -> list[str]:
+    """The classes outside vsumlab.models and torch.optim that building a module from these
+    hyper-parameters would import: its summarizer network, optimizer and LR scheduler."""
+    from vsumlab.models.components.registry import summarizer_class_path
+
+    if not isinstance(hparams, dict):
+        return []
+    found: list[str] = []
+    spec = hparams.get("summarizer")
+    if spec is not None:
+        try:
+            name = summarizer_class_path(spec)
+        except ConfigError:
+            name = None  # malformed: the module's own check refuses it without importing
+        if name and "." in name and not name.startswith(TRUSTED_MODULE_PREFIX):
+            found.append(name)
+    for key in OPTIMIZATION_KEYS:
+        choice = hparams.get(key)
+        name = choice.get("class_path") if isinstance(choice, dict) else choice
+        if isinstance(name, str) and "." in name and not name.startswith(TRUSTED_OPTIM_PREFIX):
+            found.append(name)
+    return found
+
+
+def check_summarizer_trusted(payload: dict[str, Any], path: Path, trusted: Iterable[str] = ()) -> None:
+    """Refuse a checkpoint whose summarizer network is a class outside vsumlab.models unless the
+    user trusts it by name (``--trust-class mypkg.MyNet``)."""
+    from vsumlab.models.components.registry import summarizer_class_path
+
+    hparams = payload.get("hyper_parameters")
+    spec = hparams.get("summarizer") if isinstance(hparams, dict) else None
+    if spec is None:
+        return
+    try:
+        name = summarizer_class_path(spec)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    if "." in name and not name.startswith(TRUSTED_MODULE_PREFIX) and name not in set(trusted):
+        raise ConfigError(
+            f"{path}: its summarizer network is {name}, not a vsumlab model; pass "
+            f"--trust-class {name} if you trust its code"
+        )
+
+
 def load_summarizer(
     checkpoint_path: str | os.PathLike,
     map_location: str | torch.device = "cpu",
@@ -105,11 +155,17 @@ def load_summarizer(
     payload = read_checkpoint(path, "checkpoint", map_location=map_location)
     if not isinstance(payload, dict):
         raise ConfigError(f"{path}: not a Lightning checkpoint")
+    trusted_classes = list(trusted_classes)
     cls = checkpoint_class(payload, path, trusted_classes)
-    overrides = {}
-    if "pretrained" in payload.get("hyper_parameters", {}):
+    check_summarizer_trusted(payload, path, trusted_classes)
+    overrides: dict[str, Any] = {}
+    hparams = payload.get("hyper_parameters", {})
+    if "pretrained" in hparams:
         # the weights are in the checkpoint; the pretraining file need not exist any more
         overrides["pretrained"] = None
+    for key in (*OPTIMIZATION_KEYS, "lr_scheduler_config"):
+        if key in hparams:  # scoring needs no optimizer: its recorded class is not imported
+            overrides[key] = None
     try:
         module = cls.load_from_checkpoint(
             path, map_location=map_location, weights_only=True, **overrides

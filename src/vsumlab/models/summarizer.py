@@ -1,6 +1,8 @@
 """The base LightningModule of frame-scoring summarizers.
 
-It owns what every method shares: the summarizer network built from the registry, the
+It owns what every method shares: the summarizer network (a built-in short name or any class by
+its class path, see :mod:`vsumlab.models.components.registry`), the optimizer and LR scheduler
+chosen in YAML (:mod:`vsumlab.models.optimization`), the
 supervised MSE objective on ``gtscore``, the evaluation metrics of the protocol on validation
 and test, prediction of step scores, and checkpoint metadata that lets any method's checkpoint
 be loaded by :func:`vsumlab.models.loading.load_summarizer`. Methods subclass it and override
@@ -15,13 +17,27 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from vsumlab.errors import ConfigError
 from vsumlab.evaluation.metrics import annotation_style
 from vsumlab.evaluation.protocol import Protocol
 from vsumlab.evaluation.torchmetrics import SummarizationMetrics
-from vsumlab.models.components.registry import build_summarizer
+from vsumlab.models.components.registry import (
+    SummarizerSpec,
+    build_summarizer,
+    summarizer_class_path,
+)
+from vsumlab.models.optimization import (
+    OPTIMIZATION_KEYS,
+    build_lr_scheduler,
+    build_optimizer,
+    record_choices,
+)
+
+#: checkpoint entry naming the summarizer network's class (short names resolved)
+SUMMARIZER_CLASS_KEY = "vsumlab_summarizer_class"
 
 STAGE_PREFIX = {"validate": "val", "test": "test"}
 
@@ -64,10 +80,20 @@ class SummarizerModule(L.LightningModule):
     """Supervised frame-scoring summarizer (MSE on gtscore), the harness every method uses.
 
     Args:
-        summarizer: registry name of the network ("transformer", "csta").
+        summarizer: the network: a short name ("transformer", "csta"), a class path
+            ("mypkg.MyNet") or ``{class_path: mypkg.MyNet, init_args: {...}}``; its contract is
+            ``forward(features (B, T, D), mask (B, T) bool) -> logits (B, T)`` (checked once
+            for classes outside vsumlab, see :mod:`vsumlab.models.components.registry`).
         summarizer_args: keyword arguments of that network (unknown keys are rejected).
         input_dim: feature dimension the network expects; checked against the data.
-        lr, weight_decay: Adam settings.
+        lr, weight_decay: settings of the default optimizer, Adam (not used when ``optimizer``
+            is given).
+        optimizer: optional optimizer, e.g. ``{class_path: torch.optim.AdamW, init_args: {lr:
+            1e-3}}`` (see :mod:`vsumlab.models.optimization`); default Adam(lr, weight_decay).
+        lr_scheduler: optional LR scheduler, e.g. ``{class_path:
+            torch.optim.lr_scheduler.CosineAnnealingLR, init_args: {T_max: 20}}``; default none.
+        lr_scheduler_config: Lightning's scheduler keys (interval, frequency, monitor, ...);
+            default ``{interval: epoch}``.
         protocol: evaluation options (see :class:`vsumlab.evaluation.protocol.Protocol`);
             ``preset: NAME`` sets a public code base's options, the other keys override them.
         pretrained: optional checkpoint whose summarizer weights initialise this one.
@@ -75,16 +101,24 @@ class SummarizerModule(L.LightningModule):
 
     def __init__(
         self,
-        summarizer: str = "transformer",
+        summarizer: SummarizerSpec = "transformer",
         summarizer_args: dict[str, Any] | None = None,
         input_dim: int = 1024,
         lr: float = 5e-4,
         weight_decay: float = 1e-5,
         protocol: dict[str, Any] | None = None,
         pretrained: str | None = None,
+        optimizer: OptimizerCallable | None = None,
+        lr_scheduler: LRSchedulerCallable | None = None,
+        lr_scheduler_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
+        record_choices(self.hparams, *OPTIMIZATION_KEYS)
+        if lr_scheduler_config and lr_scheduler is None:
+            raise ConfigError("model.lr_scheduler_config is set but model.lr_scheduler is not")
+        self.optimizer_choice = optimizer
+        self.lr_scheduler_choice = lr_scheduler
         self.input_dim = input_dim
         self.protocol = Protocol.from_dict(protocol)
         self.summarizer = build_summarizer(summarizer, input_dim, **(summarizer_args or {}))
@@ -139,10 +173,21 @@ class SummarizerModule(L.LightningModule):
             self.log(f"train/{name}", value, batch_size=size, sync_dist=True)
         return loss
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(
-            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
-        )
+    def configure_optimizers(self) -> Any:
+        """Adam(lr, weight_decay) unless the recipe chose an optimizer; plus its scheduler."""
+        if self.optimizer_choice is None:
+            optimizer = torch.optim.Adam(
+                self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+            )
+        else:
+            optimizer = build_optimizer(self.optimizer_choice, self.parameters())
+        if self.lr_scheduler_choice is None:
+            return optimizer
+        config = self.hparams.get("lr_scheduler_config")
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": build_lr_scheduler(self.lr_scheduler_choice, optimizer, config),
+        }
 
     # ------------------------------------------------------------------ evaluation
     def setup(self, stage: str) -> None:
@@ -208,6 +253,9 @@ class SummarizerModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         cls = type(self)
         checkpoint["vsumlab_class"] = f"{cls.__module__}.{cls.__qualname__}"
+        summarizer = self.hparams.get("summarizer")
+        if summarizer is not None:  # CLIP-It builds its own network
+            checkpoint[SUMMARIZER_CLASS_KEY] = summarizer_class_path(summarizer)
         checkpoint["summarizer_state_dict"] = {
             k: v.detach().cpu() for k, v in self.summarizer.state_dict().items()
         }

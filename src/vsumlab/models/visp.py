@@ -26,6 +26,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
@@ -33,7 +34,7 @@ from torch.utils.data import Dataset as TorchDataset
 from vsumlab.data.datamodules import pad_videos
 from vsumlab.data.schema import Dataset, VideoRecord, read_dataset
 from vsumlab.errors import ConfigError
-from vsumlab.models.components.registry import build_summarizer
+from vsumlab.models.components.registry import SummarizerSpec, build_summarizer
 from vsumlab.models.components.visp import (
     SummarySampler,
     VideoEncoder,
@@ -217,11 +218,12 @@ class ViSPPretrainModule(SummarizerModule):
             values; fine-tuning the saturated head with MSE on sigmoid scores measured worse
             than a fresh head on the pretrained body. The module's own ``state_dict`` keeps the
             pretrained head (resuming, zero-shot scoring).
+        optimizer, lr_scheduler, lr_scheduler_config: as :class:`SummarizerModule`.
     """
 
     def __init__(
         self,
-        summarizer: str = "csta",
+        summarizer: SummarizerSpec = "csta",
         summarizer_args: dict[str, Any] | None = None,
         input_dim: int = 1024,
         lr: float = 1e-3,
@@ -240,6 +242,9 @@ class ViSPPretrainModule(SummarizerModule):
         projection_dim: int | None = None,
         alpha_scale: float = 1.0,
         reset_head: bool = True,
+        optimizer: OptimizerCallable | None = None,
+        lr_scheduler: LRSchedulerCallable | None = None,
+        lr_scheduler_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
             summarizer=summarizer,
@@ -249,6 +254,9 @@ class ViSPPretrainModule(SummarizerModule):
             weight_decay=weight_decay,
             protocol=protocol,
             pretrained=pretrained,
+            optimizer=optimizer,
+            lr_scheduler=lr_scheduler,
+            lr_scheduler_config=lr_scheduler_config,
         )
         for name, value in (("beta_size", beta_size), ("beta_binary", beta_binary)):
             if value < 0:

@@ -156,6 +156,11 @@ def _effective(recipe: RecipeConfig, composed: dict[str, Any], overrides: Sequen
     )
     if not seed_given:
         effective.pop("seed_everything", None)
+    # the optimizer/scheduler choices came later: left at None they keep earlier folders' identity
+    init_args = (effective.get("model") or {}).get("init_args") or {}
+    for key in ("optimizer", "lr_scheduler", "lr_scheduler_config"):
+        if key in init_args and init_args[key] is None:
+            del init_args[key]
     return effective
 
 

@@ -58,7 +58,9 @@ class VsumCLI(LightningCLI):
             config = self.config[subcommand]
             model = config.get("model")
             recipe_class = model.get("class_path") if hasattr(model, "get") else None
-            _check_checkpoint_file(config.get("ckpt_path"), recipe_class)
+            init_args = model.get("init_args") if hasattr(model, "get") else None
+            own = init_args.as_dict() if hasattr(init_args, "as_dict") else {}
+            _check_checkpoint_file(config.get("ckpt_path"), recipe_class, own)
         super()._parse_ckpt_path()
 
     def _check_checkpoint(self) -> None:
@@ -84,10 +86,14 @@ class VsumCLI(LightningCLI):
             self.trainer.callbacks.append(PredictionsWriter(output, force=bool(config.get("force"))))
 
 
-def _check_checkpoint_file(ckpt: str | None, recipe_class: str | None = None) -> None:
+def _check_checkpoint_file(
+    ckpt: str | None, recipe_class: str | None = None, recipe_args: dict | None = None
+) -> None:
     """Refuse a missing, truncated, foreign or code-carrying ``--ckpt_path`` in one line, and
     one naming a model class (which Lightning would import) other than vsumlab's or the
-    recipe's own."""
+    recipe's own; with ``recipe_args`` (the recipe's model init_args) also one naming a
+    summarizer, optimizer or scheduler class outside vsumlab and torch.optim that the recipe
+    does not name itself."""
     # "best"/"last" name checkpoints of the current trainer, not files
     if ckpt and ckpt not in ("best", "last", "hpc", "registry"):
         from vsumlab.models.loading import TRUSTED_MODULE_PREFIX, read_checkpoint
@@ -105,6 +111,17 @@ def _check_checkpoint_file(ckpt: str | None, recipe_class: str | None = None) ->
                 f"--ckpt_path: {ckpt}: names the model class {named!r}, neither a vsumlab model "
                 "nor the recipe's model.class_path; set model.class_path to it if you trust it"
             )
+        if recipe_args is not None:
+            from vsumlab.models.loading import hparam_classes
+
+            own = set(hparam_classes(recipe_args))
+            foreign = [name for name in hparam_classes(hparams) if name not in own]
+            if foreign:
+                raise ConfigError(
+                    f"--ckpt_path: {ckpt}: names the class {foreign[0]!r} (summarizer, optimizer "
+                    "or scheduler), outside vsumlab and torch.optim and not in the recipe; set "
+                    "it in the recipe if you trust it"
+                )
 
 
 def make_cli(

@@ -12,7 +12,8 @@ Published figures and how to reproduce each row live in ``experiments/published/
 * ``reference: random|uniform|human`` with ``of: <row name>``: that row's reference rows.
 * ``predictions`` (+ ``dataset_file``): a predictions file scored with the evaluation module.
 * ``unavailable: reason``: no run here (the cell says why); ``quick`` maps any of these fields
-  to the value used by ``--quick`` (e.g. a CPU-sized pretraining recipe).
+  to the value used by ``--quick`` (e.g. a CPU-sized pretraining recipe); ``by_setting`` maps a
+  column's setting to fields used in those columns (applied before ``quick``).
 
 Datasets come from the environment (make variables): ``TVSUM_H5``, ``SUMME_H5``, ``OVP_H5``,
 ``YOUTUBE_H5``; TVSum and SumMe default to the embedded synthetic sets. A missing recipe, dataset
@@ -44,6 +45,7 @@ from vsumlab.analysis.published import (
 )
 from vsumlab.errors import ConfigError, VsumError
 from vsumlab.io import write_json_atomic, write_text_atomic
+from vsumlab.training.recipes import resolve_recipe
 
 DATASET_VARS = {"tvsum": "TVSUM_H5", "summe": "SUMME_H5", "ovp": "OVP_H5", "youtube": "YOUTUBE_H5"}
 DEFAULT_DATASETS = {"tvsum": "data/generated/synthetic_tvsum.h5",
@@ -201,6 +203,7 @@ def plan_cell(
     """What produces our figure of a row in a column (raises :class:`Unavailable`). In quick
     mode, the row's ``quick`` entries replace its own (e.g. a CPU-sized pretraining recipe)."""
     ours = dict(row.ours or {})
+    ours.update((ours.pop("by_setting", None) or {}).get(column.setting or "", {}))
     if quick:
         ours.update(ours.pop("quick", None) or {})
     if ours.get("unavailable"):  # stated in the published file, e.g. needs weights we lack
@@ -215,11 +218,12 @@ def plan_cell(
                               fill(ours.get("dataset_file", "{target}"), values))
     data.path(column.dataset)  # the target must be configured and exist
     recipe = fill(ours["recipe"], values)
-    if not Path(recipe).is_file():
-        raise Unavailable(f"recipe {recipe} is not in this checkout")
+    if not _recipe_exists(recipe):
+        raise Unavailable(f"recipe {recipe} is neither a file here nor an installed recipe")
     pretrain = fill(ours["pretrain"], values) if ours.get("pretrain") else None
-    if pretrain is not None and not Path(pretrain).is_file():
-        raise Unavailable(f"pretraining recipe {pretrain} is not in this checkout")
+    if pretrain is not None and not _recipe_exists(pretrain):
+        raise Unavailable(
+            f"pretraining recipe {pretrain} is neither a file here nor an installed recipe")
     setting = ours.get("setting") or column.setting or "canonical"
     return RunSpec(
         recipe=recipe,
@@ -230,6 +234,14 @@ def plan_cell(
         pretrain_overrides=tuple(fill(o, values) for o in ours.get("pretrain_overrides") or ()),
         pretrain_into=str(ours.get("pretrain_into") or "pretrained"),
     )
+
+
+def _recipe_exists(recipe: str) -> bool:
+    """A path here or an installed recipe (``experiments/...`` paths work outside a checkout)."""
+    try:
+        return resolve_recipe(recipe).is_file()
+    except ConfigError:
+        return False
 
 
 def _has_input_dim(recipe: str) -> bool:
@@ -458,7 +470,8 @@ class Reproducer:
 
 def reproduce(options: ReproduceOptions) -> ReproduceReport:
     """Run every published table's reproducible cells; write OUT/<paper>.md and OUT/cells.json."""
-    papers = load_papers(options.published, options.papers)
+    papers = load_papers(resolve_recipe(options.published, "published-tables folder"),
+                         options.papers)
     if options.rows:
         check_rows(papers, options.rows)
     reproducer = Reproducer(options)

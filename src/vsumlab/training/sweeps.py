@@ -29,6 +29,7 @@ import numpy as np
 
 from vsumlab.errors import ConfigError
 from vsumlab.io import write_json_atomic, write_text_atomic
+from vsumlab.training.recipes import resolve_recipe
 from vsumlab.yamlfile import read_yaml
 
 DISTRIBUTIONS = (
@@ -39,7 +40,7 @@ DISTRIBUTIONS = (
 
 def load_sweep(path: str | Path) -> dict[str, Any]:
     """A sweep file, checked for what a local run needs (command, parameters, metric)."""
-    path = Path(path)
+    path = resolve_recipe(path, "sweep file")  # a path, or an installed one: sweeps/transformer
     sweep = read_yaml(path, "sweep file")
     if not isinstance(sweep, dict):
         raise ConfigError(f"{path}: a sweep file is a mapping with command, parameters, metric")

@@ -196,3 +196,75 @@ def test_pretraining_on_summarization_data_is_refused(tmp_path):
                         enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
     with pytest.raises(ConfigError, match="CaptionDataModule"):
         trainer.fit(module(mode="pretrain"), dm)
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_pretraining_trains_the_captioner_first_then_the_summarizer_against_it(caption_data,
+                                                                               freeze):
+    # epoch 0: the captioner alone (S = 1); epoch 1: the summarizer, and the captioner unless
+    # it is held fixed
+    model = module(mode="pretrain", captioner_epochs=1, freeze_captioner=freeze)
+    snapshots = []
+
+    class Snapshot(L.Callback):
+        def on_train_start(self, trainer, pl_module):
+            snapshots.append({k: v.clone() for k, v in pl_module.state_dict().items()})
+
+        def on_train_epoch_end(self, trainer, pl_module):
+            snapshots.append({k: v.clone() for k, v in pl_module.state_dict().items()})
+
+    trainer = L.Trainer(max_epochs=2, limit_train_batches=2, limit_val_batches=0,
+                        logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, callbacks=[Snapshot()])  # fmt: skip
+    trainer.fit(model, caption_data)
+
+    def changed(a, b, prefix):
+        return any(not torch.equal(a[k], b[k]) for k in a if k.startswith(prefix))
+
+    initial, first, second = snapshots
+    assert not changed(initial, first, "summarizer.")  # stage 1 leaves S alone
+    assert changed(initial, first, "captioner.")
+    assert changed(first, second, "summarizer.")  # stage 2 trains S ...
+    assert changed(first, second, "captioner.") is not freeze  # ... and the captioner unless fixed
+
+
+def test_use_prior_auto_follows_the_configured_clip_features(caption_data, tmp_path):
+    np.save(tmp_path / "text.npy", np.eye(DIM, dtype=np.float32)[:4])
+    text = {"text_features": str(tmp_path / "text.npy")}
+    assert module(mode="pretrain")._resolve_prior(caption_data) is False  # synthetic features
+    assert module(mode="pretrain", prior=text)._resolve_prior(caption_data) is True
+    assert module(mode="pretrain", prior={"weights": "w.bin"})._resolve_prior(None) is True
+    assert module(mode="supervised", prior=text)._resolve_prior(caption_data) is False  # eq. 7
+    assert module(mode="pretrain", prior=text, use_prior=False)._resolve_prior(None) is False
+    assert module(mode="supervised", use_prior=True)._resolve_prior(None) is True
+    # features made by `vsumlab features` with the prior's CLIP model: on, with those weights
+    import h5py
+
+    with h5py.File(caption_data.features_path, "a") as handle:
+        handle.attrs["feature_model"] = "ViT-B-16"
+        handle.attrs["feature_weights"] = "clip_vitb16.bin"
+    clip = module(mode="pretrain")
+    assert clip._resolve_prior(caption_data) is True
+    assert clip.prior_options["weights"] == "clip_vitb16.bin"
+    other = module(mode="pretrain", prior={"encoder": "ViT-L-14"})
+    assert other._resolve_prior(caption_data) is False
+    with pytest.raises(ConfigError, match="use_prior='maybe'"):
+        module(use_prior="maybe")
+    with pytest.raises(ConfigError, match="captioner_epochs=2"):
+        module(mode="supervised", captioner_epochs=2)
+
+
+@pytest.mark.parametrize(("options", "target"), [({}, 0.3), ({"length_target": 0.5}, 0.5)])
+def test_length_and_variance_terms_of_the_summarizers_scores(caption_data, options, target):
+    # eq. 4 with l = 0.3 (paper) unless configured; eq. 5: 0.25 - population variance
+    model = module(vocabulary=caption_data.vocabulary.words, **options)
+    batch = next(iter(caption_data.train_dataloader()))
+    _, logs = model.training_loss(batch)
+    scores, valid = model.scores(batch["features"], batch["mask"]), batch["mask"]
+    means, variances = [], []
+    for row in range(len(batch["keys"])):
+        s = scores[row][valid[row]]
+        means.append((s.mean() - target) ** 2)
+        variances.append(0.25 - s.var(unbiased=False))
+    assert logs["length"].item() == pytest.approx(torch.stack(means).mean().item(), rel=1e-5)
+    assert logs["variance"].item() == pytest.approx(torch.stack(variances).mean().item(), rel=1e-5)

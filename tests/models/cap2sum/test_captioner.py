@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from vsumlab.errors import ConfigError
-from vsumlab.models.components.pdvc.captioner import PDVCCaptioner
+from vsumlab.models.components.pdvc.captioner import PDVCCaptioner, joint_score
 from vsumlab.models.components.pdvc.decoding import beam_search, greedy_decode
 from vsumlab.models.components.pdvc.heads import EventCounter
 from vsumlab.models.losses.captioning import DenseCaptionCriterion, EventTargets
@@ -163,3 +163,142 @@ def test_bad_sizes_are_config_errors():
     model = tiny_captioner()
     with pytest.raises(ConfigError, match="dim 5"):
         model(torch.randn(1, 4, 5), torch.ones(1, 4, dtype=torch.bool))
+
+
+def test_joint_score_by_hand():
+    # PDVC: c_loc + 0.3 * sum log p / n_words ** 2; no words -> the caption adds nothing
+    loc = torch.tensor([0.9, 0.5, 0.4])
+    logp = torch.tensor([-8.0, -2.0, 0.0])
+    words = torch.tensor([2, 4, 0])
+    expected = torch.tensor([0.9 - 0.3 * 8 / 4, 0.5 - 0.3 * 2 / 16, 0.4])
+    torch.testing.assert_close(joint_score(loc, logp, words), expected)
+
+
+def test_predict_events_ranks_queries_by_the_joint_score():
+    model = tiny_captioner()
+    with torch.no_grad():
+        model.counters[-1].fc.bias.copy_(torch.tensor([0.0, 0.0, 50.0, 0.0, 0.0]))  # 2 events
+    torch.manual_seed(5)
+    out = model(torch.randn(1, 9, 6), torch.ones(1, 9, dtype=torch.bool))
+    loc = out.last.logits.detach().sigmoid()[0]
+    bi, qi = torch.zeros(4, dtype=torch.long), torch.arange(4)
+    tokens, _ = model.generate(out, bi, qi, bos=1, eos=2, max_len=5)
+    sentence, n_words = model.caption_log_probs(out, bi, qi, tokens, bos=1, eos=2)
+    for weight in (0.3, 100.0):
+        joint = joint_score(loc, sentence, n_words, weight)
+        events = model.predict_events(out, bos=1, eos=2, max_len=5, caption_weight=weight)[0]
+        chosen = sorted(joint.topk(2).indices.tolist())
+        assert sorted(round(e.confidence, 5) for e in events) == sorted(
+            round(float(joint[q]), 5) for q in chosen)
+    by_loc = model.predict_events(out, bos=1, eos=2, max_len=5, rank_by="localization")[0]
+    assert sorted(e.score for e in by_loc) == pytest.approx(sorted(loc.topk(2).values.tolist()))
+    assert [e.confidence for e in by_loc] == [e.score for e in by_loc]
+    with pytest.raises(ConfigError, match="rank_by='best'"):
+        model.predict_events(out, bos=1, eos=2, rank_by="best")
+
+
+def test_caption_head_is_causal():
+    # logits at step t read the input words 0..t only: changing input word t+1 leaves them
+    model = tiny_captioner()
+    out = model(torch.randn(1, 9, 6), torch.ones(1, 9, dtype=torch.bool))
+    q, b = torch.tensor([1]), torch.tensor([0])
+    tokens = torch.tensor([[1, 5, 6, 7, 8]])
+    base = model.caption_logits(out, out.last, b, q, tokens)
+    for t in range(1, 5):
+        changed = tokens.clone()
+        changed[0, t] = 9
+        logits = model.caption_logits(out, out.last, b, q, changed)
+        torch.testing.assert_close(logits[:, :t], base[:, :t])
+        assert not torch.allclose(logits[:, t], base[:, t])
+
+
+def _criterion_caption_calls(model, monkeypatch):
+    calls = []
+    original = model.caption_logits
+
+    def spy(output, layer, batch_index, query_index, tokens_in):
+        logits = original(output, layer, batch_index, query_index, tokens_in)
+        calls.append((tokens_in.clone(), logits.detach()))
+        return logits
+
+    monkeypatch.setattr(model, "caption_logits", spy)
+    return calls
+
+
+def test_criterion_teacher_forces_the_shifted_caption(monkeypatch):
+    # input = <bos> w1 .. (the caption without its last token), targets = w1 .. <eos>: no step
+    # is fed the word it must predict, so changing target word t leaves steps <= t unchanged
+    model = tiny_captioner()
+    out = model(torch.randn(1, 9, 6), torch.ones(1, 9, dtype=torch.bool))
+    caption = torch.tensor([[1, 5, 6, 7, 2]])
+    boxes = torch.tensor([[0.5, 0.4]])
+    criterion = DenseCaptionCriterion(aux_loss=False)
+    calls = _criterion_caption_calls(model, monkeypatch)
+    criterion(model, out, [EventTargets(boxes, caption)])
+    (tokens_in, base), = calls
+    assert tokens_in.tolist() == [[1, 5, 6, 7]]
+    for t in range(4):  # target word t is caption[t + 1]
+        changed = caption.clone()
+        changed[0, t + 1] = 9
+        calls.clear()
+        criterion(model, out, [EventTargets(boxes, changed)])
+        logits = calls[0][1]
+        torch.testing.assert_close(logits[:, : t + 1], base[:, : t + 1])
+
+
+def test_caption_loss_is_the_cross_entropy_of_the_next_word(monkeypatch):
+    model = tiny_captioner()
+    out = model(torch.randn(1, 9, 6), torch.ones(1, 9, dtype=torch.bool))
+    caption = torch.tensor([[1, 5, 6, 2, 0]])  # padded: the pad is not a target
+    calls = _criterion_caption_calls(model, monkeypatch)
+    _, logs = DenseCaptionCriterion(aux_loss=False)(
+        model, out, [EventTargets(torch.tensor([[0.5, 0.4]]), caption)]
+    )
+    (_, logits), = calls
+    logp = logits[0].log_softmax(-1)
+    expected = -(logp[0, 5] + logp[1, 6] + logp[2, 2]) / 3
+    assert logs["caption"].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_criterion_normalises_box_losses_by_the_number_of_events():
+    # PDVC / Deformable DETR: focal and GIoU losses are sums over queries / matched pairs divided
+    # by the number of ground-truth events in the batch (here 6: 5 + 1, of which only 4 + 1 can
+    # be matched to the 4 queries), not means
+    from vsumlab.models.components.pdvc.matcher import HungarianMatcher
+    from vsumlab.models.losses.captioning import giou_loss, sigmoid_focal_loss
+
+    model = tiny_captioner()
+    five = torch.tensor([[0.1, 0.1], [0.3, 0.2], [0.5, 0.1], [0.7, 0.3], [0.9, 0.1]])
+    targets = [
+        EventTargets(five, torch.tensor([[1, 5, 6, 2]] * 5)),
+        EventTargets(torch.tensor([[0.5, 0.5]]), torch.tensor([[1, 8, 9, 2]])),
+    ]
+    out = model(torch.randn(2, 10, 6), torch.ones(2, 10, dtype=torch.bool))
+    layer = out.last
+    criterion = DenseCaptionCriterion(aux_loss=False)
+    losses = criterion.layer_losses(model, out, layer, targets)
+    matches = HungarianMatcher()(layer.logits, layer.boxes, [t.boxes for t in targets])
+    onehot = torch.zeros_like(layer.logits)
+    pred, gold = [], []
+    for b, (q, g) in enumerate(matches):
+        onehot[b, q] = 1.0
+        pred.append(layer.boxes[b, q])
+        gold.append(targets[b].boxes[g])
+    assert sum(len(q) for q, _ in matches) == 5
+    focal = sigmoid_focal_loss(layer.logits, onehot).sum() / 6
+    giou = giou_loss(torch.cat(pred), torch.cat(gold)).sum() / 6
+    assert losses["cls"].item() == pytest.approx(focal.item(), rel=1e-5)
+    assert losses["giou"].item() == pytest.approx(giou.item(), rel=1e-5)
+    # 5 events with a counter for 0..4: the target is clipped to 4
+    count = torch.nn.functional.cross_entropy(layer.count_logits, torch.tensor([4, 1]))
+    assert losses["ec"].item() == pytest.approx(count.item(), rel=1e-5)
+
+
+def test_criterion_matches_with_class_cost_2_and_giou_cost_4():
+    # the hand-computed case of test_matcher_and_segments: GIoU 0.75 / 0.6 of query 0
+    boxes = torch.tensor([[0.2, 0.4], [0.1, 0.2]])  # [0, 0.4], [0, 0.2] as (center, length)
+    events = torch.tensor([[0.15, 0.3], [0.3, 0.4]])  # [0, 0.3], [0.1, 0.5]
+    cost = DenseCaptionCriterion().matcher.cost_matrix(torch.tensor([2.0, 0.0]), boxes, events)
+    p = torch.sigmoid(torch.tensor(2.0))
+    focal = 0.25 * (1 - p) ** 2 * -torch.log(p) - 0.75 * p**2 * -torch.log(1 - p)
+    torch.testing.assert_close(cost[0], 2 * focal - 4 * torch.tensor([0.75, 0.6]))

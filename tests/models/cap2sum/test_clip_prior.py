@@ -50,6 +50,9 @@ def test_prior_keeps_runs_longer_than_10_and_shorter_than_half_the_video():
     assert clip_prior(frames_showing([2] * 10 + [-1] * 20), text)[0].sum() == 0
     assert clip_prior(frames_showing([2] * 11 + [-1] * 9), text)[0].sum() == 0
     assert clip_prior(frames_showing([2] * 11 + [-1] * 12), text)[0].sum() == 11
+    # exactly half the video is not "shorter than 0.5 T": 12 of 24 is dropped, 12 of 25 kept
+    assert clip_prior(frames_showing([2] * 12 + [-1] * 12), text)[0].sum() == 0
+    assert clip_prior(frames_showing([2] * 12 + [-1] * 13), text)[0].sum() == 12
 
 
 def test_without_clip_logit_scale_nothing_passes_the_threshold():

@@ -77,3 +77,24 @@ def test_matching_more_events_than_queries_and_no_events():
     first, second = matcher(logits, boxes, targets)
     assert first[0].tolist() == [0, 1] and first[1].tolist() == [2, 0]
     assert second[0].numel() == 0 and second[1].numel() == 0
+
+
+def test_hungarian_assignment_is_the_optimum_not_the_greedy_choice():
+    # queries [0, 0.4], [0, 0.2]; events [0, 0.3], [0.1, 0.5] (start, end). GIoU by hand:
+    # q0-e0 0.3/0.4 = 0.75, q0-e1 0.3/0.5 = 0.6, q1-e0 0.2/0.3 = 2/3, q1-e1 0.1/0.5 = 0.2
+    # (enclosing = union in all four). Equal logits: the class cost is one constant per query.
+    boxes = se_to_cl(torch.tensor([[0.0, 0.4], [0.0, 0.2]]))
+    events = se_to_cl(torch.tensor([[0.0, 0.3], [0.1, 0.5]]))
+    matcher = HungarianMatcher(cost_class=2.0, cost_giou=4.0)
+    cost = matcher.cost_matrix(torch.zeros(2), boxes, events)
+    constant = 2 * -0.125 * math.log(2)
+    expected = constant - 4 * torch.tensor([[0.75, 0.6], [2 / 3, 0.2]])
+    torch.testing.assert_close(cost, expected)
+    # greedy (q0 takes its best, e0) totals 0.75 + 0.2 = 0.95 GIoU; the optimum 0.6 + 2/3
+    ((queries, matched),) = matcher(torch.zeros(1, 2), boxes[None], [events])
+    assert queries.tolist() == [0, 1] and matched.tolist() == [1, 0]
+    # the class cost weighs 2, the focal cost of a confident query is lower
+    confident = HungarianMatcher().cost_matrix(torch.tensor([2.0, 0.0]), boxes, events)
+    p = torch.sigmoid(torch.tensor(2.0))
+    focal = 0.25 * (1 - p) ** 2 * -torch.log(p) - 0.75 * p**2 * -torch.log(1 - p)
+    torch.testing.assert_close(confident[0], 2 * focal - 4 * torch.tensor([0.75, 0.6]))

@@ -1,5 +1,5 @@
 """The paper's study parameters are recipe overrides that take effect: the fraction of training
-videos (Table 1, 5/25/50/80%: ``--data.init_args.train_fraction=p/80``) and the CLIP prior on/off
+videos (Table 1, 5/25/50/80% of all videos: ``--data.init_args.train_share=p/100``) and the CLIP prior on/off
 in pretraining and fine-tuning (Table 2: ``--model.init_args.use_prior``). Each builds the real
 recipe through the CLI and trains one step (fast_dev_run) with tiny sizes."""
 
@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from vsumlab.cli.lightning import expand_recipes, make_cli
-from vsumlab.data.datamodules import SummarizationDataModule
 
 RECIPES = Path(__file__).resolve().parents[3] / "experiments" / "cap2sum"
 SUMMARIZER = '{"d_model": 16, "n_heads": 2, "n_layers": 1, "dim_feedforward": 32, "dropout": 0.0}'
@@ -51,23 +50,25 @@ def text_features(tmp_path: Path) -> Path:
     return path
 
 
-def test_fraction_of_training_videos_is_a_recipe_override(small_tvsum_h5, tmp_path):
-    full = SummarizationDataModule(str(small_tvsum_h5), n_folds=5, fold=0, val_fraction=0.2).keys
+def test_share_of_all_videos_is_a_recipe_override(small_tvsum_h5, small_summe_h5, tmp_path):
     sizes = {}
-    for percent in (5, 25, 50, 80):  # of all videos; a 5-fold training split holds 80%
+    for percent in (5, 25, 50, 75):  # of ALL 12 videos (Table 1's "sup. p% videos")
         cli = finetune_cli("finetune_tvsum.yaml", small_tvsum_h5, tmp_path / str(percent),
-                           f"--data.init_args.train_fraction={percent / 80}")  # fmt: skip
+                           f"--data.init_args.train_share={percent / 100}")  # fmt: skip
         keys = cli.datamodule.keys
-        # only the training videos shrink; validation and test videos stay the fold's
-        assert keys["val"] == full["val"] and keys["test"] == full["test"]
-        assert set(keys["train"]) <= set(full["train"])
+        assert not (set(keys["train"]) | set(keys["val"])) & set(keys["test"])
         sizes[percent] = keys["train"]
         if percent == 5:
             cli.trainer.fit(cli.model, cli.datamodule)
             assert cli.trainer.state.finished and cli.trainer.global_step == 1
-    assert sizes[80] == full["train"] and len(full["train"]) == 7
-    assert [len(sizes[p]) for p in (5, 25, 50)] == [1, 2, 4]
+    assert [len(sizes[p]) for p in (5, 25, 50, 75)] == [1, 3, 6, 9]
     assert set(sizes[5]) <= set(sizes[25]) <= set(sizes[50])  # nested: more data, same videos
+    # 80 % of the 8 SumMe-like videos: the whole 5-fold training split (6), nothing carved off
+    cli = finetune_cli("finetune_summe.yaml", small_summe_h5, tmp_path / "80",
+                       "--data.init_args.train_share=0.8")  # fmt: skip
+    split = cli.datamodule.splits()[0]
+    assert cli.datamodule.keys["train"] == split.train_keys and len(split.train_keys) == 6
+    assert cli.datamodule.keys["val"] == []
 
 
 @pytest.mark.parametrize("recipe", ["finetune_tvsum.yaml", "weak_finetune_tvsum.yaml"])
@@ -87,7 +88,7 @@ def test_clip_prior_switch_in_fine_tuning(small_tvsum_h5, tmp_path, text_feature
         assert "train/caption" in logged  # the caption loss of weak fine-tuning still runs
 
 
-@pytest.mark.parametrize("use_prior", [True, False])
+@pytest.mark.parametrize("use_prior", [True, False, "auto"])
 def test_clip_prior_switch_in_pretraining(tmp_path, text_features, use_prior):
     captions = tmp_path / "captions.json"
     captions.write_text(json.dumps(CAPTIONS))
@@ -103,13 +104,16 @@ def test_clip_prior_switch_in_pretraining(tmp_path, text_features, use_prior):
         f"--model.init_args.use_prior={str(use_prior).lower()}",
         f"--model.init_args.prior.text_features={text_features}",
     )  # fmt: skip
-    assert cli.model.hparams.use_prior is use_prior and cli.model.mode == "pretrain"
+    assert cli.model.hparams.use_prior == use_prior and cli.model.mode == "pretrain"
+    # the published recipe: the captioner alone first, then the summarizer against it
+    assert cli.model.hparams.captioner_epochs == 3 and not cli.model.hparams.freeze_captioner
     # a null given for one key of a dict-valued argument arrives as the text 'None'
     assert cli.datamodule.synthetic["n_videos"] is None
     assert cli.datamodule.synthetic["max_duration"] == 150  # the recipe's other options stay
     cli.trainer.fit(cli.model, cli.datamodule)
     logged = cli.trainer.callback_metrics
-    assert ("train/prior" in logged) is use_prior
+    # auto: on, since CLIP text features are configured (one epoch: no captioner-only stage)
+    assert ("train/prior" in logged) is (use_prior is not False)
     assert "train/caption" in logged and "val/caption_loss" in logged
 
 

@@ -42,6 +42,27 @@ def test_cross_dataset_pretraining_replaces_fc8(tmp_path):
     assert by_lr == {0.003: fc8_size, 0.0003: sum(p.numel() for p in target.parameters()) - fc8_size}
 
 
+def test_optimizer_and_scheduler_chosen_in_yaml_keep_the_pretrained_lr(tmp_path):
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tiny_module(class_names=["jump", "run"]), tmp_path / "ucf.ckpt")
+    target = tiny_module(
+        class_names=["a", "b", "c"], pretrained=str(ckpt),
+        optimizer={"class_path": "torch.optim.AdamW", "init_args": {"lr": 0.02}},
+        lr_scheduler={"class_path": "torch.optim.lr_scheduler.CosineAnnealingLR",
+                      "init_args": {"T_max": 5}},
+    )  # fmt: skip
+    target.load_pretrained(ckpt)
+    config = target.configure_optimizers()
+    optimizer, scheduler = config["optimizer"], config["lr_scheduler"]["scheduler"]
+    assert type(optimizer) is torch.optim.AdamW
+    assert type(scheduler) is torch.optim.lr_scheduler.CosineAnnealingLR and scheduler.T_max == 5
+    by_lr = {g["lr"]: sum(p.numel() for p in g["params"]) for g in optimizer.param_groups}
+    fc8_size = sum(p.numel() for p in target.model.fc8.parameters())
+    # new fc8 at the chosen optimizer's lr, the loaded layers still at pretrained_lr
+    assert by_lr == {0.02: fc8_size, 0.0003: sum(p.numel() for p in target.parameters()) - fc8_size}
+    assert target.hparams.optimizer == {"class_path": "torch.optim.AdamW", "init_args": {"lr": 0.02}}
+
+
 def test_adaptation_keeps_fc8_of_the_same_categories(tmp_path):
     torch.manual_seed(0)
     finetuned = tiny_module()

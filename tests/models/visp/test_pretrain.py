@@ -234,3 +234,47 @@ def test_alpha_scale_is_a_pretraining_output_layer():
     assert logs["size"].item() == pytest.approx(expected.item(), rel=1e-5)
     with pytest.raises(ConfigError, match="alpha_scale=0"):
         module(alpha_scale=0)
+
+
+USER_NETS = '''
+from torch import nn
+
+
+class Scorer(nn.Module):
+    """Scores only: enough for the supervised harness, not for ViSP's encoder."""
+
+    def __init__(self, input_dim):
+        super().__init__()
+        self.head = nn.Linear(input_dim, 1)
+
+    def forward(self, features, mask):
+        return self.head(features).squeeze(-1)
+
+
+class EncodingScorer(Scorer):
+    def __init__(self, input_dim, width=6):
+        super().__init__(input_dim)
+        self.body = nn.Linear(input_dim, width)
+        self.encode_dim = width
+
+    def encode(self, features, mask):
+        weights = mask.to(features.dtype)[..., None]
+        return (self.body(features) * weights).sum(1) / weights.sum(1).clamp_min(1.0)
+'''
+
+
+def test_user_summarizer_pretrains_when_it_can_encode(tmp_path, monkeypatch, h5_files) -> None:
+    (tmp_path / "visp_user_nets.py").write_text(USER_NETS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError, match="visp: summarizer visp_user_nets.Scorer has no "
+                                          r"encode\(features, mask\)"):
+        module(summarizer="visp_user_nets.Scorer", summarizer_args={})
+    model = module(summarizer={"class_path": "visp_user_nets.EncodingScorer",
+                               "init_args": {"width": 5}}, summarizer_args={})
+    assert model.encoder.dim == 5
+    batch = batch_of(small_set("tvsum", 0))
+    loss, logs = model.visp_loss(batch)
+    loss.backward()
+    assert torch.isfinite(loss) and model.summarizer.head.weight.grad is not None
+    # the exported weights carry a fresh head of the same user class
+    assert set(model.export_summarizer_state()) == set(model.summarizer.state_dict())

@@ -26,7 +26,13 @@ from torch import Tensor, nn
 from torch.distributions import RelaxedBernoulli
 
 from vsumlab.errors import ConfigError
-from vsumlab.models.components.registry import build_summarizer
+from vsumlab.models.components.registry import (
+    SummarizerSpec,
+    build_summarizer,
+    summarizer_class,
+    summarizer_class_path,
+)
+from vsumlab.models.components.transformer_summarizer import TransformerSummarizer
 
 REPARAMETERIZATIONS = ("concrete", "gumbel", "sigmoid")
 GRADIENT_FLOWS = ("gating", "marginalization", "ste")
@@ -155,18 +161,29 @@ class VideoEncoder(nn.Module):
 
     def __init__(
         self,
-        name: str,
+        name: SummarizerSpec,
         input_dim: int,
         projection_dim: int | None = None,
         **summarizer_args: Any,
     ) -> None:
         super().__init__()
-        if name == "transformer":
+        cls = summarizer_class(name)
+        if issubclass(cls, TransformerSummarizer):
             summarizer_args.setdefault("cls_token", True)
             # A per-frame LayerNorm would rescale gated frames (x * y) back to unit scale and
             # so undo the gating the summary is made of.
             summarizer_args.setdefault("input_norm", False)
+        if not callable(getattr(cls, "encode", None)):
+            raise ConfigError(
+                f"visp: summarizer {summarizer_class_path(name)} has no encode(features, mask) "
+                "-> (B, encode_dim): ViSP's video encoder needs one (and an encode_dim attribute)"
+            )
         self.net = build_summarizer(name, input_dim, **summarizer_args)
+        if getattr(self.net, "encode_dim", None) is None:
+            raise ConfigError(
+                f"visp: summarizer {summarizer_class_path(name)} has no encode_dim attribute "
+                "(the width of encode()'s vectors)"
+            )
         # The scoring head is never used by encode(); dropping it keeps every parameter in
         # the graph (DDP then needs no unused-parameter search).
         self.net.head = nn.Identity()

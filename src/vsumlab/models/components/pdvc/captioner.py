@@ -61,6 +61,17 @@ class EventPrediction:
     end: float
     score: float  # foreground probability
     tokens: list[int]  # caption word ids (no <bos>, no <eos>)
+    confidence: float = 0.0  # what ranked it: PDVC's joint score (or the foreground probability)
+
+
+def joint_score(
+    localization: Tensor, sentence_logp: Tensor, n_words: Tensor, caption_weight: float = 0.3,
+    length_power: float = 2.0,
+) -> Tensor:
+    """PDVC's event confidence ``c_loc + caption_weight * sum(log p(w)) / n_words ** power``
+    (0 for a caption without words)."""
+    per_word = sentence_logp / n_words.clamp(min=1).to(sentence_logp.dtype) ** length_power
+    return localization + caption_weight * per_word
 
 
 class PDVCCaptioner(nn.Module):
@@ -207,6 +218,21 @@ class PDVCCaptioner(nn.Module):
         return beam_search(step, state, n, bos, eos, max_len, beam_size)
 
     @torch.no_grad()
+    def caption_log_probs(
+        self, output: CaptionerOutput, batch_index: Tensor, query_index: Tensor, tokens: Tensor,
+        bos: int, eos: int,
+    ) -> tuple[Tensor, Tensor]:
+        """Summed log-probability of the words of given captions (N, L) (no <eos>, no padding)
+        under the last layer, and their word counts (N,): PDVC's caption confidence."""
+        layer = output.last
+        tokens_in = torch.cat([torch.full_like(tokens[:, :1], bos), tokens[:, :-1]], dim=1)
+        logits = self.caption_logits(output, layer, batch_index, query_index, tokens_in)
+        logp = logits.float().log_softmax(-1).gather(-1, tokens[..., None])[..., 0]
+        words = (tokens != eos) & (tokens != 0)
+        # words after an <eos> never occur (decoding pads them), so the mask is the caption
+        return (logp * words).sum(-1), words.sum(-1)
+
+    @torch.no_grad()
     def predict_events(
         self,
         output: CaptionerOutput,
@@ -214,28 +240,48 @@ class PDVCCaptioner(nn.Module):
         eos: int,
         max_len: int = 30,
         beam_size: int = 1,
+        rank_by: str = "joint",
+        caption_weight: float = 0.3,
+        length_power: float = 2.0,
     ) -> list[list[EventPrediction]]:
-        """PDVC inference: keep the top-n queries by foreground score, n from the event counter
-        (at least one), caption them, and sort by start time."""
+        """PDVC inference: caption every query, keep the top n by confidence, n from the event
+        counter (at least one), sorted by start time.
+
+        ``rank_by="joint"`` is PDVC's joint ranking (its released evaluation, the reranking used
+        whenever the counter is trained): ``c = c_loc + caption_weight * sum(log p(w)) /
+        n_words ** length_power`` with c_loc the foreground probability, caption_weight 0.3 and
+        length_power 2 (PDVC's alpha and temperature); a caption without words adds 0.
+        ``rank_by="localization"`` ranks by c_loc alone.
+        """
+        if rank_by not in ("joint", "localization"):
+            raise ConfigError(f"rank_by={rank_by!r} is unknown; expected joint or localization")
         layer = output.last
+        batch, n_queries = layer.logits.shape
         n_events = layer.count_logits.argmax(-1).clamp(min=1, max=self.n_queries)
         scores = layer.logits.sigmoid()
-        batch_index, query_index = [], []
-        for b in range(scores.shape[0]):
-            top = scores[b].topk(int(n_events[b])).indices
-            batch_index.append(torch.full_like(top, b))
-            query_index.append(top)
-        bi, qi = torch.cat(batch_index), torch.cat(query_index)
+        bi = torch.arange(batch, device=scores.device).repeat_interleave(n_queries)
+        qi = torch.arange(n_queries, device=scores.device).repeat(batch)
         tokens, _ = self.generate(output, bi, qi, bos, eos, max_len, beam_size)
-        spans = cl_to_se(layer.boxes[bi, qi]).clamp(0.0, 1.0)
-        result: list[list[EventPrediction]] = [[] for _ in range(scores.shape[0])]
-        for row, (b, q) in enumerate(zip(bi.tolist(), qi.tolist())):
-            words = [t for t in tokens[row].tolist() if t not in (eos, 0)]
-            result[b].append(
-                EventPrediction(
-                    float(spans[row, 0]), float(spans[row, 1]), float(scores[b, q]), words
-                )
+        confidence = scores.clone()
+        if rank_by == "joint":
+            sentence, n_words = self.caption_log_probs(output, bi, qi, tokens, bos, eos)
+            confidence = joint_score(
+                scores, sentence.view(batch, n_queries), n_words.view(batch, n_queries),
+                caption_weight, length_power,
             )
-        for events in result:
+        spans = cl_to_se(layer.boxes).clamp(0.0, 1.0)
+        tokens = tokens.view(batch, n_queries, -1)
+        result: list[list[EventPrediction]] = []
+        for b in range(batch):
+            top = confidence[b].topk(int(n_events[b])).indices.tolist()
+            events = [
+                EventPrediction(
+                    float(spans[b, q, 0]), float(spans[b, q, 1]), float(scores[b, q]),
+                    [t for t in tokens[b, q].tolist() if t not in (eos, 0)],
+                    float(confidence[b, q]),
+                )
+                for q in top
+            ]
             events.sort(key=lambda e: (e.start, e.end))
+            result.append(events)
         return result
