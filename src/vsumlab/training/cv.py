@@ -149,7 +149,13 @@ def _effective(recipe: RecipeConfig, composed: dict[str, Any], overrides: Sequen
             raise ConfigError(f"{recipe.recipe}: the model has no '{pretrain_into}' argument to "
                               "start from a pretrained checkpoint")
         config[key] = str(pretrained)
-    effective = recipe.effective(config)
+    return identity_config(recipe.effective(config), composed, overrides)
+
+
+def identity_config(effective: dict[str, Any], composed: dict[str, Any],
+                    overrides: Sequence[str]) -> dict[str, Any]:
+    """What of an effective configuration (plain data) identifies a run: a seed drawn by
+    every process and optimizer choices left unset are dropped."""
     recipe_seed = composed.get("seed_everything")
     seed_given = (isinstance(recipe_seed, int) and not isinstance(recipe_seed, bool)) or any(
         o.lstrip("-").startswith("seed_everything") for o in overrides
