@@ -5,6 +5,7 @@ outside Lightning's training, validation and prediction epochs (parsing, buildin
 trainers, checkpoints, loggers, scoring: a fold's fixed cost). Targets: under 10 minutes on a
 2-core CPU; at most 10% outside the epochs for the 20-epoch demo CV (issue 16).
 Usage: python benchmarks/bench_cv.py [--epochs N] [--recipe PATH] [--folds 0,1]
+[--wandb-mode offline]
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def main() -> None:
                         default=ROOT / "experiments/supervised/transformer_tvsum.yaml")
     parser.add_argument("--epochs", type=int, default=None, help="override max_epochs")
     parser.add_argument("--folds", default=None, help="only these folds, e.g. 0,1")
+    parser.add_argument("--wandb-mode", default="disabled", choices=("disabled", "offline"),
+                        help="W&B logging of every fold (default disabled; offline as `make demo`)")
     args = parser.parse_args()
 
     from vsumlab.data.schema import write_dataset
@@ -64,7 +67,7 @@ def main() -> None:
         start = time.perf_counter()
         rows = run_cv(CVOptions(recipe=args.recipe, out_dir=Path(tmp) / "run",
                                 overrides=overrides, folds=folds, quiet=True,
-                                wandb_mode="disabled", callbacks=[timer]))
+                                wandb_mode=args.wandb_mode, callbacks=[timer]))
         total = time.perf_counter() - start
     n = len(rows[0].folds)
     print(f"machine: {machine()}")
