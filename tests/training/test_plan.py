@@ -82,3 +82,24 @@ def test_build_gives_each_fold_its_model_data_and_trainer_from_one_parse(
     assert all((first[k] == second[k]).all() for k in first)
     model2, _, _ = build(plan.at(0, seed=4), recipe, trainer_overrides=overrides)
     assert any((first[k] != model2.state_dict()[k]).any() for k in first)
+
+
+@pytest.mark.slow
+def test_a_cross_validation_parses_its_recipe_once(small_tvsum_h5, tmp_path, monkeypatch) -> None:
+    """Before the run plan a 2-fold CV built 1 + 2 x 2 LightningCLIs (a probe to count folds, a
+    probe and a run per fold); now one parse serves every fold."""
+    from vsumlab.training import lightning_cli
+    from vsumlab.training.cv import CVOptions, run_cv
+
+    parses = []
+    original = lightning_cli.VsumCLI.__init__
+
+    def counting(self, *args, **kwargs):
+        parses.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(lightning_cli.VsumCLI, "__init__", counting)
+    overrides = [o.replace("n_folds=3", "n_folds=2") for o in _overrides(small_tvsum_h5)]
+    rows = run_cv(CVOptions(recipe=RECIPE, out_dir=tmp_path / "run", overrides=overrides,
+                            quiet=True, wandb_mode="disabled", reference_draws=2))
+    assert len(rows[0].folds) == 2 and len(parses) == 1

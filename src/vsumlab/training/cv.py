@@ -314,8 +314,8 @@ def _loggers(
 def _wandb_settings(options: CVOptions) -> Any:
     import wandb
 
-    return wandb.Settings(silent=not options.verbose, console="off" if not options.verbose
-                          else "auto")
+    # silent: no "wandb:" banner, sync hints or run summaries on the console (--verbose keeps them)
+    return wandb.Settings(silent=not options.verbose)
 
 
 def _run_record(options: CVOptions, config: dict[str, Any], fold: int | None,
