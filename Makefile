@@ -113,8 +113,7 @@ finetune-summe: install $(call method_h5,SUMME)  ## supervised 5-fold CV on SumM
 # supervised CSTA 5-fold CV starts from it. `make pretrain-visp` passes PRETRAIN_ARGS, then ARGS,
 # to the pretraining; when a fine-tuning target makes the checkpoint first, PRETRAIN_ARGS go to the
 # pretraining and ARGS only to the CV.
-# Data: VISP_TVSUM_H5 / VISP_SUMME_H5 (defined at the top). VISP_SEEDS: rounds of compare-visp-*.
-VISP_SEEDS ?= 0,1,2
+# Data: VISP_TVSUM_H5 / VISP_SUMME_H5 (defined at the top). VISP_ROUNDS: rounds of compare-visp-*.
 PRETRAIN_H5 ?= $(VISP_TVSUM_H5) $(VISP_SUMME_H5)
 PRETRAIN_ARGS ?=
 VISP_DIR ?= runs/visp/pretrain
@@ -142,16 +141,24 @@ finetune-visp-tvsum: install $(VISP_TVSUM_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold 
 finetune-visp-summe: install $(VISP_SUMME_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold CV on SumMe (VISP_SUMME_H5) from make pretrain-visp's checkpoint
 	$(VSUMLAB) cv --config experiments/visp/finetune_summe.yaml --data.init_args.dataset=$(VISP_SUMME_H5) --model.init_args.pretrained=$(VISP_CKPT) --out runs/finetune-summe-visp $(force_flag) $(ARGS)
 
-# CSTA from scratch vs ViSP+CSTA: the same supervised recipe, data and seeds (VISP_SEEDS), one CV
-# round per seed, then Welch's t-test over the rounds (runs/visp/compare-<set>/welch.md).
-visp_compare = $(VSUMLAB) cv --config experiments/supervised/csta_$(1).yaml --data.init_args.dataset=$(2) --seeds $(VISP_SEEDS) --out runs/visp/compare-$(1)/csta $(force_flag) $(ARGS) \
-	&& $(VSUMLAB) cv --config experiments/visp/finetune_$(1).yaml --data.init_args.dataset=$(2) --model.init_args.pretrained=$(VISP_CKPT) --seeds $(VISP_SEEDS) --out runs/visp/compare-$(1)/visp_csta $(force_flag) $(ARGS) \
-	&& $(PY) -c "from vsumlab.evaluation.significance import compare_results as c; print(c('runs/visp/compare-$(1)/csta', 'runs/visp/compare-$(1)/visp_csta'))" | tee runs/visp/compare-$(1)/welch.md
+# CSTA from scratch vs ViSP+CSTA, Welch's t-test over CV rounds (runs/visp/compare-<set>/welch.md).
+# Round r varies everything that differs between two independent runs of the study: the folds
+# (split_seed=r), the fine-tuning seed (r) and, for ViSP, its own pretraining (seed r, pretraining
+# data order and validation share seed r); one `vsumlab cv` per round and method in round_<r>/.
+# (With one shared checkpoint and fixed folds the rounds' spread would only be fine-tuning noise.)
+VISP_ROUNDS ?= 0 1 2
+visp_round = $(VSUMLAB) cv --config experiments/supervised/csta_$(1).yaml --data.init_args.dataset=$(2) --data.init_args.split_seed=$(3) --seeds $(3) --out runs/visp/compare-$(1)/csta/round_$(3) $(force_flag) $(ARGS) \
+	&& $(VSUMLAB) cv --config experiments/visp/finetune_$(1).yaml --data.init_args.dataset=$(2) --data.init_args.split_seed=$(3) --seeds $(3) \
+	--pretrain experiments/visp/pretrain.yaml --pretrain.data.init_args.datasets='$(visp_datasets)' --pretrain.seed_everything=$(3) --pretrain.data.init_args.seed=$(3) $(PRETRAIN_ARGS:--%=--pretrain.%) \
+	--out runs/visp/compare-$(1)/visp_csta/round_$(3) $(force_flag) $(ARGS)
+visp_compare = $(foreach r,$(VISP_ROUNDS),$(call visp_round,$(1),$(2),$(r)) &&) \
+	$(PY) -c "from vsumlab.evaluation.rounds import compare_round_folders as c; r='$(strip $(VISP_ROUNDS))'.split(); \
+	print(c([f'runs/visp/compare-$(1)/csta/round_{x}' for x in r], [f'runs/visp/compare-$(1)/visp_csta/round_{x}' for x in r]))" | tee runs/visp/compare-$(1)/welch.md
 
-compare-visp-tvsum: install $(VISP_TVSUM_H5) $(VISP_CKPT)  ## CSTA scratch vs ViSP+CSTA CV on VISP_TVSUM_H5 over VISP_SEEDS, Welch's t-test (FORCE=1 to redo)
+compare-visp-tvsum: install $(VISP_TVSUM_H5) $(PRETRAIN_H5)  ## CSTA scratch vs ViSP+CSTA on VISP_TVSUM_H5, Welch's t-test over VISP_ROUNDS (each: own folds, seeds, pretraining; FORCE=1 to redo)
 	$(call visp_compare,tvsum,$(VISP_TVSUM_H5))
 
-compare-visp-summe: install $(VISP_SUMME_H5) $(VISP_CKPT)  ## the same on VISP_SUMME_H5
+compare-visp-summe: install $(VISP_SUMME_H5) $(PRETRAIN_H5)  ## the same on VISP_SUMME_H5
 	$(call visp_compare,summe,$(VISP_SUMME_H5))
 
 # Cap2Sum (experiments/cap2sum): weakly supervised pretraining on dense captions once (the

@@ -28,6 +28,20 @@ def pytest_configure(config: pytest.Config) -> None:
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _lightning_logs_to_current_stderr() -> None:
+    """Lightning's console handlers keep the sys.stderr of the test that first imported it, a
+    capture stream closed since: point them at this test's stream, or a later log record prints
+    a 'Logging error' traceback into the stderr a test inspects."""
+    import logging
+    import sys
+
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.stream = sys.stderr  # setStream would flush the closed one
+
+
 def _shared_data() -> Path | None:
     value = os.environ.get("VSUMLAB_DATA")
     path = Path(value) if value else REPO_ROOT.parent / "shared" / "data"

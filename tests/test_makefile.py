@@ -81,8 +81,8 @@ def test_args_reach_every_training_command(tmp_path: Path, target: str) -> None:
         assert all(PRETRAIN_PROBE in line for line in own)  # the documented extra still works
 
 
-@pytest.mark.parametrize("target", ["finetune-visp-tvsum", "compare-visp-summe",
-                                    "finetune-cap2sum-tvsum", "zeroshot-cap2sum-summe"])
+@pytest.mark.parametrize("target", ["finetune-visp-tvsum", "finetune-cap2sum-tvsum",
+                                    "zeroshot-cap2sum-summe"])
 def test_a_pretraining_made_first_gets_pretrain_args_not_the_cvs_args(
     tmp_path: Path, target: str
 ) -> None:
@@ -90,6 +90,17 @@ def test_a_pretraining_made_first_gets_pretrain_args_not_the_cvs_args(
                    if PRETRAINING_COMMAND.search(line)]
     assert len(pretraining) == 1
     assert PRETRAIN_PROBE in pretraining[0] and PROBE not in pretraining[0]
+
+
+def test_each_comparison_round_pretrains_with_pretrain_args(tmp_path: Path) -> None:
+    """compare-visp-*: every round's ViSP CV runs its own pretraining (`cv --pretrain`), which
+    gets PRETRAIN_ARGS as `--pretrain.*` overrides; ARGS go to every CV."""
+    lines = training_lines(tmp_path, "compare-visp-summe", "VISP_ROUNDS=0 1")
+    cvs = [part for line in lines for part in line.split("&&") if "/vsumlab cv " in part]
+    visp = [cv for cv in cvs if "--pretrain " in cv]
+    assert len(cvs) == 4 and len(visp) == 2 and all(PROBE in cv for cv in cvs)
+    assert all("--pretrain.probe.pretrain=1" in cv for cv in visp)
+    assert all(PRETRAIN_PROBE not in cv for cv in cvs if cv not in visp)
 
 
 CHECKPOINT_RULES = {"visp": "visp/visp-pretrained.ckpt", "cap2sum": "cap2sum/cap2sum-pretrained.ckpt"}

@@ -8,7 +8,6 @@ pickle would create a file, which must not exist afterwards. The last test print
 
 from __future__ import annotations
 
-import logging
 import os
 import shlex
 import subprocess
@@ -277,20 +276,11 @@ def clipit_out(files: Files) -> Path:
     return out
 
 
-def _log_to_current_stderr() -> None:
-    """Lightning's log handlers keep the stream of the test that imported it (closed since)."""
-    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
-        for handler in logging.getLogger(name).handlers:
-            if isinstance(handler, logging.StreamHandler):
-                handler.stream = sys.stderr  # setStream would flush the closed one
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_one_line_naming_it(case: Case, files: Files, published, clipit_out,
                                          capsys, monkeypatch) -> None:
     monkeypatch.chdir(files.root)  # Lightning writes nothing into the checkout
     monkeypatch.setenv("WANDB_MODE", "disabled")
-    _log_to_current_stderr()
     capsys.readouterr()
     code = main(case.argv(files))
     err = capsys.readouterr().err

@@ -196,7 +196,37 @@ def planted_lift(logits: Tensor, planted: Tensor, mask: Tensor) -> tuple[Tensor,
     return kept, share
 
 
-class ViSPPretrainModule(SummarizerModule):
+class PretrainedSummarizerExport:
+    """Checkpoints of a pretraining stage: ``summarizer_state_dict`` (what fine-tuning loads,
+    scoring head freshly initialised when ``hparams.reset_head``) and ``summarizer_config``."""
+
+    def export_summarizer_state(self) -> dict[str, Tensor]:
+        """The summarizer weights fine-tuning starts from (head reset if ``reset_head``)."""
+        state = {k: v.detach().cpu().clone() for k, v in self.summarizer.state_dict().items()}
+        if not self.hparams.get("reset_head", True):
+            return state
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)  # a fixed fresh head: exports are reproducible
+            fresh = build_summarizer(
+                self.hparams.summarizer, self.input_dim, **(self.hparams.summarizer_args or {})
+            )
+        for key, value in fresh.state_dict().items():
+            if key.startswith("head."):
+                state[key] = value
+        return state
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["summarizer_state_dict"] = self.export_summarizer_state()
+        # What a fine-tuning recipe must match to load summarizer_state_dict.
+        checkpoint["summarizer_config"] = {
+            "summarizer": self.hparams.summarizer,
+            "summarizer_args": dict(self.hparams.summarizer_args or {}),
+            "input_dim": self.input_dim,
+        }
+
+
+class ViSPPretrainModule(PretrainedSummarizerExport, SummarizerModule):
     """ViSP pretraining of any registry summarizer (visp.txt eqs. 3, 6, 9, 10).
 
     Args (besides :class:`SummarizerModule`'s):
@@ -205,6 +235,8 @@ class ViSPPretrainModule(SummarizerModule):
         gradient_flow: gating | marginalization | ste (Table 1).
         hard_negative: add random summaries of the batch's videos as negatives (Table 1).
         temperature: lambda of the relaxation (Table 1 range 0.05-5).
+        gumbel_draws: k of the Gumbel-Softmax subset sampler ("expected": the concrete
+            sampler's mean summary size, or a share of the frames; see components/visp.py).
         beta_size, beta_binary: penalty weights (Table 1 ranges 0.01-1000 and 0.01-100).
         similarity: dot (the paper's inner product) | cosine; nce_temperature divides it.
         projection_dim: optional linear projection of the encoder's CLS state.
@@ -235,6 +267,7 @@ class ViSPPretrainModule(SummarizerModule):
         gradient_flow: str = "gating",
         hard_negative: bool = False,
         temperature: float = 0.5,
+        gumbel_draws: str | float = "expected",
         beta_size: float = 1.0,
         beta_binary: float = 0.1,
         similarity: str = "dot",
@@ -264,7 +297,9 @@ class ViSPPretrainModule(SummarizerModule):
         if alpha_scale <= 0:
             raise ConfigError(f"visp: alpha_scale={alpha_scale} must be > 0")
         self.alpha_scale = alpha_scale
-        self.sampler = SummarySampler(reparameterization, gradient_flow, temperature)
+        self.sampler = SummarySampler(
+            reparameterization, gradient_flow, temperature, gumbel_draws
+        )
         args = dict(summarizer_args or {}) if encoder_args is None else dict(encoder_args)
         self.encoder = VideoEncoder(summarizer, input_dim, projection_dim, **args)
         self.hard_negative = hard_negative
@@ -333,28 +368,3 @@ class ViSPPretrainModule(SummarizerModule):
                 f" has {datamodule.feature_dim}-d features but model.input_dim is {self.input_dim}"
             )
         super().setup(stage)
-
-    def export_summarizer_state(self) -> dict[str, Tensor]:
-        """The summarizer weights fine-tuning starts from (head reset if ``reset_head``)."""
-        state = {k: v.detach().cpu().clone() for k, v in self.summarizer.state_dict().items()}
-        if not self.hparams.get("reset_head", True):
-            return state
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)  # a fixed fresh head: exports are reproducible
-            fresh = build_summarizer(
-                self.hparams.summarizer, self.input_dim, **(self.hparams.summarizer_args or {})
-            )
-        for key, value in fresh.state_dict().items():
-            if key.startswith("head."):
-                state[key] = value
-        return state
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        super().on_save_checkpoint(checkpoint)
-        checkpoint["summarizer_state_dict"] = self.export_summarizer_state()
-        # What a fine-tuning recipe must match to load summarizer_state_dict.
-        checkpoint["summarizer_config"] = {
-            "summarizer": self.hparams.summarizer,
-            "summarizer_args": dict(self.hparams.summarizer_args or {}),
-            "input_dim": self.input_dim,
-        }

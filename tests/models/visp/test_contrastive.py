@@ -55,3 +55,19 @@ def test_penalties_vanish_on_empty_binary_summaries():
     mask = torch.ones(2, 4, dtype=torch.bool)
     assert size_penalty(torch.zeros(2, 4), mask).item() == 0.0
     assert binary_penalty(torch.tensor([[0.0, 1.0, 1.0, 0.0]] * 2), mask).item() == 0.0
+
+
+def test_positive_is_each_summary_with_its_own_video():
+    # An asymmetric similarity matrix: S . O^T = [[2, 0], [2, 1]] (rows: summaries, columns:
+    # videos). Summary i is scored against every video j, the positive is j = i; reading the
+    # matrix the other way (videos as queries) would give [[2, 2], [0, 1]] and another loss.
+    summaries = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    first = -math.log(math.exp(2) / (math.exp(2) + math.exp(0)))
+    second = -math.log(math.exp(1) / (math.exp(2) + math.exp(1)))
+    assert info_nce(summaries, VIDEOS).item() == pytest.approx((first + second) / 2, abs=1e-6)
+    # random summaries only ever add to the denominator: S . R^T = [[1, 0], [2, 0]]
+    first_r = -math.log(math.exp(2) / (math.exp(2) + 1 + math.exp(1) + 1))
+    second_r = -math.log(math.exp(1) / (math.exp(2) + math.exp(1) + math.exp(2) + 1))
+    assert info_nce(summaries, VIDEOS, RANDOMS).item() == pytest.approx(
+        (first_r + second_r) / 2, abs=1e-6
+    )

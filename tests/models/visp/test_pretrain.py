@@ -13,7 +13,9 @@ from vsumlab.data.schema import write_dataset
 from vsumlab.data.synthetic import make_synthetic_dataset
 from vsumlab.errors import ConfigError
 from vsumlab.models.components.registry import build_summarizer
+from vsumlab.models.components.visp import random_summary
 from vsumlab.models.loading import load_summarizer
+from vsumlab.models.losses.contrastive import binary_penalty, info_nce, size_penalty
 from vsumlab.models.summarizer import SummarizerModule
 from vsumlab.models.visp import (
     ViSPPretrainDataModule,
@@ -278,3 +280,43 @@ def test_user_summarizer_pretrains_when_it_can_encode(tmp_path, monkeypatch, h5_
     assert torch.isfinite(loss) and model.summarizer.head.weight.grad is not None
     # the exported weights carry a fresh head of the same user class
     assert set(model.export_summarizer_state()) == set(model.summarizer.state_dict())
+
+
+@pytest.mark.parametrize("hard_negative", [False, True])
+def test_contrastive_pairs_in_the_module(hard_negative):
+    # The module's InfoNCE must score E(summary of video i) against E(video j) for every j, the
+    # positive being j = i, with E(random summary of video j) as extra negatives. Rebuilt here
+    # step by step (sigmoid relaxation, eval mode: everything but the random summary is
+    # deterministic, and that one is drawn from the same generator state).
+    model = module(reparameterization="sigmoid", temperature=0.7, hard_negative=hard_negative)
+    model.eval()
+    batch = batch_of(small_set("tvsum", 0, n_videos=4))
+    features, mask = batch["features"], batch["mask"]
+    torch.manual_seed(5)
+    _, logs = model.training_loss(batch)
+    torch.manual_seed(5)
+    with torch.no_grad():
+        y = torch.sigmoid(model.summarizer(features, mask) / 0.7) * mask
+        summaries = model.encoder(features * y[..., None], mask)
+        videos = model.encoder(features, mask)
+        negatives = None
+        if hard_negative:
+            kept = random_summary(y, mask)
+            negatives = model.encoder(features * kept[..., None], mask)
+    expected = info_nce(summaries, videos, negatives)
+    assert logs["nce"].item() == pytest.approx(expected.item(), rel=1e-5)
+    swapped = info_nce(videos, summaries, negatives)  # the pairing read the other way
+    assert abs(swapped.item() - expected.item()) > 1e-4
+
+
+def test_penalties_use_the_relaxed_summary_even_with_ste():
+    # STE builds the summary from binary draws, but R_binary and R_size are taken on the
+    # relaxed y (on the draws R_binary would be 0 and R_size a noisy count).
+    model = module(gradient_flow="ste", reparameterization="sigmoid", temperature=1.0)
+    model.eval()
+    batch = batch_of(small_set("tvsum", 0, n_videos=3))
+    _, logs = model.training_loss(batch)
+    with torch.no_grad():
+        y = torch.sigmoid(model.summarizer(batch["features"], batch["mask"]))
+    assert logs["binary"].item() == pytest.approx(binary_penalty(y, batch["mask"]).item(), rel=1e-5)
+    assert logs["size"].item() == pytest.approx(size_penalty(y, batch["mask"]).item(), rel=1e-5)

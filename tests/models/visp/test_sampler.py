@@ -8,21 +8,22 @@ from vsumlab.models.components.visp import (
     SummarySampler,
     relaxed_summary,
     straight_through_bernoulli,
+    subset_draws,
 )
 
 ALPHAS = torch.tensor([-2.0, -0.5, 0.0, 1.0, 2.5])
 DRAWS = 20_000
 
 
-def draws(method: str, temperature: float) -> torch.Tensor:
+def draws(method: str, temperature: float, alphas: torch.Tensor = ALPHAS, **kwargs) -> torch.Tensor:
     torch.manual_seed(0)
-    logits = ALPHAS.repeat(DRAWS, 1)
-    return relaxed_summary(logits, torch.ones_like(logits, dtype=torch.bool), temperature, method)
+    logits = alphas.repeat(DRAWS, 1)
+    mask = torch.ones_like(logits, dtype=torch.bool)
+    return relaxed_summary(logits, mask, temperature, method, **kwargs)
 
 
-@pytest.mark.parametrize("method", ["concrete", "gumbel"])
-def test_zero_temperature_gives_bernoulli_with_sigmoid_alpha(method):
-    y = draws(method, temperature=0.02)
+def test_zero_temperature_gives_bernoulli_with_sigmoid_alpha():
+    y = draws("concrete", temperature=0.02)
     # Binary in the limit: almost every draw is within 0.01 of 0 or 1 ...
     near_binary = ((y < 0.01) | (y > 0.99)).float().mean().item()
     assert near_binary > 0.93
@@ -30,11 +31,71 @@ def test_zero_temperature_gives_bernoulli_with_sigmoid_alpha(method):
     torch.testing.assert_close((y > 0.5).float().mean(0), torch.sigmoid(ALPHAS), atol=0.015, rtol=0)
 
 
-@pytest.mark.parametrize("method", ["concrete", "gumbel"])
-def test_high_temperature_concentrates_near_one_half(method):
-    y = draws(method, temperature=50.0)
+def test_high_temperature_concentrates_near_one_half():
+    y = draws("concrete", temperature=50.0)
     assert (y - 0.5).abs().max().item() < 0.2
     assert (y - 0.5).abs().mean().item() < 0.03
+
+
+# Gumbel-Softmax subset sampler: k categorical draws over the frames, soft union.
+# sum sigmoid(ALPHAS) = 0.119 + 0.378 + 0.5 + 0.731 + 0.924 = 2.65 -> k = 3 draws.
+K = 3
+
+
+def test_gumbel_draws_by_hand():
+    mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
+    logits = torch.stack([ALPHAS, torch.tensor([3.0, 3.0, 3.0, 9.0, 9.0])])
+    # expected size: 2.65 -> 3; 3 * sigmoid(3) = 2.86 -> 3 (padded 9s ignored)
+    assert subset_draws(logits, mask).tolist() == [K, 3]
+    assert subset_draws(torch.full((1, 5), -9.0), mask[:1]).tolist() == [1]  # at least 1
+    # a share of the frames: round(0.5 * 5) = 2 (half to even), round(0.5 * 3) = 2; 1.0 -> T
+    assert subset_draws(logits, mask, 0.5).tolist() == [2, 2]
+    assert subset_draws(logits, mask, 0.3).tolist() == [2, 1]
+    assert subset_draws(logits, mask, 1.0).tolist() == [5, 3]
+
+
+def test_gumbel_zero_temperature_is_a_k_draw_categorical_union():
+    y = draws("gumbel", temperature=0.02)
+    near_binary = ((y < 0.01) | (y > 0.99)).float().mean().item()
+    assert near_binary > 0.95
+    # P(frame t kept) = 1 - (1 - pi_t)^k with pi = softmax(alpha) and k = 3
+    pi = torch.softmax(ALPHAS, 0)
+    torch.testing.assert_close(
+        (y > 0.5).float().mean(0), 1 - (1 - pi) ** K, atol=0.015, rtol=0
+    )
+    # every hard sample keeps between 1 and k frames
+    kept = (y > 0.5).sum(1)
+    assert kept.min().item() >= 1 and kept.max().item() <= K
+
+
+@pytest.mark.parametrize("method", ["concrete", "gumbel"])
+def test_higher_score_is_selected_more_often(method):
+    # orientation: alpha is the score of keeping a frame, for both relaxations
+    frequency = (draws(method, temperature=0.1) > 0.5).float().mean(0)
+    assert torch.all(frequency[1:] > frequency[:-1] + 0.02), frequency
+
+
+def test_gumbel_high_temperature_gives_the_uniform_union():
+    # lambda -> infinity: every draw is the uniform 1/T over frames; y = 1 - (1 - 1/5)^3
+    y = draws("gumbel", temperature=1e4)
+    torch.testing.assert_close(y, torch.full_like(y, 1 - 0.8**K), atol=2e-3, rtol=0)
+
+
+def test_gumbel_and_concrete_sample_distributions_differ():
+    # All frames equally likely (alpha = 0, T = 10): concrete keeps each frame by an
+    # independent fair coin (kept count ~ Binomial(10, 1/2): mean 5, variance 2.5, frames
+    # uncorrelated); Gumbel-Softmax makes k = 5 draws that compete for frames (kept count =
+    # distinct frames among 5 uniform draws: mean 10 (1 - 0.9^5) = 4.10, variance 0.53, frames
+    # negatively correlated).
+    alphas = torch.zeros(10)
+    concrete = (draws("concrete", 0.02, alphas) > 0.5).float()
+    gumbel = (draws("gumbel", 0.02, alphas) > 0.5).float()
+    assert concrete.sum(1).mean().item() == pytest.approx(5.0, abs=0.05)
+    assert concrete.sum(1).var().item() == pytest.approx(2.5, abs=0.15)
+    assert gumbel.sum(1).mean().item() == pytest.approx(10 * (1 - 0.9**5), abs=0.05)
+    assert gumbel.sum(1).var().item() == pytest.approx(0.53, abs=0.1)
+    pair = lambda x: torch.corrcoef(x[:, :2].T)[0, 1].item()  # noqa: E731
+    assert abs(pair(concrete)) < 0.03 and pair(gumbel) < -0.05
 
 
 def test_sigmoid_variant_is_deterministic():
@@ -45,12 +106,19 @@ def test_sigmoid_variant_is_deterministic():
 
 @pytest.mark.parametrize("method", ["concrete", "gumbel", "sigmoid"])
 def test_padding_is_zero_and_gradients_flow(method):
+    torch.manual_seed(0)
     logits = torch.randn(2, 4, requires_grad=True)
-    mask = torch.tensor([[True, True, True, False], [True, False, False, False]])
+    mask = torch.tensor([[True, True, True, False], [True, True, False, False]])
     y = relaxed_summary(logits, mask, 0.5, method)
     assert torch.all(y[~mask] == 0) and torch.all((y[mask] > 0) & (y[mask] < 1))
-    y.sum().backward()
+    # weighted: with one draw the soft one-hot sums to 1, so the plain sum has no gradient
+    (y * torch.arange(1.0, 5.0)).sum().backward()
     assert torch.all(logits.grad[mask] != 0) and torch.all(logits.grad[~mask] == 0)
+
+
+def test_gumbel_one_frame_video_keeps_its_frame():
+    y = relaxed_summary(torch.randn(1, 3), torch.tensor([[True, False, False]]), 0.5, "gumbel")
+    assert y.tolist() == [[1.0, 0.0, 0.0]]  # a categorical over one frame is certain
 
 
 def test_straight_through_forward_is_binary_backward_is_identity():
@@ -85,3 +153,6 @@ def test_bad_options_are_named():
         SummarySampler(gradient_flow="mask")
     with pytest.raises(ConfigError, match="temperature=0"):
         SummarySampler(temperature=0)
+    for bad in (0, 1.5, "all"):
+        with pytest.raises(ConfigError, match="gumbel_draws=.*'expected' or a share"):
+            SummarySampler("gumbel", gumbel_draws=bad)

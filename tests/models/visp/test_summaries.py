@@ -75,14 +75,15 @@ def test_marginalization_needs_two_videos():
 
 def test_random_summary_has_the_same_length_uniformly_placed():
     torch.manual_seed(0)
-    mask = lengths_mask([10, 4], 10)
-    y = torch.zeros(2, 10)
+    mask = lengths_mask([10, 4, 10], 10)
+    y = torch.zeros(3, 10)
     y[0, :10] = 0.33  # 3.3 kept -> 3
     y[1, :4] = 0.0  # nothing kept -> at least 1
-    counts = torch.zeros(2, 10)
+    y[2, :10] = 0.36  # 3.6 kept -> 4 (rounded, not floored)
+    counts = torch.zeros(3, 10)
     for _ in range(2000):
         r = random_summary(y, mask)
-        assert r[0].sum() == 3 and r[1].sum() == 1
+        assert r[0].sum() == 3 and r[1].sum() == 1 and r[2].sum() == 4
         assert torch.all(r[~mask] == 0)
         counts += r
     # every valid step is drawn equally often: 3/10 and 1/4 of the draws

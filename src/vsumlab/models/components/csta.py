@@ -20,6 +20,13 @@ the video length), ``residual`` (mixing with the input), ``embed_dim`` (features
 projected to this width, like the original's optional key embedding; 128 by default because a
 1024-wide image costs ~10x more on CPU; None keeps the raw feature matrix as the image).
 
+Trunks: ``small`` (default; same-size convolutions, for CPU demos) and ``googlenet``
+(torchvision's GoogLeNet body). ``googlenet_readout="channels"`` reads the body's 1024 output
+channels, average-pooled to (T, 1), as the attention map's feature axis, as CSTA's code does
+(needs a 1024-wide image, ``embed_dim: 1024``); ``"map"`` maps them to one channel and resizes
+it to any width. The published configuration is ``experiments/_base/model_csta_paper.yaml``
+(widths, lr, epochs and batch with their sources; the remaining deviations are listed there).
+
 ``trunk_weights`` (GoogLeNet trunk): ``None`` (default) loads torchvision's ImageNet weights
 from the torch hub cache (``$TORCH_HOME/hub/checkpoints/googlenet-1378be20.pth``, where
 ``vsumlab features extract --model googlenet`` looks too) when the file is there, else starts
@@ -49,6 +56,7 @@ TRUNKS = ("small", "googlenet")
 COMBINE = ("sum", "product")
 POSITIONAL = ("sinusoidal", "none")
 CLS_READOUTS = ("pool", "row")
+GOOGLENET_READOUTS = ("map", "channels")
 
 
 class SmallCNNTrunk(nn.Module):
@@ -104,12 +112,19 @@ def trunk_weights_file(weights: str | None) -> Path | None:
 
 
 class GoogLeNetTrunk(nn.Module):
-    """torchvision GoogLeNet body (ImageNet weights when available), 1x1 conv to one map,
-    resized back."""
+    """torchvision GoogLeNet body (ImageNet weights when available) turned into a (T, E)
+    attention map.
+
+    ``readout="map"``: a 1x1 conv to one map, resized back to (T, E) (any width E).
+    ``readout="channels"``: as CSTA's code does, the body's 1024 output channels *are* the
+    feature axis, average-pooled to (T, 1) over space (needs E = 1024)."""
 
     MIN_SIZE = 32
+    CHANNELS = 1024
 
-    def __init__(self, freeze_batchnorm: bool = True, weights: str | None = None) -> None:
+    def __init__(
+        self, freeze_batchnorm: bool = True, readout: str = "map", weights: str | None = None
+    ) -> None:
         super().__init__()
         from torchvision.models import googlenet
 
@@ -125,7 +140,8 @@ class GoogLeNetTrunk(nn.Module):
             "inception4b inception4c inception4d inception4e maxpool4 inception5a inception5b"
         ).split()
         self.body = nn.Sequential(*(getattr(net, name) for name in names))
-        self.to_map = nn.Conv2d(1024, 1, kernel_size=1)
+        self.readout = readout
+        self.to_map = nn.Conv2d(self.CHANNELS, 1, kernel_size=1) if readout == "map" else None
         self.freeze_batchnorm = freeze_batchnorm
 
     def train(self, mode: bool = True) -> GoogLeNetTrunk:
@@ -149,6 +165,10 @@ class GoogLeNetTrunk(nn.Module):
             if n < self.MIN_SIZE or one.shape[3] < self.MIN_SIZE:
                 size = (max(n, self.MIN_SIZE), max(one.shape[3], self.MIN_SIZE))
                 one = F.interpolate(one, size=size, mode="nearest")
+            if self.to_map is None:  # (1, 1024, h, w) -> (n, 1024)
+                pooled = F.adaptive_avg_pool2d(self.body(one), (n, 1))
+                out[i, :n] = pooled[0, :, :, 0].T
+                continue
             small = self.to_map(self.body(one))
             out[i, :n] = F.interpolate(small, size=(n, image.shape[3]), mode="bilinear")[0, 0]
         return out
@@ -168,6 +188,7 @@ class CSTA(nn.Module):
         image_channels: int = 1,
         freeze_batchnorm: bool = True,
         trunk_weights: str | None = None,
+        googlenet_readout: str = "map",
         combine: str = "sum",
         scale_attention: bool = True,
         positional: str = "sinusoidal",
@@ -182,6 +203,7 @@ class CSTA(nn.Module):
             ("combine", combine, COMBINE),
             ("positional", positional, POSITIONAL),
             ("cls_readout", cls_readout, CLS_READOUTS),
+            ("googlenet_readout", googlenet_readout, GOOGLENET_READOUTS),
         ):
             if value not in allowed:
                 raise ConfigError(
@@ -196,6 +218,12 @@ class CSTA(nn.Module):
             )
         self.input_dim = input_dim
         self.embed_dim = width = embed_dim or input_dim
+        if trunk == "googlenet" and googlenet_readout == "channels" and width != GoogLeNetTrunk.CHANNELS:
+            raise ConfigError(
+                f"csta summarizer: googlenet_readout='channels' reads GoogLeNet's "
+                f"{GoogLeNetTrunk.CHANNELS} channels as the feature axis; the feature width is "
+                f"{width} (set embed_dim: {GoogLeNetTrunk.CHANNELS})"
+            )
         self.encode_dim = width
         self.image_channels = image_channels
         self.combine = combine
@@ -215,7 +243,7 @@ class CSTA(nn.Module):
             )
             self.trunk_weights_used = "random"
         else:
-            self.trunk = GoogLeNetTrunk(freeze_batchnorm, trunk_weights)
+            self.trunk = GoogLeNetTrunk(freeze_batchnorm, googlenet_readout, trunk_weights)
             self.trunk_weights_used = self.trunk.weights_used
         self.value = nn.Linear(width, width)
         self.dropout = nn.Dropout(dropout)

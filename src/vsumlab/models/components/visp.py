@@ -1,9 +1,22 @@
 """ViSP parts (visp.txt, section 3): summary sampling, gradient flow, hard negatives, encoder.
 
 * Reparameterization (Table 1): ``concrete`` (binary concrete relaxation, eq. 6:
-  ``y = sigmoid((log e - log(1 - e) + alpha) / lambda)``, e ~ U(0, 1)), ``gumbel`` (two-class
-  Gumbel-softmax over {keep, drop} with log-probabilities ``logsigmoid(+-alpha)``) and
-  ``sigmoid`` (the paper's "(-) Concrete": no noise, ``y = sigmoid(alpha / lambda)``).
+  ``y = sigmoid((log e - log(1 - e) + alpha) / lambda)``, e ~ U(0, 1): every frame kept
+  independently), ``gumbel`` (Gumbel-Softmax, Jang et al. 2016, as a subset sampler, see
+  :func:`gumbel_subset`) and ``sigmoid`` (the paper's "(-) Concrete": no noise,
+  ``y = sigmoid(alpha / lambda)``).
+
+  Why not a two-class Gumbel-softmax over {keep, drop} per frame: with log-probabilities
+  ``logsigmoid(+-alpha)`` it *is* the binary concrete distribution (the difference of two Gumbels
+  is logistic), so the Table 3 row "(+) Gumbel" would only show seed noise. The paper does not
+  say how Gumbel-Softmax samples a subset; the relaxation used here is the categorical one over
+  the video's frames with ``k`` draws, a frame kept where any draw selects it (the soft union
+  ``y_t = 1 - prod_j (1 - s_jt)``, as in relaxed subset sampling, Xie & Ermon 2019 and L2X,
+  Chen et al. 2018): ``s_j = softmax((log_softmax(alpha) + g_j) / lambda)`` over valid frames,
+  g_j i.i.d. Gumbel(0, 1). ``k`` (``gumbel_draws``) is by default the summary size the concrete
+  sampler would give on average, ``round(sum_t sigmoid(alpha_t))`` (at least 1), so the two
+  variants differ in how frames co-occur (competing draws vs independent coins), not in size;
+  a float in (0, 1] fixes ``k = round(gumbel_draws * T)`` instead.
 * Gradient flow (Table 1): ``gating`` (``X_s = X * y``), ``marginalization`` (eq. 9: dropped
   frames are filled with the frames of another video of the batch at the same relative
   position) and ``ste`` (a Bernoulli draw with probability ``y`` is used in the forward pass,
@@ -21,7 +34,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import RelaxedBernoulli
 
@@ -43,7 +55,56 @@ def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
         raise ConfigError(f"visp: {name}={value!r} is unknown; expected one of {', '.join(allowed)}")
 
 
-def relaxed_summary(logits: Tensor, mask: Tensor, temperature: float, method: str) -> Tensor:
+def check_gumbel_draws(value: str | float) -> None:
+    if value == "expected":
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ConfigError(
+            f"visp: gumbel_draws={value!r} must be 'expected' or a share of the frames in (0, 1]"
+        )
+
+
+def subset_draws(logits: Tensor, mask: Tensor, gumbel_draws: str | float = "expected") -> Tensor:
+    """k per video (B,): the number of categorical draws of :func:`gumbel_subset`.
+
+    ``"expected"``: ``round(sum_t sigmoid(alpha_t))`` over valid frames (the concrete
+    sampler's mean summary size); a float: ``round(gumbel_draws * T)``. Clamped to [1, T];
+    halves round to even (``torch.round``). Not differentiated (k is a count).
+    """
+    check_gumbel_draws(gumbel_draws)
+    lengths = mask.sum(1)
+    if gumbel_draws == "expected":
+        size = (torch.sigmoid(logits.detach().float()) * mask).sum(1)
+    else:
+        size = float(gumbel_draws) * lengths.float()
+    return torch.minimum(torch.round(size).long().clamp(min=1), lengths.clamp(min=1))
+
+
+def gumbel_subset(
+    logits: Tensor, mask: Tensor, temperature: float, draws: Tensor
+) -> Tensor:
+    """Relaxed k-draw subset (B, T): ``1 - prod_{j<k} (1 - softmax_t((log pi + g_j) / lambda))``
+    with ``pi = softmax(alpha)`` over each video's valid frames; ``draws`` gives k per video."""
+    invalid = ~mask
+    log_pi = torch.log_softmax(logits.float().masked_fill(invalid, float("-inf")), dim=1)
+    n_draws = int(draws.max())
+    uniform = torch.rand(logits.shape[0], n_draws, logits.shape[1], device=logits.device)
+    gumbel = -torch.log(-torch.log(uniform.clamp(1e-10, 1 - 1e-7)))
+    scores = (log_pi[:, None, :] + gumbel) / temperature
+    one_hot = torch.softmax(scores.masked_fill(invalid[:, None, :], float("-inf")), dim=2)
+    used = torch.arange(n_draws, device=logits.device)[None, :] < draws[:, None]
+    one_hot = one_hot * used[..., None].to(one_hot.dtype)  # videos with fewer draws
+    y = 1 - (1 - one_hot).prod(dim=1)
+    return torch.nan_to_num(y) * mask.to(y.dtype)  # fully padded rows: 0
+
+
+def relaxed_summary(
+    logits: Tensor,
+    mask: Tensor,
+    temperature: float,
+    method: str,
+    gumbel_draws: str | float = "expected",
+) -> Tensor:
     """Relaxed keep variables y in (0, 1) for every step (B, T); 0 on padding."""
     check_choice("reparameterization", method, REPARAMETERIZATIONS)
     if temperature <= 0:
@@ -52,8 +113,7 @@ def relaxed_summary(logits: Tensor, mask: Tensor, temperature: float, method: st
     if method == "concrete":
         y = RelaxedBernoulli(torch.tensor(temperature, device=logits.device), logits=logits).rsample()
     elif method == "gumbel":
-        two_class = torch.stack([F.logsigmoid(logits), F.logsigmoid(-logits)], dim=-1)
-        y = F.gumbel_softmax(two_class, tau=temperature, hard=False)[..., 0]
+        y = gumbel_subset(logits, mask, temperature, subset_draws(logits, mask, gumbel_draws))
     else:
         y = torch.sigmoid(logits / temperature)
     return y * mask.to(y.dtype)
@@ -128,19 +188,24 @@ class SummarySampler(nn.Module):
         reparameterization: str = "concrete",
         gradient_flow: str = "gating",
         temperature: float = 0.5,
+        gumbel_draws: str | float = "expected",
     ) -> None:
         super().__init__()
         check_choice("reparameterization", reparameterization, REPARAMETERIZATIONS)
         check_choice("gradient_flow", gradient_flow, GRADIENT_FLOWS)
+        check_gumbel_draws(gumbel_draws)
         if temperature <= 0:
             raise ConfigError(f"visp: temperature={temperature} must be > 0")
         self.reparameterization = reparameterization
         self.gradient_flow = gradient_flow
         self.temperature = temperature
+        self.gumbel_draws = gumbel_draws
 
     def forward(self, logits: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         """(y used to build the summary, relaxed y for the penalties); both 0 on padding."""
-        soft = relaxed_summary(logits, mask, self.temperature, self.reparameterization)
+        soft = relaxed_summary(
+            logits, mask, self.temperature, self.reparameterization, self.gumbel_draws
+        )
         if self.gradient_flow == "ste":
             return straight_through_bernoulli(soft) * mask.to(soft.dtype), soft
         return soft, soft
