@@ -122,3 +122,25 @@ def test_summarize_query_reaches_a_text_guided_model(video, tmp_path, capsys):
         assert code == 0, capsys.readouterr().err
         steps[query] = json.loads((out / "summary.json").read_text())["steps"]["scores"]
     assert steps["a red scene"] != steps["a blue scene"]
+
+
+def test_summarize_budget_defaults_to_the_checkpoints_protocol(video, tmp_path, capsys):
+    """Without --ratio the summary keeps the budget the model was evaluated with (its
+    protocol, recorded in the checkpoint's hyper-parameters), not a second default."""
+    from vsumlab.models.summarizer import SummarizerModule
+
+    module = SummarizerModule(
+        summarizer="transformer",
+        summarizer_args=dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, head_hidden=16),
+        input_dim=512, protocol={"budget": 0.3},
+    )
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, accelerator="cpu")
+    trainer.strategy.connect(module)
+    checkpoint = tmp_path / "budget.ckpt"
+    trainer.save_checkpoint(checkpoint)
+    out = tmp_path / "summary"
+    assert main(["summarize", str(video), "--checkpoint", str(checkpoint), "--out", str(out),
+                 "--model", "colorhist", "--no-progress"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["budget_frames"] == int(0.3 * 300)

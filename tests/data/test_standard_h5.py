@@ -166,3 +166,18 @@ def test_train_share_counts_target_videos_only_and_rejects_bad_use(
         SummarizationDataModule(str(small_tvsum_h5), setting="zero_shot", train_share=0.5)
     with pytest.raises(ConfigError, match=r"must be in \(0, 1\)"):
         SummarizationDataModule(str(small_tvsum_h5), train_share=1.0)
+
+
+def test_folds_of_the_same_files_share_what_was_read_once(small_tvsum_h5, small_summe_h5) -> None:
+    """A cross-validation reads its dataset once: a fold's data module takes the records
+    another fold read from the same files (and only from the same files)."""
+    first = SummarizationDataModule(str(small_tvsum_h5), fold=0)
+    unread = SummarizationDataModule(str(small_tvsum_h5), fold=2)
+    assert not unread.reuse_datasets(first)  # nothing read yet: nothing to share
+    assert first.keys["test"]  # reads the file
+    second = SummarizationDataModule(str(small_tvsum_h5), fold=1)
+    assert second.reuse_datasets(first) and second.datasets is first.datasets
+    alone = SummarizationDataModule(str(small_tvsum_h5), fold=1)
+    assert second.keys == alone.keys  # the same split as a data module that read the file
+    other = SummarizationDataModule(str(small_summe_h5), fold=1)
+    assert not other.reuse_datasets(first) and other.datasets is not first.datasets

@@ -156,3 +156,32 @@ def test_unknown_style_and_subcommand(files, capsys):
     assert code == 2 and "invalid choice: 'ovp'" in err and err.count("\n") == 1
     code, _, err = _run(capsys, "eval", "humans", "--dataset", str(files["dataset"]))
     assert code == 2 and "invalid choice: 'humans'" in err
+
+
+def test_eval_scores_a_cv_folds_predictions_with_its_recorded_protocol(files, tmp_path, capsys):
+    """Predictions of a `vsumlab cv` fold carry their protocol in the fold's result.json: eval
+    uses it by default (one home for the protocol), and options given override it."""
+    import shutil
+
+    from vsumlab.evaluation.predictions import read_predictions
+
+    fold = tmp_path / "fold_0"
+    fold.mkdir()
+    preds = shutil.copy(files["preds"], fold / "predictions.h5")
+    recorded = Protocol(budget=0.3, f1_reduction="max").to_dict()
+    (fold / "result.json").write_text(json.dumps({"fold": 0, "protocol": recorded}))
+    dataset, predictions = read_dataset(files["dataset"]), read_predictions(preds)
+    base = ["eval", "--dataset", str(files["dataset"]), "--predictions", str(preds), "--json"]
+
+    code, out, _ = _run(capsys, *base)
+    assert code == 0
+    payload = json.loads(out)
+    expected = evaluate_dataset(dataset, predictions, Protocol(budget=0.3, f1_reduction="max"))
+    assert payload["protocol"]["budget"] == 0.3
+    assert payload["mean"]["f1"] == pytest.approx(expected.mean.f1)
+    default = evaluate_dataset(dataset, predictions, Protocol())
+    assert expected.mean.f1 != pytest.approx(default.mean.f1)  # the budget made a difference
+
+    code, out, _ = _run(capsys, *base, "--budget", "0.15")
+    explicit = evaluate_dataset(dataset, predictions, Protocol(budget=0.15, f1_reduction="max"))
+    assert code == 0 and json.loads(out)["mean"]["f1"] == pytest.approx(explicit.mean.f1)

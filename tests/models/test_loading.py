@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from vsumlab.cli.lightning import _check_checkpoint_file
 from vsumlab.errors import ConfigError
 from vsumlab.models.loading import hparam_classes, load_summarizer
 from vsumlab.models.summarizer import SUMMARIZER_CLASS_KEY, SummarizerModule
+from vsumlab.training.lightning_cli import _check_checkpoint_file
 
 USER_NET = '''
 from torch import nn

@@ -100,13 +100,11 @@ def test_user_summarizer_optimizer_and_scheduler_train_through_cv(small_tvsum_h5
 
 
 def test_unset_optimizer_choices_keep_a_results_folder_identity() -> None:
-    from types import SimpleNamespace
-
-    from vsumlab.training.cv import _effective
+    from vsumlab.training.cv import identity_config
 
     def effective(init_args: dict) -> dict:
-        config = SimpleNamespace(as_dict=lambda: {"model": {"init_args": dict(init_args)}})
-        return _effective(SimpleNamespace(config=config), {}, [])["model"]["init_args"]
+        return identity_config({"model": {"init_args": dict(init_args)}}, {}, [])["model"][
+            "init_args"]
 
     before = {"lr": 5e-4, "pretrained": None}  # what folders written before the choices hold
     unset = {**before, "optimizer": None, "lr_scheduler": None, "lr_scheduler_config": None}

@@ -108,7 +108,7 @@ def test_local_sweep_runs_trials_and_ranks_them(small_tvsum_h5: Path, tmp_path: 
     board = json.loads((folder / "leaderboard.json").read_text())
     assert board["metric"] == "val_f1" and board["goal"] == "maximize"
     trials = board["trials"]
-    assert sorted(t["run_id"] for t in trials) == ["trial0", "trial1"]
+    assert sorted(t["run_id"] for t in trials) == ["t-trial0", "t-trial1"]  # unique per sweep
     assert trials[0]["metric"] >= trials[1]["metric"]  # best first
     for trial in trials:
         results = json.loads((folder / trial["run_id"] / "results.json").read_text())

@@ -171,7 +171,7 @@ def test_quick_reproduction_of_the_csta_rows(
     for dataset in ("summe", "tvsum"):
         visp = Path(cells[("ViSP+CSTA", f"{dataset}_tau")]["run"])
         run = json.loads((visp / "run.json").read_text())
-        assert f"--model.init_args.pretrained={checkpoint.resolve()}" in run["overrides"]
+        assert run["pretrained"] == str(checkpoint.resolve())  # a typed field of the plan
     # the reference rows are those of the CSTA runs (same folder), 2 quick folds each
     csta = cells[("CSTA (Son et al., 2024)", "tvsum_tau")]
     human = cells[("Human (Otani et al., 2019)", "tvsum_tau")]

@@ -41,10 +41,10 @@ def test_clipit_runs_take_the_pretrained_checkpoint_as_captioner(
     spec = plan_cell(_clipit_row(), column, data, quick=True)
     assert spec.pretrain_into == "captioner"
     assert spec.pretrain == "experiments/cap2sum/pretrain_small.yaml"
-    seen: list[list[str]] = []
+    seen: list = []
 
     def fake_run_cv(options):  # record the fold overrides instead of training
-        seen.append(list(options.overrides))
+        seen.append(options)
         raise RuntimeError("not training in this test")
 
     monkeypatch.setattr(cv, "run_cv", fake_run_cv)
@@ -52,8 +52,9 @@ def test_clipit_runs_take_the_pretrained_checkpoint_as_captioner(
     reproducer = Reproducer(ReproduceOptions(out_dir=tmp_path, quick=True, environ=environ))
     monkeypatch.setattr(reproducer, "pretrained", lambda recipe, overrides: Path("/ck/cap.ckpt"))
     reproducer.run(spec)
-    assert "--model.init_args.captioner=/ck/cap.ckpt" in seen[0]
-    assert not any(o.startswith("--model.init_args.pretrained=") for o in seen[0])
+    # the checkpoint is a typed field of the run plan, routed to the model's `captioner`
+    assert seen[0].pretrained == Path("/ck/cap.ckpt") and seen[0].pretrain_into == "captioner"
+    assert not any(o.startswith("--model.init_args.") and "ckpt" in o for o in seen[0].overrides)
 
 
 def test_default_target_keeps_pretrained_and_the_old_slug() -> None:

@@ -3,8 +3,8 @@
 The file is W&B's transaction log: a 7-byte header (``:W&B``, magic 0xBEE1, version 0), then
 LevelDB-log framed records (32 KiB blocks; each chunk has a 7-byte header: crc32 uint32,
 length uint16, type uint8 with 1 = full, 2 = first, 3 = middle, 4 = last) holding
-``wandb_internal_pb2.Record`` protobufs. We take the run, config, history and summary records;
-checksums are not verified (a damaged file fails to parse and raises instead).
+``wandb_internal_pb2.Record`` protobufs. We take the run, config, history, summary and
+artifact records; checksums are not verified (a damaged file fails to parse and raises instead).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class OfflineRun:
     history: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     finished: bool = False
+    artifacts: dict[str, list[str]] = field(default_factory=dict)  # name -> file names
 
     def series(self, key: str) -> list[Any]:
         """Values of one history key, in logging order (rows without it are skipped)."""
@@ -110,6 +111,9 @@ def read_offline_run(path: str | os.PathLike) -> OfflineRun:
             run.summary.update(_items_to_dict(record.summary.update))
             for item in record.summary.remove:
                 run.summary.pop(_key(item), None)
+        elif kind == "artifact":
+            run.artifacts[record.artifact.name] = [
+                entry.path for entry in record.artifact.manifest.contents]
         elif kind == "exit":
             run.finished = True
     return run

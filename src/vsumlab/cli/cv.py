@@ -36,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cv.add_argument("--wandb-mode", choices=("offline", "online", "disabled"), default=None,
                     help="W&B mode (default: $WANDB_MODE or offline)")
     cv.add_argument("--wandb-project", default="vsumlab")
+    cv.add_argument("--verbose", action="store_true",
+                    help="also print Lightning's and W&B's own messages (banners, sync notices)")
     cv.add_argument("--preset", metavar="NAME", default=None,
                     help="evaluation protocol of a public code base (vsumlab, dsnet, pglsum, "
                     "csta): sets --model.init_args.protocol.preset; options given there "
@@ -112,6 +114,7 @@ def _run_cv(args: argparse.Namespace) -> int:
             wandb_mode=args.wandb_mode,
             wandb_project=args.wandb_project,
             reference_draws=args.reference_draws,
+            verbose=args.verbose,
         )
     )
     return 0

@@ -78,7 +78,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "eval",
         help="score predictions (F1, Kendall, Spearman); `eval human`, `eval baselines`",
         description="Score a predictions file (h5/npz: per video key, one score per step) "
-        "against a dataset's annotations; print a per-video table and the mean.",
+        "against a dataset's annotations; print a per-video table and the mean. Predictions "
+        "of a `vsumlab cv` fold are scored with the protocol its result.json records "
+        "(options given here override it).",
     )
     _add_common(parser, suppress=False)
     parser.add_argument("--predictions", metavar="FILE", help="h5 or npz predictions")
@@ -94,13 +96,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     baselines.set_defaults(handler=_baselines)
 
 
-def _protocol(args: argparse.Namespace):
+def _protocol(args: argparse.Namespace, recorded: dict[str, Any] | None = None):
+    """The options given, on top of ``recorded`` (the protocol the run that wrote the
+    predictions used) when there is one and no --preset is given, else on top of the preset
+    (or the defaults)."""
     from vsumlab.protocol.options import Protocol
 
     options = {name: getattr(args, name) for name in PROTOCOL_FLAGS}
     options["budget"] = args.budget
     options["rank_stride"] = args.rank_stride
+    if recorded is not None and args.preset is None:
+        return Protocol.from_dict({**recorded, **{k: v for k, v in options.items()
+                                                  if v is not None}})
     return Protocol.from_preset(args.preset, **options)
+
+
+def recorded_protocol(predictions: str) -> dict[str, Any] | None:
+    """The protocol recorded beside a `vsumlab cv` fold's predictions (its result.json), or
+    None for predictions from elsewhere."""
+    from pathlib import Path
+
+    result = Path(predictions).with_name("result.json")
+    if not result.is_file():
+        return None
+    try:
+        recorded = json.loads(result.read_text(encoding="utf-8")).get("protocol")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return None
+    return recorded if isinstance(recorded, dict) else None
 
 
 def _load(args: argparse.Namespace):
@@ -130,7 +153,7 @@ def _score(args: argparse.Namespace) -> int:
 
     if not args.predictions:
         raise ConfigError("eval: --predictions FILE is required (or use `eval human|baselines`)")
-    protocol = _protocol(args)
+    protocol = _protocol(args, recorded_protocol(args.predictions))
     dataset, keys = _load(args)
     predictions = read_predictions(args.predictions)
     check_predictions(predictions, dataset, keys, source=args.predictions)

@@ -8,123 +8,16 @@ LightningModule and DataModule runs through the same entry point.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import lightning as L
-from lightning.pytorch.cli import LightningCLI
-from lightning.pytorch.utilities.exceptions import MisconfigurationException
-
-from vsumlab.errors import ConfigError, VsumError
-
-
-class VsumCLI(LightningCLI):
-    """LightningCLI with per-run trainer overrides (used by `vsumlab cv`) and `--predictions`."""
-
-    def __init__(self, *args: Any, trainer_overrides: dict[str, Any] | None = None, **kwargs: Any):
-        self._trainer_overrides = dict(trainer_overrides or {})
-        super().__init__(*args, **kwargs)
-
-    def add_arguments_to_parser(self, parser: Any) -> None:
-        parser.add_argument(
-            "--predictions",
-            type=str | None,
-            default=None,
-            help="predict: write step scores per video to this .h5/.npz file (for vsumlab eval)",
-        )
-        parser.add_argument(
-            "--force", type=bool, default=False, help="predict: overwrite an existing file"
-        )
-
-    def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
-        overrides = dict(self._trainer_overrides)
-        if "callbacks" in overrides:  # add to the recipe's callbacks rather than replace them
-            configured = self._get(self.config_init, "trainer", default={}).get("callbacks") or []
-            if not isinstance(configured, list):
-                configured = [configured]
-            overrides["callbacks"] = [*configured, *overrides["callbacks"]]
-        try:
-            return super().instantiate_trainer(**{**kwargs, **overrides})
-        except (ValueError, MisconfigurationException) as exc:
-            # Lightning rejects impossible combinations here (e.g. strategy=fsdp on a CPU):
-            # a configuration error, reported as one line naming the trainer settings
-            raise ConfigError(f"trainer configuration: {exc}") from exc
-
-    def _parse_ckpt_path(self) -> None:
-        # Lightning reads the checkpoint's hyper-parameters here, before any of our hooks
-        subcommand = self.config.get("subcommand")
-        if subcommand:
-            config = self.config[subcommand]
-            model = config.get("model")
-            recipe_class = model.get("class_path") if hasattr(model, "get") else None
-            init_args = model.get("init_args") if hasattr(model, "get") else None
-            own = init_args.as_dict() if hasattr(init_args, "as_dict") else {}
-            _check_checkpoint_file(config.get("ckpt_path"), recipe_class, own)
-        super()._parse_ckpt_path()
-
-    def _check_checkpoint(self) -> None:
-        config = self.config.get(self.subcommand, self.config)
-        _check_checkpoint_file(config.get("ckpt_path"))
-
-    def before_fit(self) -> None:
-        self._check_checkpoint()
-
-    def before_validate(self) -> None:
-        self._check_checkpoint()
-
-    def before_test(self) -> None:
-        self._check_checkpoint()
-
-    def before_predict(self) -> None:
-        from vsumlab.training.callbacks import PredictionsWriter
-
-        self._check_checkpoint()
-        config = self.config.get(self.subcommand, self.config)
-        output = config.get("predictions")
-        if output:
-            self.trainer.callbacks.append(PredictionsWriter(output, force=bool(config.get("force"))))
-
-
-def _check_checkpoint_file(
-    ckpt: str | None, recipe_class: str | None = None, recipe_args: dict | None = None
-) -> None:
-    """Refuse a missing, truncated, foreign or code-carrying ``--ckpt_path`` in one line, and
-    one naming a model class (which Lightning would import) other than vsumlab's or the
-    recipe's own; with ``recipe_args`` (the recipe's model init_args) also one naming a
-    summarizer, optimizer or scheduler class outside vsumlab and torch.optim that the recipe
-    does not name itself."""
-    # "best"/"last" name checkpoints of the current trainer, not files
-    if ckpt and ckpt not in ("best", "last", "hpc", "registry"):
-        from vsumlab.models.loading import TRUSTED_MODULE_PREFIX, read_checkpoint
-
-        payload = read_checkpoint(Path(ckpt), "--ckpt_path")
-        if not isinstance(payload, dict) or "state_dict" not in payload:
-            raise ConfigError(f"--ckpt_path: {ckpt}: not a Lightning checkpoint")
-        hparams = payload.get("hyper_parameters")
-        named = hparams.get("_class_path") if isinstance(hparams, dict) else None
-        if named is not None and not (
-            isinstance(named, str)
-            and (named.startswith(TRUSTED_MODULE_PREFIX) or named == recipe_class)
-        ):
-            raise ConfigError(
-                f"--ckpt_path: {ckpt}: names the model class {named!r}, neither a vsumlab model "
-                "nor the recipe's model.class_path; set model.class_path to it if you trust it"
-            )
-        if recipe_args is not None:
-            from vsumlab.models.loading import hparam_classes
-
-            own = set(hparam_classes(recipe_args))
-            foreign = [name for name in hparam_classes(hparams) if name not in own]
-            if foreign:
-                raise ConfigError(
-                    f"--ckpt_path: {ckpt}: names the class {foreign[0]!r} (summarizer, optimizer "
-                    "or scheduler), outside vsumlab and torch.optim and not in the recipe; set "
-                    "it in the recipe if you trust it"
-                )
+# the CLI class lives in the library (the run plan builds runs with it); re-exported here
+from vsumlab.training.lightning_cli import (  # noqa: F401
+    VsumCLI,
+    condense_parser_error,
+    make_cli,
+)
 
 
 def expand_recipes(argv: Sequence[str], workdir: Path) -> list[str]:
@@ -148,55 +41,6 @@ def expand_recipes(argv: Sequence[str], workdir: Path) -> list[str]:
             out.append(arg)
         i += 1
     return out
-
-
-def make_cli(args: list[str] | None, run: bool, **kwargs: Any) -> VsumCLI:
-    """Build the CLI; argument errors become :class:`ConfigError` naming the key."""
-    try:
-        with warnings.catch_warnings():
-            # we always pass the (recipe-expanded) argv explicitly, which this warning flags
-            warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-            return VsumCLI(
-                L.LightningModule,
-                L.LightningDataModule,
-                subclass_mode_model=True,
-                subclass_mode_data=True,
-                args=args,
-                run=run,
-                parser_kwargs={"parser_mode": "omegaconf", "exit_on_error": False},
-                save_config_kwargs={"overwrite": True},
-                **kwargs,
-            )
-    except argparse.ArgumentError as exc:
-        raise ConfigError(f"configuration: {condense_parser_error(str(exc))}") from exc
-    except (ValueError, TypeError) as exc:
-        # jsonargparse wraps errors raised while instantiating classes; surface ours as one line
-        cause = _vsum_cause(exc)
-        if cause is None:
-            raise
-        raise cause from exc
-
-
-def _vsum_cause(exc: BaseException) -> VsumError | None:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, VsumError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
-_BOILERPLATE = ("Does not validate", "Subtypes:", "Errors:", "Expected a <class 'NoneType'>",
-                "Given value")
-
-
-def condense_parser_error(message: str) -> str:
-    """One line out of jsonargparse's nested report, keeping the key and the actual problem."""
-    lines = [line.strip().lstrip("- ").strip() for line in message.splitlines()]
-    kept = [line for line in lines if line and not line.startswith(_BOILERPLATE)]
-    return " ".join(kept) if kept else message.strip()
 
 
 def run_lightning_cli(argv: Sequence[str]) -> int:

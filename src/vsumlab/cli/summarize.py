@@ -33,8 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--ratio",
         type=float,
-        default=0.15,
-        help="knapsack budget: summary length as a share of the video (default 0.15)",
+        default=None,
+        help="knapsack budget: summary length as a share of the video (default: the budget "
+        "of the checkpoint's evaluation protocol, else 0.15)",
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument(
@@ -49,6 +50,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_summarize)
 
 
+def checkpoint_budget(module: object, default: float = 0.15) -> float:
+    """The summary budget of the model's evaluation protocol (recorded in its checkpoint's
+    hyper-parameters), or ``default`` for a model without one."""
+    protocol = getattr(module, "protocol", None)
+    budget = getattr(protocol, "budget", None)
+    return float(budget) if isinstance(budget, int | float) else default
+
+
 def _summarize(args: argparse.Namespace) -> int:
     import inspect
     from pathlib import Path
@@ -59,11 +68,12 @@ def _summarize(args: argparse.Namespace) -> int:
     from vsumlab.video.features import Sampling
     from vsumlab.video.pipeline import checkpoint_encoder, summarize_video
 
-    if not 0.0 < args.ratio <= 1.0:
+    if args.ratio is not None and not 0.0 < args.ratio <= 1.0:
         raise ConfigError(f"--ratio {args.ratio} must be in (0, 1]")
     device = check_device(args.device)
     module = load_summarizer(args.checkpoint, map_location=device,
                              trusted_classes=args.trust_class)
+    ratio = args.ratio if args.ratio is not None else checkpoint_budget(module)
     score_kwargs = None
     if args.query is not None:
         if "query" not in inspect.signature(module.score_video).parameters:
@@ -80,7 +90,7 @@ def _summarize(args: argparse.Namespace) -> int:
         args.video,
         module,
         encoder,
-        ratio=args.ratio,
+        ratio=ratio,
         out_dir=args.out,
         force=args.force,
         sampling=Sampling(target_fps=args.fps, stride=args.stride),

@@ -1,8 +1,8 @@
 """``vsumlab sweep FILE --trials N``: a sweep file's trials without a W&B server (random search).
 
-Each trial is the command ``wandb agent`` would run, results in ``runs/sweeps/<id>/trial<i>``;
-the leaderboard goes to ``runs/sweeps/<id>/leaderboard.md``. Unknown arguments are appended to
-every trial's command (e.g. ``--trainer.max_epochs=2``). See :mod:`vsumlab.training.sweeps`.
+Each trial is the command ``wandb agent`` would run, results in
+``runs/sweeps/<id>/<id>-trial<i>`` (run ids unique per sweep); the leaderboard goes to
+``runs/sweeps/<id>/leaderboard.md``. Unknown arguments are appended to every trial's command (e.g. ``--trainer.max_epochs=2``). See :mod:`vsumlab.training.sweeps`.
 """
 
 from __future__ import annotations

@@ -200,6 +200,17 @@ class SummarizationDataModule(L.LightningDataModule):
             self._datasets = datasets
         return self._datasets
 
+    def reuse_datasets(self, other: Any) -> bool:
+        """Take the datasets ``other`` (another fold of the same data) has already read, so a
+        cross-validation reads its files once; only when both name the same files. Records
+        are shared read-only (items copy features into new batches)."""
+        same = (isinstance(other, SummarizationDataModule) and other._datasets is not None
+                and [self.dataset_path, *self.extra_paths]
+                == [other.dataset_path, *other.extra_paths])
+        if same and self._datasets is None:
+            self._datasets = other._datasets
+        return same
+
     @property
     def target(self) -> VideoDataset:
         return next(iter(self.datasets.values()))

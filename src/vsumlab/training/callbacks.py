@@ -93,3 +93,47 @@ def _as_lists(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_as_lists(item) for item in value]
     return value
+
+
+class LoopTimer(L.Callback):
+    """Wall time inside Lightning's training, validation and prediction loops (from the first
+    epoch's start to the last one's end: steps, data loading, per-epoch checkpoints), summed
+    over every run the callback is attached to; what a benchmark sets against the total to
+    find the fixed cost of a run. Nested loops (validation inside training) count once."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._depth = 0
+        self._start = 0.0
+
+    def _enter(self) -> None:
+        import time
+
+        if self._depth == 0:
+            self._start = time.perf_counter()
+        self._depth += 1
+
+    def _leave(self) -> None:
+        import time
+
+        self._depth = max(0, self._depth - 1)
+        if self._depth == 0:
+            self.seconds += time.perf_counter() - self._start
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._enter()
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._leave()
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._enter()
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._leave()
+
+    def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._enter()
+
+    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._leave()

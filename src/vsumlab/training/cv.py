@@ -1,21 +1,29 @@
 """K-fold cross-validation: one Lightning run per fold, results written atomically.
 
+The recipe and its overrides are parsed once into a run plan (:mod:`vsumlab.training.plan`);
+each fold and seed is that plan with typed fields set, built into one model, data module and
+Trainer. Fold count and model selection are read from the plan.
+
 Layout of a results folder::
 
     OUT/
       run.json            identity of the run (recipe, overrides, seeds); a rerun must match it
-      config.yaml         the composed recipe
+      config.yaml         the effective configuration (recipe + overrides, fold 0), with the
+                          recipe, overrides and git commit in its header comment
       environment.json    git commit, package versions, machine
       pretrain/           optional pretraining stage (``pretrain`` recipe): checkpoints/, csv/,
                           config.yaml, result.json; every fold fine-tunes from its checkpoint
       seed_<s>/fold_<k>/  checkpoints/ (last.ckpt, best), csv/, predictions.h5, result.json
-                          (test and validation metrics of the selected checkpoint, seeds)
+                          (test and validation metrics of the selected checkpoint, seeds),
+                          config.yaml (the fold's effective configuration: its fold and seed)
       results.json        rows: model and references (random, uniform, human), F1 in percent;
                           the model row also holds val_f1/val_kendall/... (mean over folds of
                           the selected checkpoints' validation metrics: what sweeps optimise)
       results.md          the same as a markdown table
 
-A finished fold (its ``result.json`` exists) is skipped on rerun; an interrupted one resumes
+W&B records each fold's effective configuration with a ``vsumlab`` block (experiment, recipe,
+overrides, fold, seed, git commit), and its best checkpoint, predictions and result.json as an
+artifact. A finished fold (its ``result.json`` exists) is skipped on rerun; an interrupted one resumes
 from ``checkpoints/last.ckpt``. An existing folder of another run is never overwritten
 without ``force``.
 
@@ -30,20 +38,19 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from vsumlab.errors import ConfigError, OutputExistsError
 from vsumlab.io import write_json_atomic, write_text_atomic
 from vsumlab.training.earlier_class_paths import with_earlier_class_paths
-from vsumlab.training.environment import environment_record
+from vsumlab.training.environment import environment_record, git_commit
 from vsumlab.training.fold_results import REFERENCE_ROWS, ResultRow, format_table, write_results
-from vsumlab.training.recipes import compose_recipe
+
+if TYPE_CHECKING:
+    from vsumlab.training.plan import RecipeConfig
 
 
 @dataclass
@@ -59,11 +66,18 @@ class CVOptions:
     wandb_mode: str | None = None  # offline | online | disabled (default: WANDB_MODE or offline)
     wandb_project: str = "vsumlab"
     reference_draws: int = 20
-    quiet: bool = False
+    quiet: bool = False  # print nothing (the caller reads the returned rows)
+    verbose: bool = False  # Lightning's and W&B's own messages too
     # optional pretraining stage (e.g. ViSP, Cap2Sum): one fit of this recipe, then every fold
     # starts from its last checkpoint through --model.init_args.pretrained
     pretrain: Path | None = None
     pretrain_overrides: list[str] = field(default_factory=list)
+    # a checkpoint every fold starts from (without a pretraining stage), and the model argument
+    # a pretrained checkpoint goes to (``captioner`` for CLIP-It's guide)
+    pretrained: Path | None = None
+    pretrain_into: str = "pretrained"
+    # extra Lightning callbacks attached to every fold's trainer (e.g. a benchmark's timer)
+    callbacks: list[Any] = field(default_factory=list)
 
     @property
     def experiment(self) -> str:
@@ -124,24 +138,38 @@ class Effective:
     pretrain: dict[str, Any] | None = None
 
 
-def _effective(cli: Any, composed: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
-    """The parsed configuration of ``cli`` without the recipe file name; an override restating a
-    default leaves it unchanged. A seed LightningCLI draws (``seed_everything: true``) is left
-    out: it is drawn anew by every process."""
-    config = cli.config.as_dict()
-    config.pop("config", None)
+def _effective(recipe: RecipeConfig, composed: dict[str, Any], overrides: Sequence[str],
+               pretrained: Path | None = None, pretrain_into: str = "pretrained",
+               folds: bool = True) -> dict[str, Any]:
+    """The parsed configuration at fold 0 (what a rerun must match), without the recipe file
+    name; an override restating a default leaves it unchanged. A seed LightningCLI draws
+    (``seed_everything: true``) is left out: it is drawn anew by every process."""
+    config = _fold_zero(recipe) if folds else recipe.config.clone()
+    if pretrained is not None:
+        key = f"model.init_args.{pretrain_into}"
+        if key not in config:
+            raise ConfigError(f"{recipe.recipe}: the model has no '{pretrain_into}' argument to "
+                              "start from a pretrained checkpoint")
+        config[key] = str(pretrained)
+    return identity_config(recipe.effective(config), composed, overrides)
+
+
+def identity_config(effective: dict[str, Any], composed: dict[str, Any],
+                    overrides: Sequence[str]) -> dict[str, Any]:
+    """What of an effective configuration (plain data) identifies a run: a seed drawn by
+    every process and optimizer choices left unset are dropped."""
     recipe_seed = composed.get("seed_everything")
     seed_given = (isinstance(recipe_seed, int) and not isinstance(recipe_seed, bool)) or any(
         o.lstrip("-").startswith("seed_everything") for o in overrides
     )
     if not seed_given:
-        config.pop("seed_everything", None)
+        effective.pop("seed_everything", None)
     # the optimizer/scheduler choices came later: left at None they keep earlier folders' identity
-    init_args = (config.get("model") or {}).get("init_args") or {}
+    init_args = (effective.get("model") or {}).get("init_args") or {}
     for key in ("optimizer", "lr_scheduler", "lr_scheduler_config"):
         if key in init_args and init_args[key] is None:
             del init_args[key]
-    return config
+    return effective
 
 
 def _identity(
@@ -169,6 +197,8 @@ def _identity(
         "deterministic": options.deterministic,
         "seeds": options.seeds,
     }
+    if options.pretrained is not None:
+        identity["pretrained"] = str(options.pretrained)
     if pretrain is not None:
         identity["pretrain"] = {"recipe": str(options.pretrain),
                                 "overrides": options.pretrain_overrides}
@@ -249,6 +279,8 @@ def _loggers(
     shared_run: Any = None,
     prefix: str = "",
 ) -> list:
+    """The run's CSV logger and W&B logger; ``config``: what W&B records as the run's config
+    (the effective configuration, fold, seed and commit)."""
     from vsumlab.training.resume import ResumableCSVLogger, wandb_run_id
 
     loggers: list = [ResumableCSVLogger(save_dir=str(fold_dir), name="csv", version="")]
@@ -273,9 +305,46 @@ def _loggers(
             offline=mode in ("offline", "dryrun"),
             config=config,
             job_type="cv-fold",
+            settings=_wandb_settings(options),
         )
+        # Lightning passes anonymous=None, which wandb >= 0.22 warns about on every run
+        wandb_logger._wandb_init.pop("anonymous", None)
         loggers.append(wandb_logger)
     return loggers
+
+
+def _wandb_settings(options: CVOptions) -> Any:
+    import wandb
+
+    # silent: no "wandb:" banner, sync hints or run summaries on the console (--verbose keeps them)
+    return wandb.Settings(silent=not options.verbose)
+
+
+def _run_record(options: CVOptions, config: dict[str, Any], fold: int | None,
+                seed: int | None, commit: str | None) -> dict[str, Any]:
+    """What W&B records as a run's config: the effective configuration and what ran it."""
+    return {**config, "vsumlab": {"experiment": options.experiment, "recipe": str(options.recipe),
+                                  "overrides": list(options.overrides), "fold": fold,
+                                  "seed": seed, "git_commit": commit}}
+
+
+def _log_artifacts(loggers: Sequence[Any], name: str, files: Sequence[Path | None]) -> None:
+    """The fold's best checkpoint, predictions and result.json, as one W&B artifact."""
+    for logger in loggers:
+        if logger.__class__.__name__ != "WandbLogger":
+            continue
+        import wandb
+
+        artifact = wandb.Artifact(name=_artifact_name(name), type="cv-fold")
+        for path in files:
+            if path is not None and Path(path).is_file():
+                artifact.add_file(str(path), name=Path(path).name)
+        logger.experiment.log_artifact(artifact)
+
+
+def _artifact_name(name: str) -> str:
+    # W&B artifact names: alphanumerics, dashes, underscores, dots
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
 
 
 def _finish_wandb(loggers: Sequence[Any], shared_run: Any = None) -> None:
@@ -297,7 +366,8 @@ def _start_sweep_run(options: CVOptions, sweep: SweepContext, config: dict[str, 
         mode="offline" if mode in ("offline", "dryrun") else "online",
         config={"vsumlab_cv": {"recipe": str(options.recipe), "overrides": options.overrides,
                                "out": str(options.out_dir)},
-                "recipe_config": config},
+                "recipe_config": config, "git_commit": git_commit()},
+        settings=_wandb_settings(options),
     )
 
 
@@ -310,26 +380,10 @@ def _fold_log(result: dict[str, Any], index: int) -> dict[str, Any]:
     return values
 
 
-def _fold_args(
-    composed_path: Path,
-    options: CVOptions,
-    fold: int,
-    seed: int | None,
-    pretrained: Path | None = None,
-) -> list[str]:
-    args = ["--config", str(composed_path), *options.overrides, f"--data.init_args.fold={fold}"]
-    if pretrained is not None:
-        args.append(f"--model.init_args.pretrained={pretrained}")
-    if seed is not None:
-        args.append(f"--seed_everything={seed}")
-    return args
-
-
-def _effective_seeds(cli: Any) -> dict[str, Any]:
-    """The seeds a fold actually ran with (LightningCLI writes a drawn seed back)."""
-    config = cli.config
+def _effective_seeds(config: Any, datamodule: Any) -> dict[str, Any]:
+    """The seeds a run actually used (a drawn seed is written back into its configuration)."""
     seed = config.get("seed_everything") if hasattr(config, "get") else None
-    data_hparams = dict(getattr(cli.datamodule, "hparams", {}) or {})
+    data_hparams = dict(getattr(datamodule, "hparams", {}) or {})
     return {"seed_everything": seed, "split_seed": data_hparams.get("split_seed")}
 
 
@@ -344,28 +398,23 @@ def _validation_metrics(trainer: Any, model: Any, datamodule: Any) -> dict[str, 
     return {k.split("/", 1)[1]: float(v) for k, v in metrics.items() if k.startswith("val/")}
 
 
-def _selection(model: Any) -> str:
-    protocol = getattr(model, "protocol", None)
-    return getattr(protocol, "model_selection", "last")
-
-
 def run_fold(
     options: CVOptions,
-    composed_path: Path,
-    composed: dict[str, Any],
+    recipe: RecipeConfig,
     fold: int,
     seed: int | None,
     pretrained: Path | None = None,
     shared_run: Any = None,
+    progress: Any = None,
 ) -> dict[str, Any]:
     """Train (or resume) one fold, then score its test videos. Returns the fold's result."""
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    from vsumlab.cli.lightning import make_cli
     from vsumlab.data.schema import Dataset
     from vsumlab.evaluation import metrics
     from vsumlab.evaluation.predictions import write_predictions
     from vsumlab.training.callbacks import RNGStateCheckpoint
+    from vsumlab.training.plan import RunPlan, build
     from vsumlab.training.resume import keep_metrics_until, resume_checkpoint
 
     seed_dir = options.out_dir / (f"seed_{seed}" if seed is not None else "seed_default")
@@ -373,22 +422,19 @@ def run_fold(
     done = fold_dir / "result.json"
     if done.is_file():
         return json.loads(done.read_text())
-    if is_global_zero():
+    zero = is_global_zero()
+    if zero:
         fold_dir.mkdir(parents=True, exist_ok=True)
     run_name = f"{options.experiment}-fold{fold}" + (f"-seed{seed}" if seed is not None else "")
     resume_from, resume_epoch = resume_checkpoint(fold_dir / "checkpoints")
-    if is_global_zero():  # rows after the checkpoint are logged again; a fresh fold starts empty
+    if zero:  # rows after the checkpoint are logged again; a fresh fold starts empty
         keep_metrics_until(fold_dir / "csv" / "metrics.csv", resume_epoch)
 
-    # Peek at the model's selection rule before building the trainer callbacks.
-    fold_args = _fold_args(composed_path, options, fold, seed, pretrained)
-    probe = make_cli(fold_args, run=False,
-                     trainer_overrides={"logger": False, "callbacks": [],
-                                        "enable_checkpointing": False})
-    selection = _selection(probe.model)
-    if selection == "best_test" and getattr(probe.datamodule, "val_source", "test") != "test":
-        # the "best test epoch" (e.g. a preset's) selects on the test videos, as labelled
-        fold_args = [*fold_args, "--data.init_args.val_source=test"]
+    plan = RunPlan(options.recipe, tuple(options.overrides), fold=fold, seed=seed,
+                   pretrained=pretrained, pretrained_into=options.pretrain_into,
+                   deterministic=options.deterministic)
+    config = recipe.resolve(plan)
+    selection = recipe.model_selection()
     monitor = None if selection == "last" else "val/f1"
     checkpoint = ModelCheckpoint(
         dirpath=str(fold_dir / "checkpoints"),
@@ -399,18 +445,23 @@ def run_fold(
         save_top_k=1,
     )
     prefix = f"fold{fold}" + (f"_seed{seed}" if seed is not None else "")
-    loggers = _loggers(options, fold_dir, run_name, composed, shared_run, prefix)
+    commit = git_commit()
+    record = _run_record(options, recipe.effective(config), fold, seed, commit)
+    loggers = _loggers(options, fold_dir, run_name, record, shared_run, prefix)
+    if zero:  # the fold's effective configuration, readable by `vsumlab fit --config`
+        write_text_atomic(fold_dir / "config.yaml", _config_header(options, fold, seed, commit)
+                          + recipe.dump(config))
+    callbacks: list[Any] = [checkpoint, RNGStateCheckpoint(), *options.callbacks]
+    if progress is not None:
+        callbacks.append(progress.callback(fold, seed))
     overrides: dict[str, Any] = {
         "default_root_dir": str(fold_dir),
         "logger": loggers,
-        "callbacks": [checkpoint, RNGStateCheckpoint()],
+        "callbacks": callbacks,
         "enable_progress_bar": False,
         "enable_model_summary": False,
     }
-    if options.deterministic:
-        overrides["deterministic"] = True
-    cli = make_cli(fold_args, run=False, trainer_overrides=overrides)
-    trainer, model, datamodule = cli.trainer, cli.model, cli.datamodule
+    model, datamodule, trainer = build(plan, recipe, config=config, trainer_overrides=overrides)
 
     if datamodule.keys["train"]:
         trainer.fit(model, datamodule=datamodule, weights_only=True,
@@ -427,7 +478,6 @@ def run_fold(
         trainer.limit_predict_batches = 1.0
     outputs = trainer.predict(model, dataloaders=datamodule.test_dataloader())
     predictions = gather_predictions({k: v for batch in outputs for k, v in batch.items()})
-    zero = is_global_zero()
     if zero:
         write_predictions(fold_dir / "predictions.h5", predictions, force=True)
 
@@ -450,7 +500,7 @@ def run_fold(
         **({"rank_undefined": scores.to_dict()["rank_undefined"]}
            if "rank_undefined" in scores.to_dict() else {}),
         "val": val_metrics,
-        "seeds": _effective_seeds(cli),
+        "seeds": _effective_seeds(config, datamodule),
         "references": {name: _as_metrics(value) for name, value in references.items()},
         "model_selection": selection,
         "protocol": protocol.to_dict(),
@@ -460,10 +510,25 @@ def run_fold(
     for logger in trainer.loggers:
         logger.log_metrics({f"test/{k}": v for k, v in result["model"].items()})
         logger.save()
-    _finish_wandb(trainer.loggers, shared_run)
     if zero:
         write_json_atomic(done, result)
+        if shared_run is None:
+            best = checkpoint.best_model_path or checkpoint.last_model_path
+            _log_artifacts(trainer.loggers, run_name,
+                           [Path(best) if best else None, fold_dir / "predictions.h5", done])
+    _finish_wandb(trainer.loggers, shared_run)
     return result
+
+
+def _config_header(options: CVOptions, fold: int | None, seed: int | None,
+                   commit: str | None) -> str:
+    """Comment lines on top of a recorded config.yaml: what produced it."""
+    lines = [f"# vsumlab cv {options.experiment}: recipe {options.recipe}",
+             f"# overrides: {' '.join(options.overrides) or '(none)'}"]
+    if fold is not None or seed is not None:
+        lines.append(f"# fold {fold}, seed {seed if seed is not None else 'of the recipe'}")
+    lines.append(f"# git commit: {commit or 'unknown'}")
+    return "\n".join(lines) + "\n"
 
 
 def _as_metrics(scores: Any) -> dict[str, float]:
@@ -472,59 +537,53 @@ def _as_metrics(scores: Any) -> dict[str, float]:
 
 
 def _probe(
-    composed_path: Path, options: CVOptions, composed: dict[str, Any]
+    recipe: RecipeConfig, options: CVOptions, composed: dict[str, Any]
 ) -> tuple[int, dict[str, Any], list[dict[str, list[str]]] | None]:
     """The number of folds, the effective configuration (fold 0's, the fold index aside) and
-    the splits themselves when a split file gives them (else None)."""
-    from vsumlab.cli.lightning import make_cli
-
-    cli = make_cli(_fold_args(composed_path, options, 0, None), run=False,
-                   trainer_overrides={"logger": False, "callbacks": [],
-                                      "enable_checkpointing": False})
-    splits = cli.datamodule.splits()
-    from_file = getattr(cli.datamodule, "split_file", None) is not None
+    the splits themselves when a split file gives them (else None). Builds the data module
+    alone: nothing is trained or written."""
+    datamodule = recipe.datamodule()
+    splits = datamodule.splits()
+    from_file = getattr(datamodule, "split_file", None) is not None
     file_splits = [split.to_dict() for split in splits] if from_file else None
-    return len(splits), _effective(cli, composed, options.overrides), file_splits
-
-
-def _pretrain_args(config_path: Path, options: CVOptions) -> list[str]:
-    return ["--config", str(config_path), *options.pretrain_overrides]
-
-
-def _check_pretrain(config_path: Path, options: CVOptions, composed: dict[str, Any]
-                    ) -> dict[str, Any]:
-    """The pretraining stage's effective configuration (errors surface before any writing)."""
-    from vsumlab.cli.lightning import make_cli
-
-    cli = make_cli(_pretrain_args(config_path, options), run=False,
-                   trainer_overrides={"logger": False, "callbacks": [],
-                                      "enable_checkpointing": False})
-    return _effective(cli, composed, options.pretrain_overrides)
+    effective = _effective(recipe, composed, options.overrides, options.pretrained,
+                           options.pretrain_into)
+    return len(splits), effective, file_splits
 
 
 def run_pretrain(
-    options: CVOptions, text: str, shared_run: Any = None, private_dir: Path | None = None
+    options: CVOptions, recipe: RecipeConfig, shared_run: Any = None,
+    private: bool = False,
 ) -> Path:
     """Fit the pretraining recipe once (resuming if interrupted); its last checkpoint.
-    ``private_dir``: where a process other than rank 0 keeps its copy of the config."""
+    ``private``: on a process other than rank 0 (which writes nothing)."""
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    from vsumlab.cli.lightning import make_cli
     from vsumlab.training.callbacks import RNGStateCheckpoint
+    from vsumlab.training.plan import RunPlan, build
     from vsumlab.training.resume import keep_metrics_until, resume_checkpoint
 
+    assert options.pretrain is not None
     stage = options.out_dir.resolve() / "pretrain"  # folds record the path: absolute
     done = stage / "result.json"
     if done.is_file():
         return Path(json.loads(done.read_text())["checkpoint"])
-    config_path = private_dir / "pretrain.yaml" if private_dir else stage / "config.yaml"
-    write_text_atomic(config_path, text)
+    plan = RunPlan(options.pretrain, tuple(options.pretrain_overrides),
+                   deterministic=options.deterministic)
+    config = recipe.resolve(plan)
+    commit = git_commit()
+    if not private:
+        write_text_atomic(stage / "config.yaml", _config_header(options, None, None, commit)
+                          + recipe.dump(config))
     resume_from, resume_epoch = resume_checkpoint(stage / "checkpoints")
-    if private_dir is None:
+    if not private:
         keep_metrics_until(stage / "csv" / "metrics.csv", resume_epoch)
     checkpoint = ModelCheckpoint(dirpath=str(stage / "checkpoints"), save_last=True, save_top_k=0)
-    loggers = _loggers(options, stage, f"{options.experiment}-pretrain",
-                       yaml.safe_load(text), shared_run, "pretrain")
+    record = {**recipe.effective(config),
+              "vsumlab": {"experiment": options.experiment, "recipe": str(options.pretrain),
+                          "overrides": list(options.pretrain_overrides), "git_commit": commit}}
+    loggers = _loggers(options, stage, f"{options.experiment}-pretrain", record, shared_run,
+                       "pretrain")
     overrides: dict[str, Any] = {
         "default_root_dir": str(stage),
         "logger": loggers,
@@ -532,17 +591,16 @@ def run_pretrain(
         "enable_progress_bar": False,
         "enable_model_summary": False,
     }
-    if options.deterministic:
-        overrides["deterministic"] = True
-    cli = make_cli(_pretrain_args(config_path, options), run=False, trainer_overrides=overrides)
+    model, datamodule, trainer = build(plan, recipe, config=config, trainer_overrides=overrides)
     last = stage / "checkpoints" / "last.ckpt"
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule, weights_only=True,
-                    ckpt_path=str(resume_from) if resume_from else None)
-    _finish_wandb(cli.trainer.loggers, shared_run)
+    trainer.fit(model, datamodule=datamodule, weights_only=True,
+                ckpt_path=str(resume_from) if resume_from else None)
+    _finish_wandb(trainer.loggers, shared_run)
     if not last.is_file():
         raise ConfigError(f"{options.pretrain}: pretraining wrote no checkpoint (no epoch ran?)")
-    if private_dir is None:
-        write_json_atomic(done, {"checkpoint": str(last), "seeds": _effective_seeds(cli),
+    if not private:
+        write_json_atomic(done, {"checkpoint": str(last),
+                                 "seeds": _effective_seeds(config, datamodule),
                                  "recipe": str(options.pretrain),
                                  "overrides": options.pretrain_overrides})
     return last
@@ -559,77 +617,100 @@ def _mean_metrics(values: Sequence[dict[str, float] | None]) -> dict[str, float]
 
 def run_cv(options: CVOptions) -> list[ResultRow]:
     """Run every fold (and seed) of a recipe; write and return the results rows."""
+    from vsumlab.training.progress import quiet_output
+
+    with quiet_output(options.verbose):
+        return _run_cv(options)
+
+
+def _run_cv(options: CVOptions) -> list[ResultRow]:
+    from vsumlab.training.plan import RecipeConfig
+
     if options.pretrain_overrides and options.pretrain is None:
         raise ConfigError("--pretrain.* overrides given without --pretrain RECIPE")
-    composed = compose_recipe(options.recipe)
-    text = yaml.safe_dump(composed, sort_keys=False)
-    pretrain = compose_recipe(options.pretrain) if options.pretrain is not None else None
-    pretrain_text = yaml.safe_dump(pretrain, sort_keys=False) if pretrain is not None else ""
-    with tempfile.TemporaryDirectory(prefix="vsumlab-cv-") as tmp:
-        # Validate the whole configuration before anything is written to the results folder.
-        probe_path = Path(tmp) / "config.yaml"
-        probe_path.write_text(text)
-        n_folds, config, file_splits = _probe(probe_path, options, composed)
-        effective = Effective(config)
-        if pretrain is not None:
-            pretrain_path = Path(tmp) / "pretrain.yaml"
-            pretrain_path.write_text(pretrain_text)
-            effective.pretrain = _check_pretrain(pretrain_path, options, pretrain)
+    # the recipe (and pretraining recipe) parsed once; every fold is this plan at fold k, seed s
+    recipe = RecipeConfig(options.recipe, options.overrides)
+    composed = recipe.composed
+    pre_recipe = (RecipeConfig(options.pretrain, options.pretrain_overrides)
+                  if options.pretrain is not None else None)
+    pretrain = pre_recipe.composed if pre_recipe is not None else None
+    # Validate the whole configuration before anything is written to the results folder.
+    n_folds, config, file_splits = _probe(recipe, options, composed)
+    effective = Effective(config)
+    if pre_recipe is not None:
+        effective.pretrain = _effective(pre_recipe, pre_recipe.composed,
+                                        options.pretrain_overrides, folds=False)
     folds = options.folds if options.folds is not None else list(range(n_folds))
     for fold in folds:
         if not 0 <= fold < n_folds:
             raise ConfigError(f"--folds: fold {fold} out of range (the setting has {n_folds})")
     zero = is_global_zero()
-    with tempfile.TemporaryDirectory(prefix="vsumlab-cv-rank-") as private:
-        if zero:
-            from vsumlab.training.fingerprints import input_files
+    if zero:
+        from vsumlab.training.fingerprints import input_files
 
-            inputs = input_files(effective.config)
-            if effective.pretrain is not None:
-                inputs.update(input_files(effective.pretrain, "pretrain."))
-            prepare_out_dir(options, _identity(options, composed, pretrain, effective, file_splits), inputs)
-            composed_path = options.out_dir / "config.yaml"
-            write_json_atomic(options.out_dir / "environment.json", environment_record())
-        else:  # other DDP ranks read their own copy and write nothing in the results folder
-            composed_path = Path(private) / "config.yaml"
-        write_text_atomic(composed_path, text)
-        rows = _run_folds(options, composed, composed_path, pretrain_text if pretrain else None,
-                          folds, n_folds, None if zero else Path(private))
+        inputs = input_files(effective.config)
+        if effective.pretrain is not None:
+            inputs.update(input_files(effective.pretrain, "pretrain."))
+        identity = _identity(options, composed, pretrain, effective, file_splits)
+        prepare_out_dir(options, identity, inputs)
+        environment = environment_record()
+        write_json_atomic(options.out_dir / "environment.json", environment)
+        # the effective configuration (overrides applied; fold 0, the recipe's seed): what ran
+        header = _config_header(options, None, None, environment.get("git_commit"))
+        write_text_atomic(options.out_dir / "config.yaml", header + recipe.dump(
+            _fold_zero(recipe)))
+    rows = _run_folds(options, recipe, pre_recipe, folds, n_folds, private=not zero)
     if rows is None:
         return []
     if not options.quiet:
-        print(format_table(rows, options.experiment))
+        print(format_table(rows, options.experiment), end="")
     return rows
+
+
+def _fold_zero(recipe: RecipeConfig) -> Any:
+    from vsumlab.training.plan import FOLD_KEY
+
+    config = recipe.config.clone()
+    if recipe.has_folds:
+        config[FOLD_KEY] = 0
+    return config
 
 
 def _run_folds(
     options: CVOptions,
-    composed: dict[str, Any],
-    composed_path: Path,
-    pretrain_text: str | None,
+    recipe: RecipeConfig,
+    pre_recipe: RecipeConfig | None,
     folds: list[int],
     n_folds: int,
-    private_dir: Path | None,
+    private: bool,
 ) -> list[ResultRow] | None:
     """Pretraining (optional), every fold and seed, the results files (rank 0; other ranks
     take part in training and return None)."""
-    zero = private_dir is None
+    from vsumlab.training.progress import CVProgress
+
+    zero = not private
     seeds: list[int | None] = list(options.seeds) if options.seeds else [None]
     sweep = sweep_context()
     shared_run = None
     if zero and sweep is not None and _wandb_mode(options, default="online") != "disabled":
-        shared_run = _start_sweep_run(options, sweep, composed)
+        shared_run = _start_sweep_run(options, sweep, recipe.composed)
+    progress = CVProgress(len(seeds) * len(folds), recipe.max_epochs(),
+                          enabled=zero and not options.quiet)
+    progress.header(options.experiment, options.recipe, len(folds), n_folds, len(seeds),
+                    recipe.model_selection(), options.out_dir)
     try:
-        pretrained = None
-        if pretrain_text is not None:
-            pretrained = run_pretrain(options, pretrain_text, shared_run, private_dir)
+        pretrained = options.pretrained
+        if pre_recipe is not None:
+            pretrained = run_pretrain(options, pre_recipe, shared_run, private)
         results = []
         for s in seeds:
             for f in folds:
-                results.append(run_fold(options, composed_path, composed, f, s, pretrained,
-                                        shared_run))
+                results.append(run_fold(options, recipe, f, s, pretrained, shared_run,
+                                        progress))
+                progress.fold_done(results[-1])
                 if shared_run is not None:
                     shared_run.log(_fold_log(results[-1], len(results) - 1))
+        progress.close()
         if not zero:
             return None
 
@@ -670,6 +751,7 @@ def _run_folds(
             shared_run.log(summary)
             shared_run.summary.update(summary)
     except BaseException:
+        progress.close()
         if shared_run is not None:
             shared_run.finish(exit_code=1)
         _flush_wandb()

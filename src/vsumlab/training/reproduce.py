@@ -351,13 +351,14 @@ class Reproducer:
             self._results[spec.slug] = (None, str(folder), synthetic)
             return self._results[spec.slug]
         try:
+            checkpoint = None
             if spec.pretrain:  # one pretraining serves every run that names the same one
                 checkpoint = self.pretrained(spec.pretrain, pre_overrides)
-                fold_overrides.append(f"--model.init_args.{spec.pretrain_into}={checkpoint}")
             run_cv(CVOptions(
                 recipe=Path(spec.recipe), out_dir=folder, overrides=fold_overrides,
                 name=spec.slug, seeds=self.options.seeds, force=self.options.force,
                 wandb_mode=self.options.wandb_mode, quiet=True,
+                pretrained=checkpoint, pretrain_into=spec.pretrain_into,
             ))
             results = json.loads((folder / "results.json").read_text())
             self.runs[spec.slug] = "ok"
@@ -370,6 +371,7 @@ class Reproducer:
     def pretrained(self, recipe: str, overrides: Sequence[str]) -> Path:
         """The checkpoint of a pretraining (recipe + overrides), fitted once and cached."""
         from vsumlab.training.cv import CVOptions, run_pretrain
+        from vsumlab.training.plan import RecipeConfig
         from vsumlab.training.recipes import compose_recipe
 
         composed = compose_recipe(recipe)
@@ -381,14 +383,12 @@ class Reproducer:
         slug = f"{Path(recipe).parent.name}-{Path(recipe).stem}-{digest}"
         if slug not in self._pretrained:
             try:
-                import yaml
-
                 options = CVOptions(recipe=Path(recipe), out_dir=self.options.out_dir / "pretrain"
                                     / slug, name=slug, pretrain=Path(recipe),
                                     pretrain_overrides=list(overrides),
-                                    wandb_mode=self.options.wandb_mode)
-                text = yaml.safe_dump(composed, sort_keys=False)
-                self._pretrained[slug] = run_pretrain(options, text)
+                                    wandb_mode=self.options.wandb_mode, quiet=True)
+                self._pretrained[slug] = run_pretrain(
+                    options, RecipeConfig(recipe, list(overrides)))
                 self.runs[slug] = "ok"
             except Exception as exc:
                 self._pretrained[slug] = exc

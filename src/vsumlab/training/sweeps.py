@@ -121,6 +121,13 @@ def agent_command(
     return out
 
 
+def trial_run_id(sweep_id: str, index: int) -> str:
+    """The W&B run id (and folder name) of a local trial: unique per sweep, so the offline
+    runs of two sweeps never share an id when they are synced into one project."""
+    slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in sweep_id).strip("-") or "sweep"
+    return f"{slug}-trial{index}"
+
+
 @dataclass
 class Trial:
     """One local trial: its values, folder, exit status and the sweep metric it reached."""
@@ -175,7 +182,7 @@ def run_local_sweep(
     done: list[Trial] = []
     for index in range(trials):
         values = sample_values(sweep["parameters"], rng)
-        run_id = f"trial{index}"
+        run_id = trial_run_id(sweep_id, index)
         command = [*agent_command(sweep, values, interpreter=sys.executable), *extra]
         print(f"[{sweep_id}/{run_id}] {' '.join(command)}", flush=True)
         finished = subprocess.run(command, cwd=cwd, env={**env, "WANDB_RUN_ID": run_id})
