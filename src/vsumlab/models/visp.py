@@ -60,8 +60,22 @@ def planted_lift(logits: Tensor, planted: Tensor, mask: Tensor) -> tuple[Tensor,
 
 
 class PretrainedSummarizerExport:
-    """Checkpoints of a pretraining stage: ``summarizer_state_dict`` (what fine-tuning loads,
-    scoring head freshly initialised when ``hparams.reset_head``) and ``summarizer_config``."""
+    """What every pretraining stage (ViSP's, FSA's) shares: checkpoints carry
+    ``summarizer_state_dict`` (what fine-tuning loads, scoring head freshly initialised when
+    ``hparams.reset_head``) and ``summarizer_config``; validation reports only the logged losses;
+    the pretraining data's feature dimension must match ``input_dim``."""
+
+    def on_validation_epoch_end(self) -> None:
+        """No summarization metrics: pretraining videos carry no labels of the target dataset."""
+
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        if isinstance(datamodule, ViSPPretrainDataModule) and datamodule.feature_dim != self.input_dim:
+            raise ConfigError(
+                f"feature dimension mismatch: the pretraining data ({', '.join(datamodule.paths)})"
+                f" has {datamodule.feature_dim}-d features but model.input_dim is {self.input_dim}"
+            )
+        super().setup(stage)
 
     def export_summarizer_state(self) -> dict[str, Tensor]:
         """The summarizer weights fine-tuning starts from (head reset if ``reset_head``)."""
@@ -219,15 +233,3 @@ class ViSPPretrainModule(PretrainedSummarizerExport, SummarizerModule):
         self.log("val/loss", loss, batch_size=size, sync_dist=True)
         for name, value in logs.items():
             self.log(f"val/{name}", value, batch_size=size, sync_dist=True)
-
-    def on_validation_epoch_end(self) -> None:
-        """Pretraining has no labels: nothing to reduce beyond the logged losses."""
-
-    def setup(self, stage: str) -> None:
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
-        if isinstance(datamodule, ViSPPretrainDataModule) and datamodule.feature_dim != self.input_dim:
-            raise ConfigError(
-                f"feature dimension mismatch: the pretraining data ({', '.join(datamodule.paths)})"
-                f" has {datamodule.feature_dim}-d features but model.input_dim is {self.input_dim}"
-            )
-        super().setup(stage)

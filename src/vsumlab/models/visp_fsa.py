@@ -22,8 +22,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vsumlab.data.unlabeled_videos import ViSPPretrainDataModule
-from vsumlab.errors import ConfigError
 from vsumlab.models.summarizer import SummarizerModule
 from vsumlab.models.visp import PretrainedSummarizerExport
 
@@ -77,15 +75,3 @@ class FSAPretrainModule(PretrainedSummarizerExport, SummarizerModule):
         size = len(batch["keys"])
         self.log("val/loss", loss, batch_size=size, sync_dist=True)
         self.log("val/accuracy", logs["accuracy"], batch_size=size, sync_dist=True)
-
-    def on_validation_epoch_end(self) -> None:
-        """No summarization metrics here: the validation videos are the source dataset's."""
-
-    def setup(self, stage: str) -> None:
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
-        if isinstance(datamodule, ViSPPretrainDataModule) and datamodule.feature_dim != self.input_dim:
-            raise ConfigError(
-                f"feature dimension mismatch: the pretraining data ({', '.join(datamodule.paths)})"
-                f" has {datamodule.feature_dim}-d features but model.input_dim is {self.input_dim}"
-            )
-        super().setup(stage)
