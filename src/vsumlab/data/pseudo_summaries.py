@@ -88,17 +88,10 @@ class FSAPretrainDataModule(ViSPPretrainDataModule):
         super().__init__(datasets, batch_size, fraction, val_fraction, seed, num_workers)
         self.protocol = Protocol(budget=budget)
 
-    def _loader(self, stage: str, shuffle: bool) -> DataLoader:
-        items = list(self.records[stage].items())
-        return DataLoader(
-            PseudoSummaryVideos(items, self.protocol),
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            drop_last=shuffle and len(items) > self.batch_size,
-            num_workers=self.num_workers,
-            collate_fn=collate_pseudo,
-            persistent_workers=self.num_workers > 0,
-        )
+    def _videos(self, items: Sequence[tuple[str, VideoRecord]]) -> TorchDataset:
+        return PseudoSummaryVideos(items, self.protocol)
+
+    collate = staticmethod(collate_pseudo)
 
     def train_dataloader(self) -> DataLoader:
         if not self.records["train"]:

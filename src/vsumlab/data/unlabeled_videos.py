@@ -131,15 +131,22 @@ class ViSPPretrainDataModule(L.LightningDataModule):
     def feature_dim(self) -> int:
         return next(iter(self.records["train"].values())).feature_dim
 
+    def _videos(self, items: Sequence[tuple[str, VideoRecord]]) -> TorchDataset:
+        """The per-video items of a stage (subclasses add targets, e.g. pseudo-summaries)."""
+        return UnlabeledVideos(items)
+
+    # a plain function, not a bound method: workers need not pickle the datamodule
+    collate = staticmethod(collate_unlabeled)
+
     def _loader(self, stage: str, shuffle: bool) -> DataLoader:
         items = list(self.records[stage].items())
         return DataLoader(
-            UnlabeledVideos(items),
+            self._videos(items),
             batch_size=self.batch_size,
             shuffle=shuffle,
             drop_last=shuffle and len(items) > self.batch_size,
             num_workers=self.num_workers,
-            collate_fn=collate_unlabeled,
+            collate_fn=self.collate,
             persistent_workers=self.num_workers > 0,
         )
 
