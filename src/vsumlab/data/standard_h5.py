@@ -47,13 +47,17 @@ class VideoFeatureDataset(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
+    def gtscore(self, record: VideoRecord) -> torch.Tensor:
+        """The item's ``gtscore`` (T,): the record's, min-max normalised (zeros without one)."""
+        gtscore = record.gtscore if record.gtscore is not None else np.zeros(record.n_steps)
+        return torch.from_numpy(normalise_scores(gtscore))
+
     def __getitem__(self, index: int) -> dict[str, Any]:
         key, record = self.items[index]
-        gtscore = record.gtscore if record.gtscore is not None else np.zeros(record.n_steps)
         return {
             "key": key,
             "features": torch.from_numpy(np.asarray(record.features, dtype=np.float32)),
-            "gtscore": torch.from_numpy(normalise_scores(gtscore)),
+            "gtscore": self.gtscore(record),
         }
 
 

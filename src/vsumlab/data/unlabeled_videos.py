@@ -16,27 +16,20 @@ from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
 from vsumlab.data.schema import Dataset, VideoRecord, read_dataset
-from vsumlab.data.standard_h5 import pad_videos
+from vsumlab.data.standard_h5 import VideoFeatureDataset, pad_videos
 from vsumlab.errors import ConfigError
 
 
-class UnlabeledVideos(TorchDataset):
+class UnlabeledVideos(VideoFeatureDataset):
     """Features only (gtscore zeros: labels are ignored); ``planted`` passes through for
     monitoring on synthetic sets, never for training."""
 
-    def __init__(self, records: Sequence[tuple[str, VideoRecord]]):
-        self.items = list(records)
-
-    def __len__(self) -> int:
-        return len(self.items)
+    def gtscore(self, record: VideoRecord) -> torch.Tensor:
+        return torch.zeros(record.n_steps)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        key, record = self.items[index]
-        item: dict[str, Any] = {
-            "key": key,
-            "features": torch.from_numpy(np.asarray(record.features, dtype=np.float32)),
-            "gtscore": torch.zeros(record.n_steps),
-        }
+        item = super().__getitem__(index)
+        record = self.items[index][1]
         if "planted" in record.extra:
             item["planted"] = torch.from_numpy(np.asarray(record.extra["planted"], np.float32))
         return item
