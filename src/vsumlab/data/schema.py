@@ -421,20 +421,31 @@ def _read_record(group: h5py.Group, path: Path, key: str) -> VideoRecord:
     )
 
 
-def read_dataset(path: str | os.PathLike, validate: bool = True) -> Dataset:
-    """Read a standard h5 file; keys come back in natural order (video_1, video_2, ...)."""
-    path = Path(path)
+def open_h5(path: Path) -> h5py.File:
+    """Open a standard h5 file for reading, with a one-line DatasetError when it is missing or
+    not HDF5."""
     if not path.exists():
         raise DatasetError(f"{path}: no such file")
     try:
-        handle = h5py.File(path, "r")
+        return h5py.File(path, "r")
     except OSError as exc:
         raise DatasetError(f"{path}: not a readable HDF5 file ({exc})") from exc
-    with handle:
+
+
+def video_group_keys(handle: h5py.File, path: Path) -> list[str]:
+    """The file's video groups in natural order (video_1, video_2, ...); at least one."""
+    keys = sorted((k for k in handle if isinstance(handle[k], h5py.Group)), key=natural_key)
+    if not keys:
+        raise DatasetError(f"{path}: contains no video groups")
+    return keys
+
+
+def read_dataset(path: str | os.PathLike, validate: bool = True) -> Dataset:
+    """Read a standard h5 file; keys come back in natural order (video_1, video_2, ...)."""
+    path = Path(path)
+    with open_h5(path) as handle:
         attrs = {name: _attr_value(value) for name, value in handle.attrs.items()}
-        keys = sorted((k for k in handle if isinstance(handle[k], h5py.Group)), key=natural_key)
-        if not keys:
-            raise DatasetError(f"{path}: contains no video groups")
+        keys = video_group_keys(handle, path)
         records = {key: _read_record(handle[key], path, key) for key in keys}
     if validate:
         for record in records.values():

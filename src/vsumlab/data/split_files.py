@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import h5py
 import yaml
 
 from vsumlab.data.splits import Split, parse_split_list, qualify, unqualify
@@ -71,20 +70,14 @@ class DatasetKeys:
 
 def h5_dataset_keys(path: str | os.PathLike) -> DatasetKeys:
     """Name and video keys of an h5 file without reading its records (for conversions)."""
-    from vsumlab.data.schema import natural_key
+    from vsumlab.data.schema import open_h5, video_group_keys
 
     path = Path(path)
-    if not path.is_file():
+    if not path.is_file():  # a folder too is "no such file" here
         raise DatasetError(f"{path}: no such file")
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as exc:
-        raise DatasetError(f"{path}: not a readable HDF5 file ({exc})") from exc
-    with handle:
+    with open_h5(path) as handle:
         attrs = dict(handle.attrs)
-        keys = sorted((k for k in handle if isinstance(handle[k], h5py.Group)), key=natural_key)
-    if not keys:
-        raise DatasetError(f"{path}: contains no video groups")
+        keys = video_group_keys(handle, path)
 
     def text(value: Any) -> str | None:
         if value is None:
