@@ -46,6 +46,18 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
+# PGL-SUM's evaluation code, which CSTA reuses (its preset differs only in model selection)
+_PGLSUM: dict[str, Any] = {
+    "capacity_from": "last_change_point",
+    "knapsack_values": "exact",
+    "tie_break": "exclude",
+    "length_mismatch": "pad",
+    "f1_reduction": "auto",
+    "rank_rate": "stride",
+    "rank_stride": 15,
+    "model_selection": "last",
+}
+
 #: protocol options of public code bases (sources: docs/EVALUATION.md, "Protocol presets");
 #: an option a code base does not fix keeps the project default
 PRESETS: dict[str, dict[str, Any]] = {
@@ -65,28 +77,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # both summaries zero-padded to the longer; 'max' SumMe, 'avg' TVSum; CA-SUM ranks the
     # step scores against every ydata annotator at [::15]; epochs are picked from the training
     # loss (not implemented here: the preset keeps `last`, which does not look at the test fold)
-    "pglsum": {
-        "capacity_from": "last_change_point",
-        "knapsack_values": "exact",
-        "tie_break": "exclude",
-        "length_mismatch": "pad",
-        "f1_reduction": "auto",
-        "rank_rate": "stride",
-        "rank_stride": 15,
-        "model_selection": "last",
-    },
+    "pglsum": _PGLSUM,
     # thswodnjs3/CSTA: PGL-SUM's summary code; TVSum ranks as CA-SUM; the checkpoint kept is the
     # one whose test-fold Kendall and Spearman both improved last
-    "csta": {
-        "capacity_from": "last_change_point",
-        "knapsack_values": "exact",
-        "tie_break": "exclude",
-        "length_mismatch": "pad",
-        "f1_reduction": "auto",
-        "rank_rate": "stride",
-        "rank_stride": 15,
-        "model_selection": "best_test",
-    },
+    "csta": {**_PGLSUM, "model_selection": "best_test"},
 }
 
 
