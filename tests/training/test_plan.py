@@ -55,12 +55,12 @@ def test_resolve_refuses_a_pretrained_checkpoint_the_model_cannot_take(small_tvs
         RecipeConfig(RECIPE, _overrides(small_tvsum_h5, "--model.init_args.lrr=1"))
 
 
-def test_build_gives_each_fold_its_model_data_and_trainer_from_one_parse(
-    small_tvsum_h5, monkeypatch
-) -> None:
+@pytest.fixture
+def cli_parses(monkeypatch) -> list[int]:
+    """Grows by one each time a VsumCLI (one recipe parse) is built."""
     from vsumlab.training import lightning_cli
 
-    parses = []
+    parses: list[int] = []
     original = lightning_cli.VsumCLI.__init__
 
     def counting(self, *args, **kwargs):
@@ -68,11 +68,17 @@ def test_build_gives_each_fold_its_model_data_and_trainer_from_one_parse(
         original(self, *args, **kwargs)
 
     monkeypatch.setattr(lightning_cli.VsumCLI, "__init__", counting)
+    return parses
+
+
+def test_build_gives_each_fold_its_model_data_and_trainer_from_one_parse(
+    small_tvsum_h5, cli_parses
+) -> None:
     recipe = RecipeConfig(RECIPE, _overrides(small_tvsum_h5))
     plan = RunPlan(RECIPE, _overrides(small_tvsum_h5))
     overrides = {"logger": False, "enable_checkpointing": False, "enable_progress_bar": False}
     runs = [build(plan.at(fold, seed=3), recipe, trainer_overrides=overrides) for fold in (0, 1)]
-    assert len(parses) == 1
+    assert len(cli_parses) == 1
     (model0, data0, trainer0), (model1, data1, trainer1) = runs
     assert (data0.fold, data1.fold) == (0, 1) and trainer0 is not trainer1
     assert set(data0.keys["test"]).isdisjoint(data1.keys["test"])
@@ -85,21 +91,12 @@ def test_build_gives_each_fold_its_model_data_and_trainer_from_one_parse(
 
 
 @pytest.mark.slow
-def test_a_cross_validation_parses_its_recipe_once(small_tvsum_h5, tmp_path, monkeypatch) -> None:
+def test_a_cross_validation_parses_its_recipe_once(small_tvsum_h5, tmp_path, cli_parses) -> None:
     """Before the run plan a 2-fold CV built 1 + 2 x 2 LightningCLIs (a probe to count folds, a
     probe and a run per fold); now one parse serves every fold."""
-    from vsumlab.training import lightning_cli
     from vsumlab.training.cv import CVOptions, run_cv
 
-    parses = []
-    original = lightning_cli.VsumCLI.__init__
-
-    def counting(self, *args, **kwargs):
-        parses.append(1)
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(lightning_cli.VsumCLI, "__init__", counting)
     overrides = [o.replace("n_folds=3", "n_folds=2") for o in _overrides(small_tvsum_h5)]
     rows = run_cv(CVOptions(recipe=RECIPE, out_dir=tmp_path / "run", overrides=overrides,
                             quiet=True, wandb_mode="disabled", reference_draws=2))
-    assert len(rows[0].folds) == 2 and len(parses) == 1
+    assert len(rows[0].folds) == 2 and len(cli_parses) == 1
