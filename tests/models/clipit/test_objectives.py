@@ -42,21 +42,28 @@ def _module(dataset, keys, texts, **kwargs):
     return module
 
 
+@torch.no_grad()
+def _objective_and_shared_terms(module, batch):
+    """(logits, masked scores, the module's loss and logs, L_d and L_r recomputed by hand)."""
+    features, mask = batch["features"], batch["mask"]
+    logits = module.batch_logits(batch)
+    loss, logs = module.objective_loss(batch, logits)
+    scores = torch.sigmoid(logits) * mask
+    l_d = diversity_loss(features, scores, mask)
+    l_r = module.reconstruction_term(features, scores, mask)
+    return logits, scores, loss, logs, l_d, l_r
+
+
 def test_supervised_objective_is_a_lc_plus_b_ld_plus_l_lr(videos):
     dataset, keys, batch, texts = videos
     module = _module(
         dataset, keys, texts, classification_weight=0.3, diversity_weight=0.5,
         reconstruction_weight=0.7,
     )  # fmt: skip
-    features, mask = batch["features"], batch["mask"]
-    with torch.no_grad():
-        logits = module.batch_logits(batch)
-        loss, logs = module.objective_loss(batch, logits)
-        scores = torch.sigmoid(logits) * mask
-        labels = module.labels(keys, features.shape[1])
-        l_c = weighted_bce(logits, labels, mask, 2.0)
-        l_d = diversity_loss(features, scores, mask)
-        l_r = module.reconstruction_term(features, scores, mask)
+    logits, scores, loss, logs, l_d, l_r = _objective_and_shared_terms(module, batch)
+    mask = batch["mask"]
+    labels = module.labels(keys, batch["features"].shape[1])
+    l_c = weighted_bce(logits, labels, mask, 2.0)
     assert min(l_c.item(), l_d.item(), l_r.item()) > 1e-3  # every term is present
     torch.testing.assert_close(logs["classification"], l_c)
     torch.testing.assert_close(logs["diversity"], l_d)
@@ -70,14 +77,8 @@ def test_unsupervised_objective_is_b_ld_plus_l_lr_plus_length(videos):
         dataset, keys, texts, objective="unsupervised", diversity_weight=0.5,
         reconstruction_weight=0.7, length_weight=3.0, summary_rate=0.2,
     )  # fmt: skip
-    features, mask = batch["features"], batch["mask"]
-    with torch.no_grad():
-        logits = module.batch_logits(batch)
-        loss, logs = module.objective_loss(batch, logits)
-        scores = torch.sigmoid(logits) * mask
-        l_d = diversity_loss(features, scores, mask)
-        l_r = module.reconstruction_term(features, scores, mask)
-        l_len = length_loss(scores, mask, 0.2)
+    _, scores, loss, logs, l_d, l_r = _objective_and_shared_terms(module, batch)
+    l_len = length_loss(scores, batch["mask"], 0.2)
     assert set(logs) == {"diversity", "reconstruction", "length"}
     torch.testing.assert_close(loss, 0.5 * l_d + 0.7 * l_r + 3.0 * l_len)
 
