@@ -149,21 +149,14 @@ def test_markdown_puts_ours_beside_published(tmp_path) -> None:
 # Tables comparing with published CLIP-It rows say which guiding text ours used: the paper's
 # generated dense captions (Cap2Sum's captioner) or titles, an ablation labelled in the row.
 
-CLIPIT_PAPER = """
-paper: P
-source: papers/p.txt
-tables:
-  - id: t1
-    caption: "Table 1: x"
-    columns:
-      - {{id: a, label: A, dataset: tvsum, setting: canonical}}
-    rows:
-      - {{name: CLIP-It, published: {{a: 66.3}}, ours: {{recipe: {captions}}}}}
+# BASE's table with CLIP-It rows; CAPTIONS and TITLED stand for the two recipes' paths
+CLIPIT_ROWS = """\
+      - {name: CLIP-It, published: {a: 66.3}, ours: {recipe: CAPTIONS}}
       - name: CLIP-It titles
-        published: {{a: 66.3}}
-        ours: {{recipe: {captions}, overrides: [--model.init_args.guide=title]}}
-      - {{name: CLIP-It title recipe, published: {{a: 66.3}}, ours: {{recipe: {titled}}}}}
-      - {{name: other, published: {{a: 60.0}}, ours: {{recipe: experiments/csta/x.yaml}}}}
+        published: {a: 66.3}
+        ours: {recipe: CAPTIONS, overrides: [--model.init_args.guide=title]}
+      - {name: CLIP-It title recipe, published: {a: 66.3}, ours: {recipe: TITLED}}
+      - {name: other, published: {a: 60.0}, ours: {recipe: experiments/csta/x.yaml}}
 """
 
 
@@ -189,8 +182,11 @@ def test_title_rows_are_labelled_as_the_ablation(tmp_path, monkeypatch) -> None:
     recipes.mkdir(parents=True)
     (recipes / "titled_tvsum.yaml").write_text("model:\n  init_args:\n    guide: title\n")
     (recipes / "captioned_tvsum.yaml").write_text("defaults: [model.yaml]\n")
-    text = CLIPIT_PAPER.format(captions="'experiments/clipit/captioned_{dataset}.yaml'",
-                        titled="'experiments/clipit/titled_{dataset}.yaml'")  # fmt: skip
+    text = (
+        (BASE + CLIPIT_ROWS)
+        .replace("CAPTIONS", "'experiments/clipit/captioned_{dataset}.yaml'")
+        .replace("TITLED", "'experiments/clipit/titled_{dataset}.yaml'")
+    )
     (tmp_path / "p.yaml").write_text(text)
     paper = load_paper(tmp_path / "p.yaml")
     rows = {row.name: row for row in paper.tables[0].rows}
