@@ -48,7 +48,7 @@ import h5py
 import numpy as np
 from scipy.interpolate import interp1d
 
-from vsumlab.data.schema import natural_key
+from vsumlab.data.schema import natural_key, open_h5
 from vsumlab.errors import ConfigError, DatasetError
 
 RECORDING_SEP = "~"  # feature key "<video_id>~<n>": another recording of the same video
@@ -259,10 +259,7 @@ class _H5Store(FeatureStore):
 def _open_h5(path: Path) -> h5py.File:
     if not path.is_file():
         raise DatasetError(f"{path}: no such feature file")
-    try:
-        return h5py.File(path, "r")
-    except OSError as exc:
-        raise DatasetError(f"{path}: not a readable HDF5 file ({exc})") from exc
+    return open_h5(path)
 
 
 class H5GroupFeatures(_H5Store):
