@@ -123,6 +123,11 @@ def _cv(f: Files, *extra: str, config: Path = RECIPE, out: str = "cv_new") -> li
             f"--model.init_args.summarizer_args={TINY}", "--trainer.accelerator=cpu", *extra]
 
 
+def _summarize(f: Files, checkpoint: str) -> list[str]:
+    return ["summarize", str(f.path("not_a_video.mp4")), "--checkpoint", str(f.path(checkpoint)),
+            "--out", str(f.path("s"))]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -134,20 +139,16 @@ class Case:
 CASES = [
     # ---------------------------------------------------------------- checkpoints
     Case("summarize/text-checkpoint",
-         lambda f: ["summarize", str(f.path("not_a_video.mp4")), "--checkpoint",
-                    str(f.path("text.ckpt")), "--out", str(f.path("s"))],
+         lambda f: _summarize(f, "text.ckpt"),
          lambda f: str(f.path("text.ckpt")), "not a readable checkpoint"),
     Case("summarize/truncated-checkpoint",
-         lambda f: ["summarize", str(f.path("not_a_video.mp4")), "--checkpoint",
-                    str(f.path("truncated.ckpt")), "--out", str(f.path("s"))],
+         lambda f: _summarize(f, "truncated.ckpt"),
          lambda f: str(f.path("truncated.ckpt")), "truncated"),
     Case("summarize/malicious-checkpoint",
-         lambda f: ["summarize", str(f.path("not_a_video.mp4")), "--checkpoint",
-                    str(f.path("evil.ckpt")), "--out", str(f.path("s"))],
+         lambda f: _summarize(f, "evil.ckpt"),
          lambda f: str(f.path("evil.ckpt")), "refused to load: it would create posix.system"),
     Case("summarize/foreign-class",
-         lambda f: ["summarize", str(f.path("not_a_video.mp4")), "--checkpoint",
-                    str(f.path("foreign.ckpt")), "--out", str(f.path("s"))],
+         lambda f: _summarize(f, "foreign.ckpt"),
          lambda f: str(f.path("foreign.ckpt")), "--trust-class subprocess.Popen"),
     Case("timelapse/malicious-checkpoint",
          lambda f: ["timelapse", str(f.path("not_a_video.mp4")), "--checkpoint",
