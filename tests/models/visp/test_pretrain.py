@@ -316,3 +316,22 @@ def test_penalties_use_the_relaxed_summary_even_with_ste():
         y = torch.sigmoid(model.summarizer(batch["features"], batch["mask"]))
     assert logs["binary"].item() == pytest.approx(binary_penalty(y, batch["mask"]).item(), rel=1e-5)
     assert logs["size"].item() == pytest.approx(size_penalty(y, batch["mask"]).item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("method", ["visp", "fsa"])
+def test_pretraining_data_of_another_feature_dimension_is_one_error(h5_files, method) -> None:
+    """Both pretraining modules refuse data whose features are not model.input_dim wide, naming
+    the files and both widths, before any step runs."""
+    from vsumlab.data.pseudo_summaries import FSAPretrainDataModule
+    from vsumlab.models.visp_fsa import FSAPretrainModule
+
+    if method == "visp":
+        model, data = module(input_dim=DIM + 1), ViSPPretrainDataModule([str(h5_files[0])])
+    else:
+        model = FSAPretrainModule(summarizer="csta", summarizer_args=CSTA_ARGS, input_dim=DIM + 1)
+        data = FSAPretrainDataModule([str(h5_files[0])])
+    trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
+    with pytest.raises(ConfigError, match=rf"{h5_files[0]}\) has {DIM}-d features but "
+                                          rf"model.input_dim is {DIM + 1}"):
+        trainer.fit(model, datamodule=data)
