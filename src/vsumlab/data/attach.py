@@ -26,6 +26,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from vsumlab.data.schema import decode_text, open_h5, video_group_keys
 from vsumlab.errors import DatasetError
 from vsumlab.io import atomic_path, check_writable
 
@@ -89,9 +90,7 @@ def _tvsum(mat_path: Path, indices: set[int]) -> tuple[int, dict[int, VideoAnnot
 
 def _video_indices(handle: h5py.File, standard: Path) -> dict[str, int]:
     indices = {}
-    for key, node in handle.items():
-        if not isinstance(node, h5py.Group):
-            continue
+    for key in video_group_keys(handle, standard):
         match = re.fullmatch(r"video_(\d+)", key)
         if match is None or int(match.group(1)) < 1:
             raise DatasetError(
@@ -99,8 +98,6 @@ def _video_indices(handle: h5py.File, standard: Path) -> dict[str, int]:
                 "the published order video_1 .. video_N"
             )
         indices[key] = int(match.group(1)) - 1
-    if not indices:
-        raise DatasetError(f"{standard}: contains no video groups")
     return indices
 
 
@@ -115,11 +112,7 @@ def _frame_count(group: h5py.Group, standard: Path, key: str) -> int:
 
 
 def _stored_name(group: h5py.Group) -> str | None:
-    if "video_name" not in group:
-        return None
-    value = np.asarray(group["video_name"][()])
-    raw = value.item() if value.size == 1 else value.tobytes()
-    return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+    return decode_text(group["video_name"][()]) if "video_name" in group else None
 
 
 def attach_annotations(
@@ -144,11 +137,7 @@ def attach_annotations(
     style = "summe" if annotations.is_dir() else "tvsum"
     reader = _summe if style == "summe" else _tvsum
     source_name = "ydata-tvsum50.mat" if style == "tvsum" else "SumMe GT"
-    try:
-        handle = h5py.File(standard, "r")
-    except OSError as exc:
-        raise DatasetError(f"{standard}: not a readable HDF5 file ({exc})") from exc
-    with handle:
+    with open_h5(standard) as handle:
         indices = _video_indices(handle, standard)
         count, found = reader(annotations, set(indices.values()))
         for key, index in indices.items():

@@ -298,11 +298,12 @@ def require_fps(record: VideoRecord, source: str | os.PathLike | None = None, wh
     return float(record.fps)
 
 
-def _decode(value: Any) -> str:
+def decode_text(value: Any) -> str:
+    """A string stored as bytes, a one-element or byte array, or a str, as str (UTF-8)."""
     if isinstance(value, bytes):
         return value.decode("utf-8")
     if isinstance(value, np.ndarray):
-        return _decode(value.item() if value.size == 1 else value.tobytes())
+        return decode_text(value.item() if value.size == 1 else value.tobytes())
     return str(value)
 
 
@@ -386,9 +387,9 @@ def _read_record(group: h5py.Group, path: Path, key: str) -> VideoRecord:
     strings: dict[str, str | None] = {}
     for name in STRING_ATTRS:
         if name in group.attrs:
-            strings[name] = _decode(group.attrs[name])
+            strings[name] = decode_text(group.attrs[name])
         elif name in group and isinstance(group[name], h5py.Dataset):
-            strings[name] = _decode(group[name][()])
+            strings[name] = decode_text(group[name][()])
         else:
             strings[name] = None
     known = {*REQUIRED_FIELDS, *EVALUATION_FIELDS, "fps", *OPTIONAL_ARRAY_FIELDS, *STRING_ATTRS}
