@@ -217,30 +217,12 @@ def import_summe(
         if index not in wanted:
             continue
         video = read_summe_video(path)
-        n_frames = video.n_frames
-        key = f"video_{index + 1}"
-        picks = standard_picks(n_frames)
-        features = source.load(index, key, path.stem, len(picks))
-        change_points, n_frame_per_seg = _shots(
-            features, picks, n_frames, f"{path}: video '{key}' features"
-        )
         user_summary = (video.user_score > 0).T.astype(np.float32)
-        gtscore, gtsummary = derive_gt_fields(
-            user_summary.mean(axis=0), picks, change_points, n_frames
+        record = _annotated_record(
+            source, index, path.stem, video.n_frames, video.fps, user_summary.mean(axis=0), path,
+            user_summary=user_summary, video_name=path.stem,
         )
-        records[key] = VideoRecord(
-            key=key,
-            features=features,
-            picks=picks,
-            n_frames=n_frames,
-            fps=video.fps,
-            change_points=change_points,
-            n_frame_per_seg=n_frame_per_seg,
-            gtscore=gtscore,
-            gtsummary=gtsummary,
-            user_summary=user_summary,
-            video_name=path.stem,
-        )
+        records[record.key] = record
     return Dataset(records=records, attrs=_file_attrs("summe", source, gt_dir.name))
 
 
@@ -343,34 +325,41 @@ def import_tvsum(
     _, videos = read_tvsum_videos(mat_path, wanted)
     records = {}
     for index, video in videos.items():
-        key = f"video_{index + 1}"
-        n_frames, user_anno = video.n_frames, video.user_anno
-        picks = standard_picks(n_frames)
-        features = source.load(index, key, video.video_id, len(picks))
-        change_points, n_frame_per_seg = _shots(
-            features, picks, n_frames, f"{mat_path}: video '{key}' features"
-        )
-        gtscore, gtsummary = derive_gt_fields(
-            user_anno.mean(axis=0), picks, change_points, n_frames
-        )
-        records[key] = VideoRecord(
-            key=key,
-            features=features,
-            picks=picks,
-            n_frames=n_frames,
-            fps=video.fps,
-            change_points=change_points,
-            n_frame_per_seg=n_frame_per_seg,
-            gtscore=gtscore,
-            gtsummary=gtsummary,
-            user_summary=tvsum_user_summaries(user_anno, change_points),
-            user_anno=user_anno,
-            video_name=video.video_id,
-            video_id=video.video_id,
-            category=video.category,
-            title=video.title,
-        )
+        record = _annotated_record(
+            source, index, video.video_id, video.n_frames, video.fps, video.user_anno.mean(axis=0),
+            mat_path, user_anno=video.user_anno, video_name=video.video_id,
+            video_id=video.video_id, category=video.category, title=video.title,
+        )  # fmt: skip
+        record.user_summary = tvsum_user_summaries(video.user_anno, record.change_points)
+        records[record.key] = record
     return Dataset(records=records, attrs=_file_attrs("tvsum", source, mat_path.name))
+
+
+def _annotated_record(
+    source: FeatureSource,
+    index: int,
+    name: str,
+    n_frames: int,
+    fps: float,
+    frame_scores: np.ndarray,
+    where: Path,
+    **annotations: Any,
+) -> VideoRecord:
+    """``video_<index+1>`` with standard picks, features from ``source``, shots and the gtscore /
+    gtsummary derived from the annotators' mean ``frame_scores``; user summaries are the
+    caller's (their construction differs between the two datasets)."""
+    key = f"video_{index + 1}"
+    picks = standard_picks(n_frames)
+    features = source.load(index, key, name, len(picks))
+    change_points, n_frame_per_seg = _shots(
+        features, picks, n_frames, f"{where}: video '{key}' features"
+    )
+    gtscore, gtsummary = derive_gt_fields(frame_scores, picks, change_points, n_frames)
+    return VideoRecord(
+        key=key, features=features, picks=picks, n_frames=n_frames, fps=fps,
+        change_points=change_points, n_frame_per_seg=n_frame_per_seg, gtscore=gtscore,
+        gtsummary=gtsummary, **annotations,
+    )  # fmt: skip
 
 
 def _wanted(keys: Sequence[str] | None, n_videos: int, source: Path) -> set[int]:
