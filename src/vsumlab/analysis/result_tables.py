@@ -15,9 +15,8 @@ import numpy as np
 import yaml
 
 from vsumlab.errors import VsumError
+from vsumlab.evaluation.metric_registry import METRICS
 from vsumlab.training.fold_results import ResultRow, read_results
-
-METRICS = ("f1", "kendall", "spearman")
 
 
 @dataclass

@@ -22,8 +22,7 @@ import numpy as np
 from scipy import stats
 
 from vsumlab.errors import VsumError
-
-METRICS = ("f1", "kendall", "spearman")
+from vsumlab.evaluation.metric_registry import METRICS
 
 
 @dataclass(frozen=True)

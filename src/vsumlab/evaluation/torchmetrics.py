@@ -20,11 +20,12 @@ from torchmetrics.utilities import dim_zero_cat
 from vsumlab.data.annotation_styles import annotation_style, check_style, record_style
 from vsumlab.data.schema import Dataset, VideoRecord
 from vsumlab.errors import ConfigError, PredictionError
+from vsumlab.evaluation.metric_registry import METRICS, metric
 from vsumlab.evaluation.metrics import evaluate_video, resolve_rank_annotations
 from vsumlab.evaluation.scores import VideoScores
 from vsumlab.protocol.options import DEFAULT_PROTOCOL, Protocol
 
-VALUES = ("f1", "kendall", "spearman")
+VALUES = METRICS
 
 
 class SummarizationMetrics(Metric):
@@ -106,8 +107,12 @@ class SummarizationMetrics(Metric):
             nan = torch.tensor(float("nan"), dtype=torch.float64, device=self.device)
             return {name: nan.clone() for name in VALUES}
         _, values = self._unique()
-        # correlations are NaN where every annotator is constant (undefined): left out
-        return {name: (v.mean() if name == "f1" else v.nanmean()) for name, v in values.items()}
+        # each metric reduces over videos as the registry says (undefined correlations left out)
+        return {
+            name: torch.tensor(metric(name).reduce(v.cpu().tolist()), dtype=torch.float64,
+                               device=self.device)
+            for name, v in values.items()
+        }
 
     def per_video(self) -> dict[str, VideoScores]:
         """key -> scores of every video seen (after sync under DDP)."""

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vsumlab.errors import ConfigError, OutputExistsError
+from vsumlab.evaluation.metric_registry import METRICS
 from vsumlab.io import write_json_atomic, write_text_atomic
 from vsumlab.training.earlier_class_paths import with_earlier_class_paths
 from vsumlab.training.environment import environment_record, git_commit
@@ -533,7 +534,7 @@ def _config_header(options: CVOptions, fold: int | None, seed: int | None,
 
 def _as_metrics(scores: Any) -> dict[str, float]:
     mean = scores.mean
-    return {"f1": float(mean.f1), "kendall": float(mean.kendall), "spearman": float(mean.spearman)}
+    return {name: float(getattr(mean, name)) for name in METRICS}
 
 
 def _probe(
@@ -747,7 +748,7 @@ def _run_folds(
         write_results(options.out_dir, rows, meta, options.experiment)
         if shared_run is not None:
             summary = {f"val_{k}": v for k, v in val_means.items()}
-            summary.update({f"test_{m}": rows[0].mean(m) for m in ("f1", "kendall", "spearman")})
+            summary.update({f"test_{m}": rows[0].mean(m) for m in METRICS})
             shared_run.log(summary)
             shared_run.summary.update(summary)
     except BaseException:

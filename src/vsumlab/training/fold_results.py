@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from vsumlab.errors import VsumError
+from vsumlab.evaluation.metric_registry import METRICS
 from vsumlab.io import write_json_atomic, write_text_atomic
 
-METRICS = ("f1", "kendall", "spearman")
 REFERENCE_ROWS = ("random", "uniform", "human")
 
 

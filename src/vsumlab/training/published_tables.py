@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from vsumlab.errors import ConfigError
+from vsumlab.evaluation.metric_registry import METRICS
 from vsumlab.yamlfile import read_yaml
 
-METRICS = ("f1", "kendall", "spearman")
 SETTINGS = ("canonical", "augmented", "transfer", "zero_shot")
 OURS_KEYS = {"recipe", "pretrain", "overrides", "pretrain_overrides", "setting", "reference",
              "of", "predictions", "dataset_file", "quick", "unavailable", "pretrain_into",

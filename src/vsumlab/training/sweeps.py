@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from vsumlab.errors import ConfigError
+from vsumlab.evaluation.metric_registry import METRICS
 from vsumlab.io import write_json_atomic, write_text_atomic
 from vsumlab.training.recipes import resolve_recipe
 from vsumlab.yamlfile import read_yaml
@@ -191,7 +192,7 @@ def run_local_sweep(
         if finished.returncode == 0 and results.is_file():
             model = json.loads(results.read_text())["rows"][0]
             trial.metric = model.get(metric)
-            trial.scores = {k: model[k] for k in ("f1", "kendall", "spearman") if k in model}
+            trial.scores = {k: model[k] for k in METRICS if k in model}
         done.append(trial)
     sign = -1.0 if goal == "maximize" else 1.0  # best first; failed trials last
     ranked = sorted(done, key=lambda t: (t.metric is None, sign * (t.metric or 0.0)))
