@@ -124,21 +124,38 @@ def test_summarize_query_reaches_a_text_guided_model(video, tmp_path, capsys):
     assert steps["a red scene"] != steps["a blue scene"]
 
 
-def test_summarize_budget_defaults_to_the_checkpoints_protocol(video, tmp_path, capsys):
-    """Without --ratio the summary keeps the budget the model was evaluated with (its
-    protocol, recorded in the checkpoint's hyper-parameters), not a second default."""
+def _checkpoint_with_protocol(path, recorded: str) -> None:
+    """A small model's checkpoint recording budget 0.3: as the run's protocol (``run``:
+    written by the scoring callback) or as the model's hyper-parameter (``hparam``: checkpoints
+    written before scoring left the models)."""
+    import torch
+
     from vsumlab.models.summarizer import SummarizerModule
+    from vsumlab.training.scoring import ProtocolScoring
 
     module = SummarizerModule(
         summarizer="transformer",
         summarizer_args=dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, head_hidden=16),
-        input_dim=512, protocol={"budget": 0.3},
+        input_dim=512,
     )
+    callbacks = [ProtocolScoring({"budget": 0.3})] if recorded == "run" else []
     trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, accelerator="cpu")
+                        enable_model_summary=False, accelerator="cpu", callbacks=callbacks)
     trainer.strategy.connect(module)
+    trainer.save_checkpoint(path)
+    if recorded == "hparam":
+        payload = torch.load(path, weights_only=True)
+        payload["hyper_parameters"]["protocol"] = {"budget": 0.3}
+        torch.save(payload, path)
+
+
+@pytest.mark.parametrize("recorded", ["run", "hparam"])
+def test_summarize_budget_defaults_to_the_checkpoints_protocol(video, tmp_path, capsys, recorded):
+    """Without --ratio the summary keeps the budget the model was evaluated with (the run's
+    protocol, recorded in the checkpoint; or an older checkpoint's model hyper-parameter),
+    not a second default."""
     checkpoint = tmp_path / "budget.ckpt"
-    trainer.save_checkpoint(checkpoint)
+    _checkpoint_with_protocol(checkpoint, recorded)
     out = tmp_path / "summary"
     assert main(["summarize", str(video), "--checkpoint", str(checkpoint), "--out", str(out),
                  "--model", "colorhist", "--no-progress"]) == 0

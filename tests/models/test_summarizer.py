@@ -12,6 +12,7 @@ from vsumlab.data.standard_h5 import SummarizationDataModule, collate_videos
 from vsumlab.errors import ConfigError
 from vsumlab.models.loading import load_summarizer
 from vsumlab.models.summarizer import SummarizerModule, masked_mse
+from vsumlab.training.scoring import ProtocolScoring
 
 TINY = {"d_model": 32, "n_heads": 2, "n_layers": 1, "dim_feedforward": 64, "dropout": 0.0}
 
@@ -21,9 +22,11 @@ def _tiny(input_dim: int = 64, **kwargs) -> SummarizerModule:
 
 
 def _trainer(tmp_path, **kwargs) -> L.Trainer:
+    """A trainer as a run builds it: the run scores the module's outputs (ProtocolScoring)."""
     defaults = dict(
         accelerator="cpu", devices=1, max_epochs=1, logger=False, enable_progress_bar=False,
         enable_model_summary=False, default_root_dir=str(tmp_path), num_sanity_val_steps=0,
+        callbacks=[ProtocolScoring()],
     )
     return L.Trainer(**{**defaults, **kwargs})
 

@@ -35,7 +35,7 @@ def test_the_library_never_imports_the_cli() -> None:
 
 
 def test_recipe_config_reads_folds_selection_and_protocol_without_building(small_tvsum_h5) -> None:
-    recipe = RecipeConfig(RECIPE, _overrides(small_tvsum_h5, "--model.init_args.protocol.preset=dsnet"))
+    recipe = RecipeConfig(RECIPE, _overrides(small_tvsum_h5, "--protocol.preset=dsnet"))
     assert recipe.model_selection() == "best_test"  # the preset's, read from the parsed recipe
     assert recipe.protocol().knapsack_values == "int1000"
     assert recipe.max_epochs() == 1

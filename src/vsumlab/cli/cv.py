@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     help="also print Lightning's and W&B's own messages (banners, sync notices)")
     cv.add_argument("--preset", metavar="NAME", default=None,
                     help="evaluation protocol of a public code base (vsumlab, dsnet, pglsum, "
-                    "csta): sets --model.init_args.protocol.preset; options given there "
+                    "csta): sets --protocol.preset; options given there "
                     "override it")
     cv.add_argument("--reference-draws", type=int, default=20,
                     help="random-baseline draws per fold")
@@ -97,7 +97,7 @@ def _run_cv(args: argparse.Namespace) -> int:
         from vsumlab.protocol.options import preset_options
 
         preset_options(args.preset)  # an unknown name fails before anything runs
-        overrides.insert(0, f"--model.init_args.protocol.preset={args.preset}")
+        overrides.insert(0, f"--protocol.preset={args.preset}")
     name = args.name or args.config.stem
     run_cv(
         CVOptions(

@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from vsumlab.errors import ConfigError
-from vsumlab.protocol.options import CHOICES, PRESETS
+from vsumlab.protocol.options import CHOICES, DEFAULT_BUDGET, PRESETS
 
 #: CLI flag -> Protocol field, for the options users may set on the command line
 PROTOCOL_FLAGS = (
@@ -58,7 +58,7 @@ def _add_common(parser: argparse.ArgumentParser, suppress: bool) -> None:
         + " (vsumlab = the defaults); options given explicitly override it",
     )
     parser.add_argument(
-        "--budget", type=float, default=default(None), help="summary length ratio (0.15)"
+        "--budget", type=float, default=default(None), help=f"summary length ratio ({DEFAULT_BUDGET})"
     )
     parser.add_argument(
         "--rank-stride", type=int, default=default(None), help="frame stride of --rank-rate stride"

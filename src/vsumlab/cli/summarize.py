@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         help="knapsack budget: summary length as a share of the video (default: the budget "
-        "of the checkpoint's evaluation protocol, else 0.15)",
+        "of the checkpoint's evaluation protocol, else the protocol's default)",
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument(
@@ -50,12 +50,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_summarize)
 
 
-def checkpoint_budget(module: object, default: float = 0.15) -> float:
-    """The summary budget of the model's evaluation protocol (recorded in its checkpoint's
-    hyper-parameters), or ``default`` for a model without one."""
-    protocol = getattr(module, "protocol", None)
+def checkpoint_budget(module: object, default: float | None = None) -> float:
+    """The summary budget of the protocol the model was trained and selected under (recorded in
+    its checkpoint), or ``default`` (the protocol's default budget) for a checkpoint without."""
+    from vsumlab.protocol.options import DEFAULT_PROTOCOL
+
+    protocol = getattr(module, "recorded_protocol", None)
     budget = getattr(protocol, "budget", None)
-    return float(budget) if isinstance(budget, int | float) else default
+    if isinstance(budget, int | float):
+        return float(budget)
+    return DEFAULT_PROTOCOL.budget if default is None else default
 
 
 def _summarize(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ from vsumlab.data.standard_h5 import pad_videos
 from vsumlab.data.unlabeled_videos import ViSPPretrainDataModule
 from vsumlab.errors import ConfigError, DatasetError
 from vsumlab.protocol.keyshots import keyshot_summary
-from vsumlab.protocol.options import Protocol
+from vsumlab.protocol.options import DEFAULT_BUDGET, Protocol
 
 
 def pseudo_summary(record: VideoRecord, protocol: Protocol | None = None) -> np.ndarray:
@@ -83,7 +83,7 @@ class FSAPretrainDataModule(ViSPPretrainDataModule):
         val_fraction: float = 0.0,
         seed: int = 0,
         num_workers: int = 0,
-        budget: float = 0.15,
+        budget: float = DEFAULT_BUDGET,
     ) -> None:
         super().__init__(datasets, batch_size, fraction, val_fraction, seed, num_workers)
         self.protocol = Protocol(budget=budget)

@@ -30,6 +30,7 @@ class MetricSpec:
 
     name: str
     label: str  # column header of tables
+    short: str  # in one-line summaries ("F1 57.64  tau 0.242")
     direction: str = "max"  # "max": higher is better
     reduction: str = "mean"  # over videos: "mean" or "nanmean" (undefined videos left out)
     digits: int = 3  # decimals in tables
@@ -70,9 +71,9 @@ class MetricSpec:
 REGISTRY: dict[str, MetricSpec] = {
     spec.name: spec
     for spec in (
-        MetricSpec("f1", "F1", unit="%", digits=2),
-        MetricSpec("kendall", "Kendall tau", reduction="nanmean"),
-        MetricSpec("spearman", "Spearman rho", reduction="nanmean"),
+        MetricSpec("f1", "F1", "F1", unit="%", digits=2),
+        MetricSpec("kendall", "Kendall tau", "tau", reduction="nanmean"),
+        MetricSpec("spearman", "Spearman rho", "rho", reduction="nanmean"),
     )
 }
 
@@ -96,6 +97,12 @@ def metric(name: str) -> MetricSpec:
 def logged_name(stage: str, name: str) -> str:
     """The name a metric is logged under: ``val/f1``, ``test/kendall``."""
     return f"{stage}/{metric(name).name}"
+
+
+def one_line(values: Mapping[str, float]) -> str:
+    """``F1 57.64  tau 0.242  rho 0.318``: the registered metrics ``values`` holds, in order."""
+    return "  ".join(f"{REGISTRY[name].short} {REGISTRY[name].format(values[name])}"
+                     for name in METRICS if name in values)
 
 
 def reduce_videos(per_video: Mapping[str, Iterable[float]]) -> dict[str, float]:

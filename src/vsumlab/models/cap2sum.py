@@ -123,7 +123,6 @@ class Cap2SumModule(SummarizerModule):
         input_dim: int = 512,
         lr: float = 5e-5,
         weight_decay: float = 0.0,
-        protocol: dict[str, Any] | None = None,
         pretrained: str | None = None,
         mode: str = "pretrain",
         captioner: dict[str, Any] | None = None,
@@ -147,7 +146,7 @@ class Cap2SumModule(SummarizerModule):
         lr_scheduler_config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
-            summarizer, summarizer_args, input_dim, lr, weight_decay, protocol, pretrained,
+            summarizer, summarizer_args, input_dim, lr, weight_decay, pretrained,
             optimizer, lr_scheduler, lr_scheduler_config,
         )
         if mode not in MODES:
@@ -470,10 +469,9 @@ class Cap2SumModule(SummarizerModule):
         return loss, logs
 
     # ------------------------------------------------------------------ validation
-    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        if "event_boxes" not in batch:  # summarization data: F1 / tau / rho of the base
-            super().validation_step(batch, batch_idx)
-            return
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> Any:
+        if "event_boxes" not in batch:  # summarization data: the base's per-video scores
+            return super().validation_step(batch, batch_idx)
         scores, _, caption, output, rows, targets = self.caption_forward(batch)
         size = len(batch["keys"])
         self.val_caption_loss.update(caption.detach(), weight=size)

@@ -63,7 +63,9 @@ from vsumlab.models.summarizer import (
     SummarizerModule,
     load_summarizer_weights,
     masked_mse,
+    per_video_scores,
 )
+from vsumlab.protocol.options import DEFAULT_BUDGET, Protocol
 
 MODES = ("generic", "query")
 OBJECTIVES = ("supervised", "unsupervised")
@@ -215,6 +217,9 @@ class CLIPItModule(SummarizerModule):
             objectives (the paper names them but gives no values: 1 each, our choice).
         length_weight, summary_rate: the unsupervised summary-length term (ours; 10 keeps the
             mean score near the rate, without it reconstruction is won by keeping everything).
+            ``summary_rate`` is also the knapsack budget of the supervised keyshot labels (the
+            standard 15% ``gtsummary``): a training target of the method, not the run's
+            evaluation protocol.
     """
 
     def __init__(
@@ -244,10 +249,9 @@ class CLIPItModule(SummarizerModule):
         diversity_weight: float = 1.0,
         reconstruction_weight: float = 1.0,
         length_weight: float = 10.0,
-        summary_rate: float = 0.15,
+        summary_rate: float = DEFAULT_BUDGET,
         lr: float = 1e-3,
         weight_decay: float = 1e-5,
-        protocol: dict[str, Any] | None = None,
         pretrained: str | None = None,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
@@ -265,7 +269,7 @@ class CLIPItModule(SummarizerModule):
         # The harness builds a registry summarizer; CLIP-It replaces it with its own network.
         super().__init__(
             "transformer", {"d_model": 8, "n_heads": 1, "n_layers": 1}, input_dim, lr,
-            weight_decay, protocol, None, optimizer, lr_scheduler, lr_scheduler_config,
+            weight_decay, None, optimizer, lr_scheduler, lr_scheduler_config,
         )  # fmt: skip
         # this class's arguments only (what load_from_checkpoint passes back): drop the base's
         self.save_hyperparameters(ignore=["summarizer", "summarizer_args"])
@@ -445,7 +449,8 @@ class CLIPItModule(SummarizerModule):
             if key not in self._labels:
                 if key not in self._records:
                     raise ConfigError(f"CLIP-It: no record for video '{key}' (call attach())")
-                self._labels[key] = keyshot_labels(self._records[key], self.protocol)
+                labels_protocol = Protocol(budget=self.hparams.summary_rate)
+                self._labels[key] = keyshot_labels(self._records[key], labels_protocol)
             values = torch.as_tensor(self._labels[key], device=self.device)
             out[row, : len(values)] = values
         return out
@@ -486,20 +491,17 @@ class CLIPItModule(SummarizerModule):
         return self.objective_loss(batch, self.batch_logits(batch))
 
     # ------------------------------------------------------------------ evaluation
-    def _evaluate_batch(self, batch: dict[str, Any], name: str) -> None:
+    def evaluation_step(self, batch: dict[str, Any], name: str) -> dict[str, Tensor]:
         logits = self.batch_logits(batch)
         scores = torch.sigmoid(logits.float())
-        if name in self.metrics:
-            lengths = batch["n_steps"].tolist()
-            self.metrics[name].update(batch["keys"], [scores[i, :n] for i, n in enumerate(lengths)])
         size = len(batch["keys"])
         mse = masked_mse(scores, batch["gtscore"], batch["mask"])
         self.log(f"{name}/mse", mse, batch_size=size, sync_dist=True)
         if all(key in self._records for key in batch["keys"]):
             loss, _ = self.objective_loss(batch, logits)
             self.log(f"{name}/loss", loss, batch_size=size, sync_dist=True)
+        return per_video_scores(batch, scores)
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, np.ndarray]:
-        scores = torch.sigmoid(self.batch_logits(batch).float()).cpu().numpy()
-        lengths = batch["n_steps"].tolist()
-        return {key: scores[i, :n] for i, (key, n) in enumerate(zip(batch["keys"], lengths))}
+        scores = torch.sigmoid(self.batch_logits(batch).float())
+        return {key: value.cpu().numpy() for key, value in per_video_scores(batch, scores).items()}

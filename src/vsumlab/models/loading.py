@@ -27,6 +27,7 @@ import torch
 
 from vsumlab.errors import ConfigError
 from vsumlab.models.optimization import OPTIMIZATION_KEYS
+from vsumlab.protocol.options import Protocol
 
 CLASS_KEY = "vsumlab_class"
 TRUSTED_MODULE_PREFIX = "vsumlab.models."
@@ -145,6 +146,24 @@ def check_summarizer_trusted(payload: dict[str, Any], path: Path, trusted: Itera
         )
 
 
+#: checkpoint entry holding the run's protocol (written by vsumlab.training.scoring)
+PROTOCOL_CHECKPOINT_KEY = "vsumlab_protocol"
+
+
+def checkpoint_protocol(payload: Any) -> Protocol | None:
+    """The protocol a checkpoint records: the run's (``vsumlab_protocol``) or, in checkpoints
+    written before scoring left the models, the model's ``protocol`` hyper-parameter."""
+    if not isinstance(payload, dict):
+        return None
+    recorded = payload.get(PROTOCOL_CHECKPOINT_KEY)
+    if recorded is None:
+        hparams = payload.get("hyper_parameters")
+        recorded = hparams.get("protocol") if isinstance(hparams, dict) else None
+    if not isinstance(recorded, dict):
+        return None
+    return Protocol.from_dict(dict(recorded))
+
+
 def load_summarizer(
     checkpoint_path: str | os.PathLike,
     map_location: str | torch.device = "cpu",
@@ -174,4 +193,6 @@ def load_summarizer(
         first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise ConfigError(f"{path}: does not rebuild a {cls.__name__}: {first}") from exc
     module.eval()
+    # the budget `vsumlab summarize` defaults to: the protocol the model was selected under
+    module.recorded_protocol = checkpoint_protocol(payload)
     return module

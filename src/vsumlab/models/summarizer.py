@@ -2,10 +2,10 @@
 
 It owns what every method shares: the summarizer network (a built-in short name or any class by
 its class path, see :mod:`vsumlab.models.components.registry`), the optimizer and LR scheduler
-chosen in YAML (:mod:`vsumlab.models.optimization`), the
-supervised MSE objective on ``gtscore``, the evaluation metrics of the protocol on validation
-and test, prediction of step scores, and checkpoint metadata that lets any method's checkpoint
-be loaded by :func:`vsumlab.models.loading.load_summarizer`. Methods subclass it and override
+chosen in YAML (:mod:`vsumlab.models.optimization`), the supervised MSE objective on
+``gtscore``, per-video step scores on validation and test (the run scores them with its
+protocol, :mod:`vsumlab.training.scoring`), prediction of step scores, and checkpoint metadata
+that lets any method's checkpoint be loaded by :func:`vsumlab.models.loading.load_summarizer`. Methods subclass it and override
 :meth:`training_loss` (and add parts) rather than re-implementing evaluation or logging.
 """
 
@@ -20,9 +20,7 @@ import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
-from vsumlab.data.annotation_styles import annotation_style
 from vsumlab.errors import ConfigError
-from vsumlab.evaluation.torchmetrics import SummarizationMetrics
 from vsumlab.models.components.registry import (
     SummarizerSpec,
     build_summarizer,
@@ -34,18 +32,22 @@ from vsumlab.models.optimization import (
     build_optimizer,
     record_choices,
 )
-from vsumlab.protocol.options import Protocol
 
 #: checkpoint entry naming the summarizer network's class (short names resolved)
 SUMMARIZER_CLASS_KEY = "vsumlab_summarizer_class"
 
-STAGE_PREFIX = {"validate": "val", "test": "test"}
 
 
 def masked_mse(scores: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     """Mean squared error over valid steps only (padding never contributes)."""
     weights = mask.to(scores.dtype)
     return ((scores - target) ** 2 * weights).sum() / weights.sum().clamp_min(1.0)
+
+
+def per_video_scores(batch: dict[str, Any], scores: Tensor) -> dict[str, Tensor]:
+    """``{key: (n_steps,) scores}`` of a padded batch: what evaluation steps return."""
+    lengths = batch["n_steps"].tolist()
+    return {key: scores[i, :n] for i, (key, n) in enumerate(zip(batch["keys"], lengths))}
 
 
 def load_summarizer_weights(summarizer: nn.Module, path: str) -> None:
@@ -94,8 +96,6 @@ class SummarizerModule(L.LightningModule):
             torch.optim.lr_scheduler.CosineAnnealingLR, init_args: {T_max: 20}}``; default none.
         lr_scheduler_config: Lightning's scheduler keys (interval, frequency, monitor, ...);
             default ``{interval: epoch}``.
-        protocol: evaluation options (see :class:`vsumlab.protocol.options.Protocol`);
-            ``preset: NAME`` sets a public code base's options, the other keys override them.
         pretrained: optional checkpoint whose summarizer weights initialise this one.
     """
 
@@ -106,7 +106,6 @@ class SummarizerModule(L.LightningModule):
         input_dim: int = 1024,
         lr: float = 5e-4,
         weight_decay: float = 1e-5,
-        protocol: dict[str, Any] | None = None,
         pretrained: str | None = None,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
@@ -120,11 +119,9 @@ class SummarizerModule(L.LightningModule):
         self.optimizer_choice = optimizer
         self.lr_scheduler_choice = lr_scheduler
         self.input_dim = input_dim
-        self.protocol = Protocol.from_dict(protocol)
         self.summarizer = build_summarizer(summarizer, input_dim, **(summarizer_args or {}))
         if pretrained:
             load_summarizer_weights(self.summarizer, pretrained)
-        self.metrics: nn.ModuleDict = nn.ModuleDict()
         self.feature_model: str | None = None
         self.feature_weights: str | None = None
 
@@ -190,64 +187,24 @@ class SummarizerModule(L.LightningModule):
         }
 
     # ------------------------------------------------------------------ evaluation
-    def setup(self, stage: str) -> None:
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
-        if datamodule is None or not hasattr(datamodule, "records_for"):
-            return
-        # Which encoder made the training features, so `vsumlab summarize` can use the same one.
-        self.feature_model = datamodule.target.attrs.get("feature_model")
-        self.feature_weights = datamodule.target.attrs.get("feature_weights")
-        data_dim = datamodule.feature_dim
-        if data_dim != self.input_dim:
-            raise ConfigError(
-                f"feature dimension mismatch: the data ({datamodule.dataset_path}) has "
-                f"{data_dim}-d features but model.input_dim is {self.input_dim}"
-            )
-        # Qualified keys ("summe/video_3") tell each video's annotation style themselves.
-        style = None if datamodule.qualified else annotation_style(datamodule.target)
-        for name in ("val", "test"):
-            if name not in self.metrics:
-                self.metrics[name] = SummarizationMetrics(
-                    datamodule.records_for(name),
-                    self.protocol,
-                    style=style,
-                    source=None if datamodule.qualified else datamodule.dataset_path,
-                )
-
-    def _evaluate_batch(self, batch: dict[str, Any], name: str) -> None:
+    # The run scores these outputs with its protocol (vsumlab.training.scoring.ProtocolScoring):
+    # a method produces per-video scores and its own losses, nothing else.
+    def evaluation_step(self, batch: dict[str, Any], name: str) -> dict[str, Tensor]:
+        """``{key: step scores}`` of a validation/test batch; logs the batch's MSE."""
         scores = self.scores(batch["features"], batch["mask"])
-        if name in self.metrics:
-            lengths = batch["n_steps"].tolist()
-            self.metrics[name].update(
-                batch["keys"], [scores[i, :n] for i, n in enumerate(lengths)]
-            )
         loss = masked_mse(scores, batch["gtscore"], batch["mask"])
         self.log(f"{name}/mse", loss, batch_size=len(batch["keys"]), sync_dist=True)
+        return per_video_scores(batch, scores)
 
-    def _log_metrics(self, name: str) -> None:
-        if name not in self.metrics:
-            return
-        values = self.metrics[name].compute()
-        for metric, value in values.items():
-            self.log(f"{name}/{metric}", value, prog_bar=metric == "f1", sync_dist=False)
-        self.metrics[name].reset()
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
+        return self.evaluation_step(batch, "val")
 
-    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self._evaluate_batch(batch, "val")
-
-    def on_validation_epoch_end(self) -> None:
-        self._log_metrics("val")
-
-    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self._evaluate_batch(batch, "test")
-
-    def on_test_epoch_end(self) -> None:
-        self._log_metrics("test")
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
+        return self.evaluation_step(batch, "test")
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, np.ndarray]:
-        scores = self.scores(batch["features"], batch["mask"]).cpu().numpy()
-        lengths = batch["n_steps"].tolist()
-        return {key: scores[i, :n] for i, (key, n) in enumerate(zip(batch["keys"], lengths))}
+        scores = self.scores(batch["features"], batch["mask"])
+        return {key: value.cpu().numpy() for key, value in per_video_scores(batch, scores).items()}
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

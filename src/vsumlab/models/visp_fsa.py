@@ -47,7 +47,6 @@ class FSAPretrainModule(PretrainedSummarizerExport, SummarizerModule):
         input_dim: int = 1024,
         lr: float = 1e-3,
         weight_decay: float = 1e-7,
-        protocol: dict[str, Any] | None = None,
         pretrained: str | None = None,
         reset_head: bool = True,
     ) -> None:
@@ -57,7 +56,6 @@ class FSAPretrainModule(PretrainedSummarizerExport, SummarizerModule):
             input_dim=input_dim,
             lr=lr,
             weight_decay=weight_decay,
-            protocol=protocol,
             pretrained=pretrained,
         )
 

@@ -93,6 +93,11 @@ def preset_options(name: str) -> dict[str, Any]:
     return dict(PRESETS[name])
 
 
+#: the summary length of the protocol (15% of the video, Zhang et al. 2016), the one place this
+#: default is set: models, data and tools that need a summary share take it from here
+DEFAULT_BUDGET = 0.15
+
+
 @dataclass(frozen=True)
 class Protocol:
     """The named options of the evaluation protocol; defaults follow EVALUATION.md.
@@ -101,7 +106,7 @@ class Protocol:
     from a preset with :meth:`from_preset` or ``from_dict({"preset": NAME, ...})``.
     """
 
-    budget: float = 0.15
+    budget: float = DEFAULT_BUDGET
     capacity_from: str = "n_frames"
     knapsack_values: str = "exact"
     tie_break: str = "exclude"

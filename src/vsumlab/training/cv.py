@@ -44,9 +44,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vsumlab.errors import ConfigError, OutputExistsError
-from vsumlab.evaluation.metric_registry import METRICS
+from vsumlab.evaluation.metric_registry import METRICS, PRIMARY, logged_name
 from vsumlab.io import write_json_atomic, write_text_atomic
-from vsumlab.training.earlier_class_paths import with_earlier_class_paths
+from vsumlab.training.earlier_class_paths import (
+    with_earlier_class_paths,
+    with_earlier_protocol_place,
+)
 from vsumlab.training.environment import environment_record, git_commit
 from vsumlab.training.fold_results import REFERENCE_ROWS, ResultRow, format_table, write_results
 
@@ -170,7 +173,8 @@ def identity_config(effective: dict[str, Any], composed: dict[str, Any],
     for key in ("optimizer", "lr_scheduler", "lr_scheduler_config"):
         if key in init_args and init_args[key] is None:
             del init_args[key]
-    return effective
+    # the protocol moved from the model to the run: hashed where earlier runs recorded it
+    return with_earlier_protocol_place(effective)
 
 
 def _identity(
@@ -411,12 +415,11 @@ def run_fold(
     """Train (or resume) one fold, then score its test videos. Returns the fold's result."""
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    from vsumlab.data.schema import Dataset
-    from vsumlab.evaluation import metrics
     from vsumlab.evaluation.predictions import write_predictions
     from vsumlab.training.callbacks import RNGStateCheckpoint
     from vsumlab.training.plan import RunPlan, build
     from vsumlab.training.resume import keep_metrics_until, resume_checkpoint
+    from vsumlab.training.scoring import score_test_fold
 
     seed_dir = options.out_dir / (f"seed_{seed}" if seed is not None else "seed_default")
     fold_dir = seed_dir / f"fold_{fold}"
@@ -436,7 +439,7 @@ def run_fold(
                    deterministic=options.deterministic)
     config = recipe.resolve(plan)
     selection = recipe.model_selection()
-    monitor = None if selection == "last" else "val/f1"
+    monitor = None if selection == "last" else logged_name("val", PRIMARY)
     checkpoint = ModelCheckpoint(
         dirpath=str(fold_dir / "checkpoints"),
         filename="best-{epoch}",
@@ -482,17 +485,10 @@ def run_fold(
     if zero:
         write_predictions(fold_dir / "predictions.h5", predictions, force=True)
 
-    test_records = datamodule.records_for("test")
-    test_set = Dataset(records=test_records, attrs=dict(datamodule.target.attrs),
-                       path=datamodule.target.path)
-    protocol = model.protocol
-    scores = metrics.evaluate_dataset(test_set, predictions, protocol)
-    references = {
-        "random": metrics.random_baseline(test_set, protocol, seed=fold,
-                                          draws=options.reference_draws),
-        "uniform": metrics.uniform_baseline(test_set, protocol),
-        "human": metrics.human_reference(test_set, protocol),
-    }
+    protocol = recipe.protocol()  # the run's, parsed once with the recipe
+    fold_scores = score_test_fold(datamodule, predictions, protocol, seed=fold,
+                                  draws=options.reference_draws)
+    scores, references = fold_scores.model, fold_scores.references
     result = {
         "fold": fold,
         "seed": seed,

@@ -34,3 +34,30 @@ def with_earlier_class_paths(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(with_earlier_class_paths(item) for item in value)
     return value
+
+
+def with_earlier_protocol_place(effective: dict[str, Any]) -> dict[str, Any]:
+    """An effective configuration with the run's top-level ``protocol`` put back where
+    configurations recorded it before scoring left the models: ``model.init_args.protocol`` of
+    every :class:`~vsumlab.models.summarizer.SummarizerModule` (the only modules that had it),
+    so their identities hash as before. Other models keep a ``protocol`` that was set at the
+    top level and drop an unset one (they never recorded it)."""
+    import importlib
+
+    from vsumlab.models.summarizer import SummarizerModule
+
+    if "protocol" not in effective:
+        return effective
+    protocol = effective.pop("protocol")
+    model = effective.get("model")
+    init_args = model.get("init_args") if isinstance(model, dict) else None
+    module_name, _, class_name = str((model or {}).get("class_path", "")).rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name) if module_name else None
+    except (ImportError, AttributeError):
+        cls = None
+    if isinstance(init_args, dict) and isinstance(cls, type) and issubclass(cls, SummarizerModule):
+        init_args["protocol"] = protocol
+    elif protocol is not None:
+        effective["protocol"] = protocol
+    return effective

@@ -22,11 +22,21 @@ from vsumlab.errors import ConfigError, VsumError
 class VsumCLI(LightningCLI):
     """LightningCLI with per-run trainer overrides (used by `vsumlab cv`) and `--predictions`."""
 
+    #: the run plan's protocol, parsed once (else the parsed ``protocol`` key is read)
+    run_protocol: Any = None
+
     def __init__(self, *args: Any, trainer_overrides: dict[str, Any] | None = None, **kwargs: Any):
         self._trainer_overrides = dict(trainer_overrides or {})
         super().__init__(*args, **kwargs)
 
     def add_arguments_to_parser(self, parser: Any) -> None:
+        parser.add_argument(
+            "--protocol",
+            type=dict[str, Any] | None,
+            default=None,
+            help="evaluation protocol of the run (vsumlab.protocol.options.Protocol): options by "
+            "name, e.g. {preset: dsnet} or --protocol.budget=0.2; scored by the run, not the model",
+        )
         parser.add_argument(
             "--predictions",
             type=str | None,
@@ -38,12 +48,17 @@ class VsumCLI(LightningCLI):
         )
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
+        from vsumlab.training.scoring import ProtocolScoring
+
         overrides = dict(self._trainer_overrides)
-        if "callbacks" in overrides:  # add to the recipe's callbacks rather than replace them
-            configured = self._get(self.config_init, "trainer", default={}).get("callbacks") or []
-            if not isinstance(configured, list):
-                configured = [configured]
-            overrides["callbacks"] = [*configured, *overrides["callbacks"]]
+        # scoring belongs to the run: the protocol's metrics are computed by this callback from
+        # the per-video scores the model returns (added to the recipe's callbacks)
+        protocol = self.run_protocol or self._get(self.config_init, "protocol", default=None)
+        scoring = ProtocolScoring(protocol)
+        configured = self._get(self.config_init, "trainer", default={}).get("callbacks") or []
+        if not isinstance(configured, list):
+            configured = [configured]
+        overrides["callbacks"] = [*configured, *overrides.get("callbacks", []), scoring]
         try:
             return super().instantiate_trainer(**{**kwargs, **overrides})
         except (ValueError, MisconfigurationException) as exc:
@@ -128,6 +143,7 @@ def make_cli(
     args: list[str] | None, run: bool, cli_class: type[VsumCLI] | None = None, **kwargs: Any
 ) -> VsumCLI:
     """Build the CLI; argument errors become :class:`ConfigError` naming the key."""
+    args = relocate_protocol_args(args)
     try:
         with warnings.catch_warnings():
             # we always pass the (recipe-expanded) argv explicitly, which this warning flags
@@ -151,6 +167,20 @@ def make_cli(
         if cause is None:
             raise
         raise cause from exc
+
+
+#: where recipes and overrides named the protocol before it became the run's (still read)
+EARLIER_PROTOCOL_KEY = "model.init_args.protocol"
+
+
+def relocate_protocol_args(args: list[str] | None) -> list[str] | None:
+    """Command-line overrides with the earlier ``--model.init_args.protocol...`` spelling
+    moved to the run's ``--protocol...``."""
+    if args is None:
+        return None
+    old, new = "--" + EARLIER_PROTOCOL_KEY, "--protocol"
+    return [new + arg[len(old):] if arg.startswith(old) and arg[len(old):len(old) + 1] in
+            ("", ".", "=") else arg for arg in args]
 
 
 def vsum_cause(exc: BaseException) -> VsumError | None:

@@ -30,7 +30,7 @@ from vsumlab.training.recipes import compose_recipe
 
 FOLD_KEY = "data.init_args.fold"
 VAL_SOURCE_KEY = "data.init_args.val_source"
-PROTOCOL_KEY = "model.init_args.protocol"
+PROTOCOL_KEY = "protocol"  # the run's evaluation protocol: a top-level key of the recipe
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,8 @@ class RecipeConfig:
         self._cli = cli
         self.config = cli.config  # jsonargparse Namespace; never mutated (runs use clones)
         self._data: Any = None  # the data module datamodule() built, whose files are read
+        # read once: every fold, the scoring callback and the results files share this object
+        self._protocol = Protocol.from_dict(_plain(self.config.get(PROTOCOL_KEY)))
 
     # -- what the plan reads without building anything ---------------------------------------
 
@@ -94,16 +96,12 @@ class RecipeConfig:
     def has_folds(self) -> bool:
         return FOLD_KEY in self.config
 
-    def protocol(self) -> Protocol | None:
-        """The model's evaluation protocol (None for a model without one, e.g. pretraining)."""
-        if PROTOCOL_KEY not in self.config:
-            return None
-        value = self.config[PROTOCOL_KEY]
-        return Protocol.from_dict(_plain(value))
+    def protocol(self) -> Protocol:
+        """The run's evaluation protocol (the recipe's ``protocol:``; defaults when unset)."""
+        return self._protocol
 
     def model_selection(self) -> str:
-        protocol = self.protocol()
-        return protocol.model_selection if protocol is not None else "last"
+        return self._protocol.model_selection
 
     def max_epochs(self) -> int | None:
         value = self.config.get("trainer.max_epochs") if "trainer" in self.config else None
@@ -172,6 +170,7 @@ class RecipeConfig:
         cli = self._cli
         cli.config = config
         cli._trainer_overrides = dict(trainer_overrides)
+        cli.run_protocol = self._protocol
         cli.building = True
         try:
             cli.instantiate_classes()

@@ -17,6 +17,8 @@ from typing import Any
 
 import lightning as L
 
+from vsumlab.evaluation.metric_registry import one_line
+
 #: loggers whose INFO messages are banners (GPU/TPU availability, litmodels tip, seeds)
 BANNER_LOGGERS = ("lightning.pytorch", "lightning.fabric")
 
@@ -84,8 +86,7 @@ class CVProgress:
     def fold_done(self, result: dict[str, Any]) -> None:
         model = result["model"]
         seed = f" seed {result['seed']}" if result.get("seed") is not None else ""
-        self.write(f"fold {result['fold']}{seed}: F1 {model['f1']:.2f}  "
-                   f"tau {model['kendall']:.3f}  rho {model['spearman']:.3f}")
+        self.write(f"fold {result['fold']}{seed}: {one_line(model)}")
         self.folds_done += 1
         if self.bar is not None and self.max_epochs:  # a fold resumed, skipped or stopped early
             self.bar.update(max(0, self.folds_done * self.max_epochs - self.bar.n))

@@ -93,9 +93,23 @@ def compose_recipe(path: str | os.PathLike) -> dict[str, Any]:
     merged and interpolations resolved, as a plain dict."""
     try:
         merged = _compose(resolve_recipe(path), ())
-        return OmegaConf.to_container(merged, resolve=True)  # type: ignore[return-value]
+        recipe = OmegaConf.to_container(merged, resolve=True)
+        return relocate_protocol(recipe)  # type: ignore[arg-type]
     except OmegaConfBaseException as exc:
         raise ConfigError(f"{path}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from exc
+
+
+def relocate_protocol(recipe: dict[str, Any]) -> dict[str, Any]:
+    """A composed recipe with ``model.init_args.protocol`` (the earlier place, still read) moved to the
+    top-level ``protocol`` (merged under options given there)."""
+    init_args = ((recipe.get("model") or {}).get("init_args") or {}) if isinstance(
+        recipe.get("model"), dict) else {}
+    if "protocol" not in init_args:
+        return recipe
+    earlier = init_args.pop("protocol") or {}
+    recipe["protocol"] = {**earlier, **(recipe.get("protocol") or {})}
+    return recipe
+
 
 
 def write_composed(path: str | os.PathLike, out: str | os.PathLike) -> Path:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from vsumlab.errors import ConfigError
-from vsumlab.evaluation.metric_registry import METRICS
+from vsumlab.evaluation.metric_registry import METRICS, REGISTRY
 from vsumlab.io import write_json_atomic, write_text_atomic
 from vsumlab.training.recipes import resolve_recipe
 from vsumlab.yamlfile import read_yaml
@@ -211,12 +211,12 @@ def write_leaderboard(
          "trials": [asdict(t) for t in trials]},
     )  # fmt: skip
     names = sorted({name for t in trials for name in t.values})
-    header = ["trial", metric, "test F1", "test tau", *names]
+    header = ["trial", metric, *(f"test {REGISTRY[m].short}" for m in METRICS), *names]
     lines = [f"### {sweep_file.stem}: {metric} ({goal}), test metrics of the same trials", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for t in trials:
         score = "failed" if t.metric is None else f"{t.metric:.4g}"
-        cells = [t.run_id, score, _fmt(t.scores.get("f1")), _fmt(t.scores.get("kendall")),
+        cells = [t.run_id, score, *(_fmt(t.scores.get(m)) for m in METRICS),
                  *(_fmt(t.values.get(n)) for n in names)]
         lines.append("| " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"

@@ -26,7 +26,7 @@ from vsumlab.protocol.keyshots import (
     shot_scores,
     upsample_to_frames,
 )
-from vsumlab.protocol.options import DEFAULT_PROTOCOL, Protocol
+from vsumlab.protocol.options import DEFAULT_BUDGET, DEFAULT_PROTOCOL, Protocol
 from vsumlab.video.encoders import FrameEncoder
 from vsumlab.video.features import Sampling, VideoFeatures, extract_video_features, video_record
 from vsumlab.video.render import write_contact_sheet, write_score_plot, write_summary_video
@@ -121,7 +121,7 @@ def summarize_video(
     path: str | os.PathLike,
     scorer: Any,
     encoder: FrameEncoder,
-    ratio: float = 0.15,
+    ratio: float = DEFAULT_BUDGET,
     out_dir: str | os.PathLike = "summary",
     force: bool = False,
     sampling: Sampling | None = None,

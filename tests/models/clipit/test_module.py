@@ -15,6 +15,7 @@ from vsumlab.data.synthetic.caption_aligned import EVENT_SENTENCES, make_caption
 from vsumlab.errors import ConfigError
 from vsumlab.models.clipit import CLIPItModule
 from vsumlab.models.loading import load_summarizer
+from vsumlab.training.scoring import ProtocolScoring
 
 from .helpers import TINY, TINY_DIM, tiny_module
 
@@ -49,7 +50,7 @@ def test_fit_test_predict_checkpoint_and_query_end_to_end(small_set, tmp_path):
     data = SummarizationDataModule(str(h5), n_folds=2, fold=0, batch_size=2)
     trainer = L.Trainer(
         max_epochs=1, accelerator="cpu", default_root_dir=tmp_path, logger=False,
-        enable_progress_bar=False, enable_model_summary=False,
+        enable_progress_bar=False, enable_model_summary=False, callbacks=[ProtocolScoring()],
     )  # fmt: skip
     trainer.fit(module, data)
     assert list((tmp_path / "text").glob("text-vsumlab-tiny-clip*.npz"))  # cached once
