@@ -2,7 +2,7 @@
 
 Each case runs one command in-process (``vsumlab.cli.main.main``) on one broken input and
 asserts what a user must see: exit status 2, exactly one line on stderr, ``vsumlab: error:``, the
-broken file (or key) named, and no traceback. Malicious checkpoints must also not run: their
+broken file (or key) named, and no traceback; where a case names its output, nothing was written. Malicious checkpoints must also not run: their
 pickle would create a file, which must not exist afterwards. The last test prints the count.
 """
 
@@ -60,7 +60,8 @@ def _checkpoint_payload() -> dict:
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory, small_tvsum_h5: Path) -> Files:
-    from vsumlab.data.schema import read_dataset
+    from vsumlab.data.schema import read_dataset, write_dataset
+    from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
     from vsumlab.evaluation.predictions import write_predictions
 
     root = tmp_path_factory.mktemp("broken")
@@ -81,6 +82,9 @@ def files(tmp_path_factory: pytest.TempPathFactory, small_tvsum_h5: Path) -> Fil
                                                .encode("latin-1"))
     f.path("captions.json").write_text("{}")
     f.path("not_a_video.mp4").write_text("not a video\n")
+    one = make_synthetic_dataset("tvsum", feature_dim=64, n_videos=1, min_duration=20,
+                                 max_duration=30)
+    write_dataset(f.path("one_video.h5"), one, attrs=one.attrs)
     # a results folder whose run.json was cut short, and one whose results.json was
     cv_out = f.path("cv_out")
     (cv_out / "seed_default").mkdir(parents=True)
@@ -134,6 +138,7 @@ class Case:
     argv: Callable[[Files], list[str]]
     named: Callable[[Files], str]  # what the one line must name (file, key or option)
     also: str = ""  # a further part of the message
+    unwritten: str = ""  # an output (under the files' root) that must not exist afterwards
 
 
 CASES = [
@@ -185,6 +190,36 @@ CASES = [
     Case("cv/corrupt-run-json",
          lambda f: _cv(f, out="cv_out"),
          lambda f: str(f.path("cv_out") / "run.json"), "not valid JSON (line 1"),
+    Case("cv/splits-random-zero",
+         lambda f: _cv(f, "--splits", "random:0", out="cv_splits_zero"),
+         lambda f: "--splits random:0", "expected at least 1 random split",
+         unwritten="cv_splits_zero"),
+    Case("cv/splits-random-malformed",
+         lambda f: _cv(f, "--splits", "random:x", out="cv_splits_x"),
+         lambda f: "--splits random:x", "expected random:N[:SEED]", unwritten="cv_splits_x"),
+    Case("cv/splits-missing-file",
+         lambda f: _cv(f, "--splits", str(f.path("no_splits.json")), out="cv_splits_file"),
+         lambda f: f"--splits {f.path('no_splits.json')}", "no such split file",
+         unwritten="cv_splits_file"),
+    Case("cv/more-folds-than-videos",
+         lambda f: _cv(f, "--data.init_args.n_folds=13", out="cv_folds"),
+         lambda f: "data.n_folds=13", "has 12 video(s)", unwritten="cv_folds"),
+    Case("cv/random-splits-of-one-video",
+         lambda f: _cv(f, "--splits", "random:3", f"--data.init_args.dataset={f.path('one_video.h5')}",
+                       out="cv_one_video"),
+         lambda f: "data.splits=random:3:0", "at least 2 target videos", unwritten="cv_one_video"),
+    Case("cv/random-splits-of-transfer",
+         lambda f: _cv(f, "--splits", "random:3", "--data.init_args.setting=transfer",
+                       f"--data.init_args.extra_datasets=[{f.path('one_video.h5')}]",
+                       out="cv_transfer"),
+         lambda f: "data.splits=random:3:0", "setting 'transfer' has one fixed split",
+         unwritten="cv_transfer"),
+    Case("cv/seeds-repeated",
+         lambda f: _cv(f, "--seeds", "0,1,1", out="cv_seeds_repeated"),
+         lambda f: "--seeds 0,1,1", "seed 1 is repeated", unwritten="cv_seeds_repeated"),
+    Case("cv/seeds-zero",
+         lambda f: _cv(f, "--seeds", "0", out="cv_seeds_zero"),
+         lambda f: "--seeds 0", "a number of seeds must be >= 1", unwritten="cv_seeds_zero"),
     Case("cv/recipe-yaml-error",
          lambda f: _cv(f, config=f.path("bad_recipe.yaml")),
          lambda f: str(f.path("bad_recipe.yaml")), "line 3, column 6"),
@@ -292,6 +327,7 @@ def test_bad_input_is_one_line_naming_it(case: Case, files: Files, published, cl
     assert len(lines) == 1 and lines[0].startswith("vsumlab: error: "), err
     assert case.named(files) in lines[0], err
     assert case.also in lines[0], err
+    assert not (case.unwritten and files.path(case.unwritten).exists()), "an output was written"
     assert not files.pwned.exists(), "a checkpoint's pickle ran code"
 
 

@@ -1,4 +1,5 @@
-"""Welch's t-test between repeated CV rounds (vsumlab.evaluation.significance)."""
+"""Comparisons of two runs (vsumlab.evaluation.significance): Welch's t-test between repeated
+CV rounds, the paired t-test over shared (split, seed) replicas, and which one runs."""
 
 import math
 
@@ -7,9 +8,12 @@ from scipy import stats
 
 from vsumlab.errors import VsumError
 from vsumlab.evaluation.significance import (
+    Replicas,
+    compare_models,
     compare_results,
     compare_rounds,
     format_comparison,
+    paired_t_test,
     round_scores,
     welch_t_test,
 )
@@ -123,3 +127,126 @@ def test_results_command_prints_the_t_test_for_several_seeds(tmp_path, capsys):
     # one folder, or single-seed runs: the table alone
     assert main(["results", str(tmp_path / "base")]) == 0
     assert "Welch" not in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- paired replicas
+def test_paired_t_by_hand():
+    base, other = [50.0, 52.0, 51.0, 53.0], [55.0, 56.0, 52.0, 58.0]
+    # differences 5, 4, 1, 5: mean 3.75, squared deviations sum 10.75, variance 10.75 / 3,
+    # standard error sqrt(10.75 / 3 / 4); t with 3 degrees of freedom, whose two-sided p has
+    # the closed form 1 - (2 / pi) * (x / (1 + x^2) + atan(x)), x = t / sqrt(3)
+    t = 3.75 / math.sqrt(10.75 / 12)
+    x = t / math.sqrt(3)
+    p = 1 - (2 / math.pi) * (x / (1 + x * x) + math.atan(x))
+    result = paired_t_test(base, other)
+    assert result.test == "paired t-test" and result.dof == 3
+    assert result.t == pytest.approx(t, rel=1e-12) and result.t == pytest.approx(3.9620, abs=1e-4)
+    assert result.p_value == pytest.approx(p, rel=1e-9) and p == pytest.approx(0.02872, abs=1e-5)
+    assert (result.n_base, result.n_other, result.difference) == (4, 4, 3.75)
+    # the same values unpaired: Welch's test cannot remove what each pair shares
+    assert welch_t_test(base, other).p_value > 0.049
+
+
+def test_paired_needs_two_equal_length_samples():
+    with pytest.raises(VsumError, match="equal length, got 3 and 2"):
+        paired_t_test([1.0, 2.0, 3.0], [1.0, 2.0])
+    with pytest.raises(VsumError, match="at least 2 pairs"):
+        paired_t_test([1.0], [2.0])
+
+
+def _row(name, f1s, seeds):
+    return {"name": name, "seeds": seeds,
+            "folds": [{"f1": v, "kendall": v / 100, "spearman": v / 200} for v in f1s]}
+
+
+def test_shared_replicas_pair_by_split_and_seed_not_by_position():
+    base = _row("a", [50.0, 52.0, 51.0, 53.0], [0, 0, 0, 0])
+    # the other run lists the same four replicas in another order
+    other = _row("b", [58.0, 52.0, 55.0, 56.0], [0, 0, 0, 0])
+    keys = Replicas((("s0", 0), ("s1", 0), ("s2", 0), ("s3", 0)))
+    shuffled = Replicas((("s3", 0), ("s2", 0), ("s0", 0), ("s1", 0)))
+    results = compare_models(base, other, keys, shuffled)
+    assert results["f1"] == paired_t_test([50, 52, 51, 53], [55, 56, 52, 58])
+    assert results["kendall"].test == "paired t-test"
+    text = format_comparison("a", "b", results)
+    assert text.startswith("Paired t-test (scipy.stats.ttest_rel), b vs a over 4 (split, seed)")
+    assert "| f1 | 51.5000 (n=4) | 55.2500 (n=4) | +3.7500 | 3.962 | 3.0 | 0.0287 |" in text
+
+
+def test_a_replica_repeated_within_a_run_pairs_in_order():
+    base = _row("a", [50.0, 52.0, 51.0], [0, 0, 1])
+    other = _row("b", [55.0, 56.0, 52.0], [0, 0, 1])
+    keys = Replicas((("s0", 0), ("s0", 0), ("s0", 1)))
+    assert compare_models(base, other, keys, keys)["f1"] == paired_t_test([50, 52, 51],
+                                                                         [55, 56, 52])
+
+
+def test_runs_on_other_splits_are_never_paired():
+    base, other = rows()  # seeds 0,0,1,1,2,2 and 7,7,8,8
+    base_keys = Replicas(tuple((f"s{i % 2}", s) for i, s in enumerate(base["seeds"])))
+    other_keys = Replicas(tuple((f"s{i % 2}", s) for i, s in enumerate(other["seeds"])))
+    results = compare_models(base, other, base_keys, other_keys)
+    assert results["f1"].test == "Welch's t-test"
+    assert results["f1"].p_value == welch_t_test([51.0, 52.0, 49.5], [56.0, 56.5]).p_value
+    assert "do not share their (split, seed) replicas (0 of 6 and 4 in common)" in (
+        results["f1"].note)
+    text = format_comparison("csta", "visp+csta", results)
+    assert "Welch's t-test, visp+csta vs csta" in text and "\nNot paired: the runs do not" in text
+    # a partial overlap is not paired either
+    partial = Replicas(base_keys.keys[:4] + (("s9", 7), ("s9", 8)))  # type: ignore[operator]
+    assert compare_models(base, base, base_keys, partial)["f1"].note.endswith(
+        "(4 of 6 and 6 in common)")
+    unknown = compare_models(base, other, base_keys, Replicas(None, "fold_0 records no split"))
+    assert unknown["f1"].note == "the other run's splits are not known (fold_0 records no split)"
+
+
+def test_no_test_when_neither_pairs_nor_rounds():
+    base = _row("a", [50.0, 52.0], [None, None])
+    other = _row("b", [55.0, 56.0], [None, None])
+    assert compare_models(base, other, Replicas((("s0", 0), ("s1", 0))),
+                          Replicas((("s0", 0), ("s2", 0)))) is None
+    one = Replicas((("s0", 0),))
+    assert compare_models(_row("a", [1.0], [0]), _row("b", [2.0], [0]), one, one) is None
+
+
+def _results_folder(root, name, f1s, digests, seed=0):
+    """A results folder as `vsumlab cv` writes it: the model row and each fold's result.json
+    with its split record."""
+    import json
+
+    folder = root / name
+    folder.mkdir()
+    folds = [{"f1": v, "kendall": v / 100, "spearman": v / 200} for v in f1s]
+    row = {"name": name, "kind": "model", "folds": folds, "seeds": [seed] * len(f1s),
+           "fold_ids": list(range(len(f1s))), "f1": sum(f1s) / len(f1s),
+           "kendall": sum(f1s) / len(f1s) / 100, "spearman": sum(f1s) / len(f1s) / 200}
+    (folder / "results.json").write_text(json.dumps({"rows": [row]}))
+    for fold, digest in enumerate(digests):
+        fold_dir = folder / f"seed_{seed}" / f"fold_{fold}"
+        fold_dir.mkdir(parents=True)
+        result = {"fold": fold, "seed": seed, "seeds": {"seed_everything": seed},
+                  "split": {"source": "random", "index": fold, "digest": digest}}
+        (fold_dir / "result.json").write_text(json.dumps(result))
+    return folder
+
+
+def test_results_command_pairs_runs_on_identical_splits(tmp_path, capsys):
+    import json
+
+    from vsumlab.cli.main import main
+
+    digests = ["d0", "d1", "d2", "d3"]
+    base = _results_folder(tmp_path, "base", [50.0, 52.0, 51.0, 53.0], digests)
+    other = _results_folder(tmp_path, "other", [55.0, 56.0, 52.0, 58.0], digests)
+    elsewhere = _results_folder(tmp_path, "elsewhere", [55.0, 56.0, 52.0, 58.0],
+                                ["e0", "e1", "e2", "e3"])
+    assert main(["results", str(base), str(other), str(elsewhere)]) == 0
+    out = capsys.readouterr().out
+    assert "Paired t-test (scipy.stats.ttest_rel), other vs base over 4 (split, seed)" in out
+    assert "| f1 | 51.5000 (n=4) | 55.2500 (n=4) | +3.7500 | 3.962 | 3.0 | 0.0287 |" in out
+    # single-seed runs on other splits: no test can run, and none is claimed
+    assert "elsewhere vs base" not in out and "Welch" not in out
+    assert main(["results", "--json", str(base), str(other / "results.json")]) == 0
+    (test,) = json.loads(capsys.readouterr().out)["significance"]
+    assert test["other"] == "other" and test["f1"]["test"] == "paired t-test"
+    assert test["f1"]["p_value"] == pytest.approx(0.0287156, abs=1e-6)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 def _cv(data: Path, out: Path) -> int:
     return main([
         "cv", "--config", str(RECIPE), "--out", str(out), "--name", "det", "--deterministic",
-        "--wandb-mode", "disabled", "--reference-draws", "2", "--seeds", "7",
+        "--wandb-mode", "disabled", "--reference-draws", "2", "--seeds", "7,",
         f"--data.init_args.dataset={data}", "--data.init_args.n_folds=2",
         "--model.init_args.input_dim=64", f"--model.init_args.summarizer_args={TINY}",
         "--trainer.max_epochs=2", "--trainer.accelerator=cpu",

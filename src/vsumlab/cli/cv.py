@@ -7,12 +7,35 @@ from pathlib import Path
 
 from vsumlab.errors import ConfigError
 
+SEEDS_SYNTAX = ("K (an integer >= 1: the K seeds 0..K-1) or a comma-separated list of seeds "
+                "(0,1,2; one seed: 7, with the comma)")
+
 
 def _int_list(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from exc
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``--seeds``: ``K`` is the K seeds 0..K-1; a value with a comma lists the seeds
+    (``0,1,2``; a single seed ``7,``). Anything else: ConfigError naming the option."""
+    from vsumlab.training.cv import check_seeds
+
+    value = text.strip()
+    try:
+        if "," not in value:
+            count = int(value)
+            if count < 1:
+                raise ConfigError(f"--seeds {value}: a number of seeds must be >= 1; expected "
+                                  f"{SEEDS_SYNTAX}")
+            return list(range(count))
+        seeds = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError as exc:
+        raise ConfigError(f"--seeds {value}: expected {SEEDS_SYNTAX}") from exc
+    check_seeds(seeds)
+    return seeds
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,8 +51,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cv.add_argument("--out", type=Path, default=None, help="results folder (default runs/<name>)")
     cv.add_argument("--name", default=None, help="experiment name (default: recipe file name)")
     cv.add_argument("--folds", type=_int_list, default=None, help="only these folds, e.g. 0,1")
-    cv.add_argument("--seeds", type=_int_list, default=None,
-                    help="repeat the CV once per seed (e.g. 0,1,2) for significance tests")
+    cv.add_argument("--splits", metavar="canonical|random:N[:SEED]|FILE", default=None,
+                    help="the folds: canonical (the setting's k folds, default), random:N[:SEED] "
+                    "(N random 80/20 splits of the target videos, each an independent draw as "
+                    "PGL-SUM/CA-SUM draw theirs; test sets may overlap; SEED default 0) or a "
+                    "split file (JSON, DSNet YAML, CSTA text); sets --data.init_args.splits or "
+                    "--data.init_args.split_file")
+    cv.add_argument("--seeds", metavar="K|S1,S2,...", default=None,
+                    help=f"repeat the CV once per seed: {SEEDS_SYNTAX}; every (split, seed) is "
+                    "one replica, and `vsumlab results` pairs two runs on identical replicas")
     cv.add_argument("--deterministic", action="store_true",
                     help="deterministic algorithms: identical metrics on rerun (CPU)")
     cv.add_argument("--force", action="store_true", help="overwrite an existing results folder")
@@ -53,9 +83,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     results = subparsers.add_parser(
         "results",
         help="print (and merge) results tables",
-        description="Print results tables. With several folders whose runs have several seeds "
-        "(vsumlab cv --seeds), each folder's model is compared with the first folder's (the base) "
-        "by Welch's t-test over the CV rounds.",
+        description="Print results tables. With several folders, each folder's model is "
+        "compared with the first folder's (the base): by a paired t-test over their (split, "
+        "seed) replicas when both runs hold the same ones (identical train/test videos and "
+        "seeds, as their folds' result.json record), else by Welch's t-test over the CV rounds "
+        "when both have several seeds (vsumlab cv --seeds); the output names the test.",
     )
     results.add_argument("folders", nargs="+", type=Path, help="results folders or results.json")
     results.add_argument("--json", action="store_true", help="print JSON instead of markdown")
@@ -99,6 +131,7 @@ def _run_cv(args: argparse.Namespace) -> int:
         preset_options(args.preset)  # an unknown name fails before anything runs
         overrides.insert(0, f"--protocol.preset={args.preset}")
     name = args.name or args.config.stem
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else None
     run_cv(
         CVOptions(
             recipe=args.config,
@@ -108,7 +141,8 @@ def _run_cv(args: argparse.Namespace) -> int:
             pretrain_overrides=pretrain_overrides,
             name=name,
             folds=args.folds,
-            seeds=args.seeds,
+            seeds=seeds,
+            splits=args.splits,
             force=args.force,
             deterministic=args.deterministic,
             wandb_mode=args.wandb_mode,
@@ -128,7 +162,7 @@ def _print_results(args: argparse.Namespace) -> int:
     loaded = [read_results(folder) for folder in args.folders]
     rows = merge_rows(rows for _, rows, _ in loaded)
     title = " + ".join(title for title, _, _ in loaded)
-    tests = _significance([rows for _, rows, _ in loaded])
+    tests = _significance([rows for _, rows, _ in loaded], args.folders)
     if args.json:
         print(json.dumps({
             "title": title, "rows": [r.to_dict() for r in rows],
@@ -144,18 +178,27 @@ def _print_results(args: argparse.Namespace) -> int:
     return 0
 
 
-def _significance(folders: list[list]) -> list[tuple[str, str, dict]]:
-    """Welch's t-tests of every folder's model row against the first folder's, when both have
-    several seeds (one value per CV round); nothing for single-seed runs. ``folders``: the rows
-    of each results folder, as read for the table."""
-    from vsumlab.evaluation.significance import compare_rounds, round_scores
+def _significance(folders: list[list], paths: list[Path] | None = None
+                  ) -> list[tuple[str, str, dict]]:
+    """Every folder's model row against the first folder's: the paired t-test over their
+    shared (split, seed) replicas, else Welch's t-test over CV rounds (several seeds each); no
+    entry where neither can run. ``folders``: the rows of each results folder, as read for the
+    table; ``paths``: the folders, whose folds' result.json name their splits (without them
+    nothing is paired)."""
+    from vsumlab.evaluation.significance import Replicas, compare_models
+    from vsumlab.training.split_records import replica_keys
 
     models = [next((row for row in rows if row.kind == "model"), None) for rows in folders]
-    base = models[0]
-    if len(models) < 2 or base is None or len(round_scores(base, "f1")) < 2:
+    if len(models) < 2 or models[0] is None:
         return []
-    return [
-        (base.name, other.name, compare_rounds(base, other))
-        for other in models[1:]
-        if other is not None and len(round_scores(other, "f1")) >= 2
-    ]
+    replicas = [replica_keys(path, row) if path is not None and row is not None
+                else Replicas(None, "no results folder given")
+                for path, row in zip(paths or [None] * len(models), models)]
+    tests = []
+    for other, other_replicas in zip(models[1:], replicas[1:]):
+        if other is None:
+            continue
+        results = compare_models(models[0], other, replicas[0], other_replicas)
+        if results is not None:
+            tests.append((models[0].name, other.name, results))
+    return tests

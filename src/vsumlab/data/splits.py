@@ -8,6 +8,9 @@ Settings (../docs/EVALUATION.md), for a ``target`` dataset among named ``dataset
 * ``transfer``: one split, train on all videos of the other datasets, test on all target videos.
 * ``zero_shot``: one split, no training videos at all, test on all target videos.
 
+Canonical and augmented folds may instead be random 80/20 splits (:func:`random_splits`, chosen
+with ``data.splits: random:N[:SEED]``, see :mod:`vsumlab.data.split_choices`).
+
 Keys are plain (``video_3``) when ``datasets`` holds only the target and qualified
 (``"<dataset name>/video_3"``, see :func:`qualify`) whenever it holds more than one dataset, in
 every setting, so a consumer can tell the form from the datasets it loaded alone.
@@ -26,6 +29,7 @@ Split files (``data.split_file``, ``vsumlab data splits --from``) come in three 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import Counter
@@ -96,6 +100,50 @@ def kfold_splits(keys: Sequence[str], n_folds: int = 5, seed: int = 0) -> list[S
         )
         for fold in range(n_folds)
     ]
+
+
+def random_split_sizes(n_videos: int) -> tuple[int, int]:
+    """``(n_train, n_test)`` of one random 80/20 split of ``n_videos`` videos.
+
+    ``n_train = ceil(0.8 * n)`` as in create_split.py (Zhou et al., pytorch-vsumm-reinforce), whose
+    splits PGL-SUM and CA-SUM ship (SumMe 25 -> 20/5, TVSum 50 -> 40/10), computed in integers
+    (``ceil(4n / 5)``); at least one video is tested, so 2 to 4 videos split ``n - 1`` / 1.
+    """
+    if n_videos < 2:
+        raise ConfigError(
+            f"random 80/20 splits need at least 2 videos (one to train, one to test), got {n_videos}"
+        )
+    n_train = min(-(-4 * n_videos // 5), n_videos - 1)
+    return n_train, n_videos - n_train
+
+
+def random_splits(keys: Sequence[str], n_splits: int, seed: int = 0) -> list[Split]:
+    """``n_splits`` random 80/20 splits, each an independent draw (Apostolidis et al.).
+
+    Split ``i`` draws its test videos without replacement from a generator seeded with
+    ``[seed, i]``: the draws are independent (test sets of two splits may overlap; a video may be
+    tested in no split), deterministic, and the first ``m`` splits of ``n`` are those of ``m``.
+    Both lists keep the order of ``keys``.
+    """
+    keys = _check_keys(keys, "random splits")
+    if n_splits < 1:
+        raise ConfigError(f"random splits: expected at least 1 split, got {n_splits}")
+    if seed < 0:
+        raise ConfigError(f"random splits: the seed must be >= 0, got {seed}")
+    _, n_test = random_split_sizes(len(keys))
+    splits = []
+    for index in range(n_splits):
+        rng = np.random.default_rng([seed, index])
+        tested = set(rng.choice(len(keys), size=n_test, replace=False).tolist())
+        splits.append(Split(train_keys=[k for i, k in enumerate(keys) if i not in tested],
+                            test_keys=[k for i, k in enumerate(keys) if i in tested]))
+    return splits
+
+
+def split_digest(split: Split) -> str:
+    """A digest of a split's train and test videos (order-free): equal digests, equal splits."""
+    keys = {"train_keys": sorted(split.train_keys), "test_keys": sorted(split.test_keys)}
+    return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _parse_split(entry: Any, where: str) -> Split:
@@ -174,8 +222,13 @@ def setting_splits(
     datasets: Mapping[str, Sequence[str]],
     n_folds: int = 5,
     seed: int = 0,
+    random: tuple[int, int] | None = None,
 ) -> list[Split]:
-    """Splits of ``setting`` for ``target``; ``datasets`` maps dataset names to their keys."""
+    """Splits of ``setting`` for ``target``; ``datasets`` maps dataset names to their keys.
+
+    ``random``: ``(n_splits, seed)`` draws :func:`random_splits` of the target instead of the
+    ``n_folds`` k-fold (canonical and augmented only: transfer and zero-shot have one split).
+    """
     if setting not in SETTINGS:
         raise ConfigError(f"setting {setting!r} is unknown; expected one of {', '.join(SETTINGS)}")
     if target not in datasets:
@@ -195,12 +248,19 @@ def setting_splits(
         return [qualify(name, k) for k in keys] if others else list(keys)
 
     other_keys = [key for name in others for key in q(name, datasets[name])]
+    if random is not None and setting in ("transfer", "zero_shot"):
+        raise ConfigError(
+            f"setting {setting!r} has one fixed split (all target videos test); random splits "
+            "apply to the canonical and augmented settings"
+        )
     if setting == "zero_shot":
         return [Split(train_keys=[], test_keys=q(target, target_keys))]
     if setting == "transfer":
         return [Split(train_keys=other_keys, test_keys=q(target, target_keys))]
     extra = other_keys if setting == "augmented" else []
+    folds = (random_splits(target_keys, *random) if random is not None
+             else kfold_splits(target_keys, n_folds, seed))
     return [
         Split(train_keys=q(target, fold.train_keys) + extra, test_keys=q(target, fold.test_keys))
-        for fold in kfold_splits(target_keys, n_folds, seed)
+        for fold in folds
     ]

@@ -20,8 +20,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from vsumlab.data.schema import Dataset as VideoDataset
 from vsumlab.data.schema import VideoRecord, missing_for, read_dataset
+from vsumlab.data.split_choices import RANDOM, SplitChoice, parse_split_choice
 from vsumlab.data.split_files import DatasetKeys, read_split_file
-from vsumlab.data.splits import Split, setting_splits
+from vsumlab.data.splits import Split, setting_splits, split_digest
 from vsumlab.data.uses import require_evaluable
 from vsumlab.errors import ConfigError
 
@@ -102,7 +103,14 @@ class SummarizationDataModule(L.LightningDataModule):
             may be train-only (features + gtscore, like the published OVP/YouTube files); the
             target must be evaluable, and validation videos are drawn from evaluable ones.
         setting: canonical | augmented | transfer | zero_shot.
-        n_folds, fold, split_seed: deterministic disjoint folds of the target videos.
+        n_folds, fold, split_seed: deterministic disjoint folds of the target videos
+            (``split_seed`` also seeds each fold's validation draw, whatever the splits).
+        splits: ``canonical`` (default, None: the setting's folds above) or ``random:N[:SEED]``:
+            N random 80/20 splits of the target videos, each an independent draw as Apostolidis
+            et al. draw theirs (test sets may overlap; SEED defaults to 0; see
+            :mod:`vsumlab.data.split_choices`); augmented extends each split's training videos
+            with the other datasets; transfer and zero_shot have one fixed split and refuse it.
+            ``vsumlab cv --splits`` sets it (or ``split_file``); give one of the two.
         split_file: splits from a file instead of generated folds: the common JSON form, a
             DSNet YAML file (keys prefixed by h5 file paths, mapped to ``dataset`` and
             ``extra_datasets`` by file name) or a CSTA text file (see
@@ -131,6 +139,7 @@ class SummarizationDataModule(L.LightningDataModule):
         fold: int = 0,
         split_seed: int = 0,
         split_file: str | None = None,
+        splits: str | None = None,
         val_fraction: float = 0.2,
         val_source: str = "train_subset",
         train_fraction: float = 1.0,
@@ -166,6 +175,7 @@ class SummarizationDataModule(L.LightningDataModule):
                 )
         if setting in ("augmented", "transfer") and not extra_datasets:
             raise ConfigError(f"data.setting={setting} needs data.extra_datasets")
+        choice = _split_choice(splits, split_file, setting)
         self.save_hyperparameters()
         self.dataset_path = dataset
         self.extra_paths = list(extra_datasets or [])
@@ -174,6 +184,7 @@ class SummarizationDataModule(L.LightningDataModule):
         self.fold = fold
         self.split_seed = split_seed
         self.split_file = split_file
+        self.split_choice = choice
         self.val_fraction = val_fraction
         self.val_source = val_source
         self.train_fraction = train_fraction
@@ -183,6 +194,7 @@ class SummarizationDataModule(L.LightningDataModule):
         self.predict_split = predict_split
         self._datasets: dict[str, VideoDataset] | None = None
         self._keys: dict[str, list[str]] | None = None
+        self._splits: list[Split] | None = None
 
     # ----------------------------------------------------------------- datasets and keys
     @property
@@ -237,28 +249,58 @@ class SummarizationDataModule(L.LightningDataModule):
             return self.datasets[name][plain]
         return self.target[key]
 
+    @property
+    def split_source(self) -> str:
+        """Where the splits come from: ``canonical``, ``random`` or ``file``."""
+        return "file" if self.split_file is not None else self.split_choice.kind
+
     def splits(self) -> list[Split]:
+        """Every fold's split (read or drawn once)."""
+        if self._splits is None:
+            self._splits = self._make_splits()
+        if not 0 <= self.fold < len(self._splits):
+            source = (f"split file {self.split_file}" if self.split_file is not None
+                      else f"setting '{self.setting}'")
+            raise ConfigError(
+                f"data.fold={self.fold} is out of range: {source} has {len(self._splits)} fold(s)"
+            )
+        return self._splits
+
+    def _make_splits(self) -> list[Split]:
         if self.split_file is not None:
             loaded = [
                 DatasetKeys(name, data.path, data.keys, data.attrs.get("annotation_style"))
                 for name, data in self.datasets.items()
             ]
             splits, _ = read_split_file(self.split_file, loaded)
-            source = f"split file {self.split_file}"
-        else:
-            source = f"setting '{self.setting}'"
-            splits = setting_splits(
-                self.setting,
-                self.target.name,
-                {name: data.keys for name, data in self.datasets.items()},
-                n_folds=self.n_folds,
-                seed=self.split_seed,
-            )
-        if not 0 <= self.fold < len(splits):
-            raise ConfigError(
-                f"data.fold={self.fold} is out of range: {source} has {len(splits)} fold(s)"
-            )
-        return splits
+            return splits
+        choice, n_videos = self.split_choice, len(self.target.keys)
+        where = f"{self.dataset_path} has {n_videos} video(s)"
+        if choice.kind == RANDOM:
+            if n_videos < 2:
+                raise ConfigError(f"data.splits={choice.spec()}: random 80/20 splits need at "
+                                  f"least 2 target videos (one trains, one tests); {where}")
+        elif self.setting in ("canonical", "augmented") and not 2 <= self.n_folds <= n_videos:
+            raise ConfigError(f"data.n_folds={self.n_folds}: k-fold needs between 2 folds and "
+                              f"one fold per target video; {where}")
+        return setting_splits(
+            self.setting,
+            self.target.name,
+            {name: data.keys for name, data in self.datasets.items()},
+            n_folds=self.n_folds,
+            seed=self.split_seed,
+            random=(choice.n_splits, choice.seed) if choice.kind == RANDOM else None,
+        )
+
+    def split_record(self) -> dict[str, Any]:
+        """Which split this fold is: its source, index and a digest of its train/test videos
+        (equal digests, identical splits: what pairs two runs' folds)."""
+        splits = self.splits()
+        source = self.split_source
+        choice = {"file": str(self.split_file), "random": self.split_choice.spec(),
+                  "canonical": f"canonical:{self.n_folds}:{self.split_seed}"}[source]
+        return {"source": source, "choice": choice, "setting": self.setting,
+                "index": self.fold, "of": len(splits), "digest": split_digest(splits[self.fold])}
 
     @property
     def keys(self) -> dict[str, list[str]]:
@@ -354,6 +396,7 @@ class SummarizationDataModule(L.LightningDataModule):
             "dataset": str(Path(self.dataset_path)),
             "setting": self.setting,
             "split_file": self.split_file,
+            "splits": self.split_choice.spec() if self.split_file is None else None,
             "fold": self.fold,
             "n_train": len(self.keys["train"]),
             "n_val": len(self.keys["val"]),
@@ -361,3 +404,22 @@ class SummarizationDataModule(L.LightningDataModule):
             "val_source": self.val_source,
             "train_share": self.train_share,
         }
+
+
+def _split_choice(splits: str | None, split_file: str | None, setting: str) -> SplitChoice:
+    """``data.splits`` parsed and checked against ``split_file`` and ``setting``."""
+    if splits is None:
+        return SplitChoice("canonical")
+    choice = parse_split_choice(splits, "data.splits", files=False)
+    if split_file is not None:
+        raise ConfigError(
+            f"data.splits={splits} and data.split_file={split_file} both choose the splits; give "
+            "one (vsumlab cv --splits sets either)"
+        )
+    if choice.kind == RANDOM and setting in ("transfer", "zero_shot"):
+        raise ConfigError(
+            f"data.splits={choice.spec()}: setting '{setting}' has one fixed split (train on the "
+            "other datasets or not at all, test on every target video); random splits apply to "
+            "the canonical and augmented settings"
+        )
+    return choice

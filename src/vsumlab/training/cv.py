@@ -14,7 +14,7 @@ Layout of a results folder::
       pretrain/           optional pretraining stage (``pretrain`` recipe): checkpoints/, csv/,
                           config.yaml, result.json; every fold fine-tunes from its checkpoint
       seed_<s>/fold_<k>/  checkpoints/ (last.ckpt, best), csv/, predictions.h5, result.json
-                          (test and validation metrics of the selected checkpoint, seeds),
+                          (test and validation metrics of the selected checkpoint, seeds, split),
                           config.yaml (the fold's effective configuration: its fold and seed)
       results.json        rows: model and references (random, uniform, human), F1 in percent;
                           the model row also holds val_f1/val_kendall/... (mean over folds of
@@ -39,7 +39,7 @@ import json
 import os
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +52,7 @@ from vsumlab.training.earlier_class_paths import (
 )
 from vsumlab.training.environment import environment_record, git_commit
 from vsumlab.training.fold_results import REFERENCE_ROWS, ResultRow, format_table, write_results
+from vsumlab.training.split_records import split_entry
 
 if TYPE_CHECKING:
     from vsumlab.training.plan import RecipeConfig
@@ -65,6 +66,8 @@ class CVOptions:
     name: str | None = None
     folds: list[int] | None = None
     seeds: list[int] | None = None
+    # canonical | random:N[:SEED] | a split file: sets data.splits or data.split_file
+    splits: str | None = None
     force: bool = False
     deterministic: bool = False
     wandb_mode: str | None = None  # offline | online | disabled (default: WANDB_MODE or offline)
@@ -173,6 +176,15 @@ def identity_config(effective: dict[str, Any], composed: dict[str, Any],
     for key in ("optimizer", "lr_scheduler", "lr_scheduler_config"):
         if key in init_args and init_args[key] is None:
             del init_args[key]
+    # data.splits came later too: canonical folds (None, or written out) keep the identity of
+    # earlier folders; random:5 is random:5:0
+    data_args = (effective.get("data") or {}).get("init_args") or {}
+    if "splits" in data_args:
+        from vsumlab.data.split_choices import normal_spec
+
+        data_args["splits"] = normal_spec(data_args["splits"])
+        if data_args["splits"] is None:
+            del data_args["splits"]
     # the protocol moved from the model to the run: hashed where earlier runs recorded it
     return with_earlier_protocol_place(effective)
 
@@ -503,6 +515,7 @@ def run_fold(
         "protocol": protocol.to_dict(),
         "checkpoint": checkpoint.best_model_path or checkpoint.last_model_path or None,
         "data": datamodule.describe(),
+        "split": split_entry(datamodule),  # which split: pairs two runs' folds
     }
     for logger in trainer.loggers:
         logger.log_metrics({f"test/{k}": v for k, v in result["model"].items()})
@@ -537,12 +550,13 @@ def _probe(
     recipe: RecipeConfig, options: CVOptions, composed: dict[str, Any]
 ) -> tuple[int, dict[str, Any], list[dict[str, list[str]]] | None]:
     """The number of folds, the effective configuration (fold 0's, the fold index aside) and
-    the splits themselves when a split file gives them (else None). Builds the data module
-    alone: nothing is trained or written."""
+    the splits themselves when a split file or random draws give them (else None). Builds the
+    data module alone: nothing is trained or written."""
     datamodule = recipe.datamodule()
     splits = datamodule.splits()
-    from_file = getattr(datamodule, "split_file", None) is not None
-    file_splits = [split.to_dict() for split in splits] if from_file else None
+    pinned = (getattr(datamodule, "split_file", None) is not None
+              or getattr(datamodule, "split_source", None) == "random")
+    file_splits = [split.to_dict() for split in splits] if pinned else None
     effective = _effective(recipe, composed, options.overrides, options.pretrained,
                            options.pretrain_into)
     return len(splits), effective, file_splits
@@ -620,9 +634,41 @@ def run_cv(options: CVOptions) -> list[ResultRow]:
         return _run_cv(options)
 
 
+def splits_overrides(splits: str) -> list[str]:
+    """The data-module overrides ``--splits`` stands for (each choice sets both arguments, so
+    it replaces whatever the recipe chose); a malformed choice or a missing file: ConfigError."""
+    from vsumlab.data.split_choices import FILE, parse_split_choice
+
+    choice = parse_split_choice(splits, "--splits")
+    if choice.kind == FILE:
+        return ["--data.init_args.splits=null", f"--data.init_args.split_file={choice.path}"]
+    return [f"--data.init_args.splits={choice.spec()}", "--data.init_args.split_file=null"]
+
+
+def check_seeds(seeds: Sequence[int] | None) -> None:
+    """``--seeds``: at least one seed, each an integer >= 0, none repeated (a repeat would be one
+    replica counted twice)."""
+    if seeds is None:
+        return
+    if not seeds:
+        raise ConfigError("--seeds: expected at least one seed")
+    listed = ",".join(str(s) for s in seeds)
+    negative = [s for s in seeds if s < 0]
+    if negative:
+        raise ConfigError(f"--seeds {listed}: seeds are integers >= 0, got {negative[0]}")
+    repeated = sorted({s for s in seeds if list(seeds).count(s) > 1})
+    if repeated:
+        raise ConfigError(f"--seeds {listed}: seed {repeated[0]} is repeated; each seed is one "
+                          "replica of the CV, give it once")
+
+
 def _run_cv(options: CVOptions) -> list[ResultRow]:
     from vsumlab.training.plan import RecipeConfig
 
+    check_seeds(options.seeds)
+    if options.splits is not None:  # first: an explicit --data.init_args.* given too conflicts
+        options = replace(options, overrides=[*splits_overrides(options.splits),
+                                              *options.overrides], splits=None)
     if options.pretrain_overrides and options.pretrain is None:
         raise ConfigError("--pretrain.* overrides given without --pretrain RECIPE")
     # the recipe (and pretraining recipe) parsed once; every fold is this plan at fold k, seed s
