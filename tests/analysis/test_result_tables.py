@@ -84,3 +84,20 @@ def test_missing_folder_is_a_clear_error(tmp_path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(VsumError, match="no results.json"):
         load_run(tmp_path / "empty")
+
+
+def test_por_by_split_and_the_spread_over_replicas(run_folder) -> None:
+    from vsumlab.analysis.result_tables import por_by_split, replica_spread
+
+    run = load_run(run_folder)
+    # each fold's F1 against the random F1 of its own test videos (40 on both): 125, 150
+    assert [(r["fold"], r["f1"], r["random_f1"]) for r in por_by_split(run)] == [
+        (0, 50.0, 40.0), (1, 60.0, 40.0)]
+    assert [r["por"] for r in por_by_split(run)] == pytest.approx([125.0, 150.0])
+    spread = replica_spread(run)
+    # F1 50, 60: mean 55, s = 7.0711, t(0.975, 1) = 12.7062 -> ± 63.53; PoR 125, 150: s/sqrt(2) = 12.5 -> 137.5 ± 158.83
+    assert spread["f1"]["n"] == 2 and spread["f1"]["mean"] == 55.0
+    assert spread["f1"]["ci95"] == pytest.approx(63.531024, abs=1e-5)
+    assert (spread["f1"]["min"], spread["f1"]["max"]) == (50.0, 60.0)
+    assert spread["por"]["mean"] == pytest.approx(137.5)
+    assert spread["por"]["ci95"] == pytest.approx(158.827559, abs=1e-4)

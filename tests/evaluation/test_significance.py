@@ -113,7 +113,11 @@ def test_results_command_prints_the_t_test_for_several_seeds(tmp_path, capsys):
         (tmp_path / name).mkdir()
         means = {m: sum(f[m] for f in row["folds"]) / len(row["folds"])
                  for m in ("f1", "kendall", "spearman")}
-        payload = {"rows": [{**row, **means, "kind": "model"}]}
+        # both runs scored the same test videos: `vsumlab results` groups (and tests) them
+        comparison = {"method": name, "dataset": "tvsum", "dataset_path": "tvsum.h5",
+                      "setting": "canonical", "split_source": "5 folds, split seed 0",
+                      "protocol": None}
+        payload = {"comparison": comparison, "rows": [{**row, **means, "kind": "model"}]}
         (tmp_path / name / "results.json").write_text(json.dumps(payload))
     assert main(["results", str(tmp_path / "base"), str(tmp_path / "other")]) == 0
     out = capsys.readouterr().out

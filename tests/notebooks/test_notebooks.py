@@ -77,7 +77,9 @@ def test_results_notebook(tiny_results: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("VSUMLAB_RESULTS", str(tiny_results))
     notebook = _execute(ROOT / "notebooks" / "results.ipynb")
     text = _text(notebook)
-    assert "| tiny |" in text and "val_f1" in text  # results table, per-fold validation
+    # results table (rows named by method, dataset, setting, split source), per-fold validation
+    assert "| Transformer · synthetic_tvsum · canonical · 2 folds, split seed 0 |" in text
+    assert "val_f1" in text
     assert text.count("tiny-fold") == 2  # the W&B section lists both per-fold offline runs
     assert text.count("selected shots") >= 2  # best and worst video
     assert _images(notebook) >= 4  # curves, distributions, two videos

@@ -41,7 +41,17 @@ def test_cv_writes_results_skips_finished_and_resumes(small_tvsum_h5, tmp_path, 
         assert 0.0 <= row["f1"] <= 100.0 and -1.0 <= row["kendall"] <= 1.0
         assert set(row["folds"][0]) == {"f1", "kendall", "spearman"}
     assert rows[0].mean("f1") == pytest.approx(data["rows"][0]["f1"])
-    assert "| tiny |" in (out / "results.md").read_text()
+    # the row is named by what ran (recorded in results.json), with n, interval and PoR
+    label = "Transformer · synthetic_tvsum · canonical · 2 folds, split seed 0"
+    assert data["comparison"]["label"] == label and data["rows"][0]["label"] == label
+    assert data["comparison"]["dataset_path"] == str(small_tvsum_h5)
+    assert data["rows"][1]["fold_ids"] == [0, 1]  # each reference value's split
+    model_line = next(line for line in (out / "results.md").read_text().splitlines()
+                      if line.startswith(f"| {label} |"))
+    assert model_line.endswith(" | 2 |") and data["rows"][0]["n"] == 2
+    assert data["rows"][0]["por"] == pytest.approx(
+        sum(100 * m["f1"] / r["f1"] for m, r in zip(data["rows"][0]["folds"],
+                                                     data["rows"][1]["folds"])) / 2)
     for fold in (0, 1):
         fold_dir = out / "seed_default" / f"fold_{fold}"
         assert (fold_dir / "checkpoints" / "last.ckpt").is_file()

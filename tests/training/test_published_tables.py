@@ -129,7 +129,9 @@ def test_markdown_puts_ours_beside_published(tmp_path) -> None:
         "      - {name: gone, published: {a: 61.0}, ours: {recipe: q.yaml}}\n"
         "      - {name: long, published: {a: 62.0}, ours: {recipe: q.yaml}}\n")
     paper = load_paper(_write(tmp_path, text))
-    cells = {("t1", "mine", "a"): Cell("ok", 41.234, 2.0, 5, synthetic=True),
+    # ours: the results report's mean ± 95% interval half-width, n = 5, and PoR (F1 cells)
+    cells = {("t1", "mine", "a"): Cell("ok", 41.234, 1.5, 5, synthetic=True, half_width=2.0,
+                                       por=103.4),
              ("t1", "gone", "a"): Cell("unavailable", reason="recipe q.yaml is not here"),
              ("t1", "base", "a"): Cell("none"),
              ("t1", "long", "a"): Cell("failed", reason="x" * 500)}
@@ -137,7 +139,7 @@ def test_markdown_puts_ours_beside_published(tmp_path) -> None:
     lines = markdown.splitlines()
     assert "| method | X (paper) | A (paper) | A (ours) |" in lines
     assert "| base | 70.0 | 50.2 |  |" in lines  # 50.25 -> 50.2 (round half to even)
-    assert "| mine | - | 60.0 | 41.2 ± 2.0 † |" in lines
+    assert "| mine | - | 60.0 | 41.2 ± 2.0 (PoR 103%) † |" in lines  # the interval, not std
     assert "| gone | - | 61.0 | n/a [1] |" in lines
     assert "[1] recipe q.yaml is not here" in lines
     assert "| long | - | 62.0 | failed [2] |" in lines

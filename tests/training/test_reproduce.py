@@ -163,6 +163,11 @@ def test_quick_reproduction_of_the_csta_rows(
             assert cell["status"] == "ok" and cell["synthetic"], (row, column)
         assert lines[row].count("†") == 5  # four metrics and their average, synthetic data
     assert "| 0.246 |" in lines["CSTA (Son et al., 2024)"]  # the published value beside ours
+    # then the runs' own report: one table per dataset, rows named by what ran (ViSP+CSTA from
+    # its pretraining's record), with their own reference rows
+    runs = text.split("## Our runs", 1)[1]
+    assert runs.count("| random |") == 2
+    assert "| ViSP+CSTA · synthetic_tvsum · canonical · 2 folds, split seed 0 |" in runs
     assert cells[("CLIP-It* (Narasimhan et al., 2021)", "tvsum_tau")]["status"] == "skipped"
     assert "not run" in lines["CLIP-It* (Narasimhan et al., 2021)"]  # filtered out by --rows
     # ViSP+CSTA on SumMe and TVSum fine-tune from ONE pretraining on both sets (as the paper)
@@ -229,3 +234,55 @@ def test_cap2sum_rows_run_the_papers_settings(data: DataSources,
     both = plan("table2", "prior: pre-training yes, fine-tuning yes", "tvsum")
     assert both.overrides == ("--model.init_args.use_prior=true", f"{share}0.8")
     assert both.pretrain_overrides == ("--model.init_args.use_prior=true",)
+
+
+def test_cells_show_the_reports_interval_n_and_por() -> None:
+    from vsumlab.training.reproduce import _metric_cell
+
+    def folds(values):
+        return [{"f1": v, "kendall": 0.1, "spearman": 0.2} for v in values]
+
+    results = {"rows": [
+        {"name": "run", "kind": "model", "folds": folds([48.0, 54.0, 60.0]),
+         "fold_ids": [0, 1, 2]},
+        {"name": "random", "kind": "reference", "folds": folds([40.0, 45.0, 40.0])}]}
+    cell = _metric_cell(results, "run", "f1", True, "out/run")
+    # 54.00 ± 14.90 (t(0.975, 2) · 6 / sqrt(3)); PoR mean of 120, 120, 150
+    assert (cell.value, cell.folds) == (54.0, 3)
+    assert cell.half_width == pytest.approx(14.904826, abs=1e-5)
+    assert cell.por == pytest.approx(130.0)
+    assert _metric_cell(results, "run", "kendall", True, "out/run").por is None  # F1 only
+    assert _metric_cell(results, "random", "f1", True, "out/run").por == pytest.approx(100.0)
+
+
+def test_quick_rows_that_share_one_run_say_so(data: DataSources,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # Cap2Sum Table 1's "sup. p% videos" rows: --quick drops their train_share overrides, so
+    # all four would show one figure; the table says they share one run and why
+    from vsumlab.training.published_tables import Cell, RenderContext, load_paper, render_table
+    from vsumlab.training.reproduce import Reproducer
+
+    monkeypatch.chdir(ROOT)
+    paper = load_paper(ROOT / "experiments/published/cap2sum.yaml")
+    table = next(t for t in paper.tables if t.id == "table1")
+    environ = {"TVSUM_H5": str(data.datasets["tvsum"]), "SUMME_H5": str(data.datasets["summe"])}
+    reproducer = Reproducer(ReproduceOptions(quick=True, environ=environ))
+    shares = [f"sup. {p}% videos" for p in (5, 25, 50, 80)]
+    done = {(name, column.id): Cell("ok", 50.0, run=f"out/runs/{column.id}-shared")
+            for name in shares for column in table.columns}
+    done.update({("weak sup.", c.id): Cell("ok", 51.0, run=f"out/runs/{c.id}-weak")
+                 for c in table.columns})
+    reproducer._mark_shared_runs(table, done)
+    note = done[("sup. 5% videos", "summe")].note
+    assert note.startswith("rows 'sup. 5% videos', 'sup. 25% videos', 'sup. 50% videos', "
+                           "'sup. 80% videos' share one run (summe-shared): --quick runs them "
+                           "with the quick settings, which drop their own overrides")
+    assert done[("weak sup.", "summe")].note == ""  # its own run
+    lines = render_table(paper, table, {k: v for k, v in done.items()},
+                         RenderContext()).splitlines()
+    assert any(line.startswith("| sup. 25% videos |") and "50.0 [1]" in line for line in lines)
+    assert any(line.startswith("[1] rows 'sup. 5% videos'") for line in lines)
+    # a full reproduction plans each row's own train_share: four runs, nothing shared
+    rows = [next(r for r in table.rows if r.name == name) for name in shares]
+    assert len({plan_cell(r, table.column("summe"), data) for r in rows}) == 4
+    assert len({plan_cell(r, table.column("summe"), data, quick=True) for r in rows}) == 1

@@ -1,4 +1,5 @@
-"""A cv results folder as the notebooks see it: rows, per-fold results, predictions, curves."""
+"""A cv results folder as the notebooks see it: rows, per-fold results, PoR per split, the
+spread over replicas, predictions, curves."""
 
 from __future__ import annotations
 
@@ -80,6 +81,42 @@ def fold_table(run: RunView) -> list[dict[str, Any]]:
         row["n_test"] = (fold.get("data") or {}).get("n_test")
         table.append(row)
     return table
+
+
+def por_by_split(run: RunView) -> list[dict[str, Any]]:
+    """The Performance-over-Random picture: per replica (split and seed), the model's F1, the
+    random summarizer's expected F1 on the same test videos, and their ratio (PoR, percent)."""
+    from vsumlab.evaluation.over_random import performance_over_random
+
+    table = []
+    for fold in run.folds:
+        f1 = float(fold["model"]["f1"])
+        random_f1 = float(((fold.get("references") or {}).get("random") or {}).get("f1", math.nan))
+        table.append({"seed": fold.get("seed"), "fold": fold["fold"], "f1": f1,
+                      "random_f1": random_f1, "por": performance_over_random(f1, random_f1)})
+    return table
+
+
+def replica_spread(run: RunView) -> dict[str, dict[str, float]]:
+    """Per metric (and PoR), the spread over the replicas (one per split and seed): mean, the
+    95% Student-t interval (half-width, low, high), standard deviation, min, max and n."""
+    from vsumlab.evaluation.intervals import t_interval
+
+    columns: dict[str, list[float]] = {m: [float(f["model"][m]) for f in run.folds]
+                                       for m in METRICS}
+    columns["por"] = [row["por"] for row in por_by_split(run)]
+    spread = {}
+    for name, values in columns.items():
+        interval = t_interval(values)
+        finite = np.asarray([v for v in values if not math.isnan(v)], dtype=np.float64)
+        spread[name] = {
+            "mean": interval.mean, "ci95": interval.half_width, "low": interval.low,
+            "high": interval.high, "n": interval.n,
+            "std": float(finite.std(ddof=1)) if finite.size > 1 else math.nan,
+            "min": float(finite.min()) if finite.size else math.nan,
+            "max": float(finite.max()) if finite.size else math.nan,
+        }
+    return spread
 
 
 def _cell(value: Any, digits: int) -> str:

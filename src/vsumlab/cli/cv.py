@@ -82,12 +82,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     results = subparsers.add_parser(
         "results",
-        help="print (and merge) results tables",
-        description="Print results tables. With several folders, each folder's model is "
-        "compared with the first folder's (the base): by a paired t-test over their (split, "
-        "seed) replicas when both runs hold the same ones (identical train/test videos and "
-        "seeds, as their folds' result.json record), else by Welch's t-test over the CV rounds "
-        "when both have several seeds (vsumlab cv --seeds); the output names the test.",
+        help="print results tables, one per dataset, setting, split source and protocol",
+        description="Print the results report of cv folders: runs are grouped by (dataset, "
+        "setting, split source, protocol), one table per group with that group's own random, "
+        "uniform and human rows; each row shows mean ± 95%% interval over its replicas, n and "
+        "Performance over Random. A run that cannot be grouped is printed apart, saying why. "
+        "Within a group, each run's model is compared with the group's first run: by a paired "
+        "t-test over their (split, seed) replicas when both hold the same ones (identical "
+        "train/test videos and seeds, as their folds' result.json record), else by Welch's "
+        "t-test over the CV rounds when both have several seeds; the output names the test.",
     )
     results.add_argument("folders", nargs="+", type=Path, help="results folders or results.json")
     results.add_argument("--json", action="store_true", help="print JSON instead of markdown")
@@ -157,20 +160,25 @@ def _run_cv(args: argparse.Namespace) -> int:
 def _print_results(args: argparse.Namespace) -> int:
     import json
 
-    from vsumlab.training.fold_results import format_table, merge_rows, read_results
+    from vsumlab.training.result_groups import group_runs, read_run
+    from vsumlab.training.result_report import format_report, report_json
 
-    loaded = [read_results(folder) for folder in args.folders]
-    rows = merge_rows(rows for _, rows, _ in loaded)
-    title = " + ".join(title for title, _, _ in loaded)
-    tests = _significance([rows for _, rows, _ in loaded], args.folders)
+    runs = [read_run(folder) for folder in args.folders]  # every folder read before printing
+    groups, apart = group_runs(runs)
+    # significance only between runs of one group: the same test videos, the same protocol
+    tests = [test for group in groups if len(group.runs) > 1
+             for test in _significance([run.rows for run in group.runs],
+                                       [run.folder for run in group.runs])]
     if args.json:
         print(json.dumps({
-            "title": title, "rows": [r.to_dict() for r in rows],
+            "title": " + ".join(run.title for run in runs),
+            **report_json(groups, apart),
+            "rows": [row.to_dict() for run in runs for row in run.models],
             "significance": [{"base": b, "other": o, **{m: r.to_dict() for m, r in res.items()}}
                              for b, o, res in tests],
         }, indent=2))  # fmt: skip
     else:
-        print(format_table(rows, title))
+        print(format_report(groups, apart), end="")
         from vsumlab.evaluation.significance import format_comparison
 
         for base, other, res in tests:

@@ -51,7 +51,7 @@ from vsumlab.training.earlier_class_paths import (
     with_earlier_protocol_place,
 )
 from vsumlab.training.environment import environment_record, git_commit
-from vsumlab.training.fold_results import REFERENCE_ROWS, ResultRow, format_table, write_results
+from vsumlab.training.fold_results import REFERENCE_ROWS, ResultRow, write_results
 from vsumlab.training.split_records import split_entry
 
 if TYPE_CHECKING:
@@ -705,8 +705,8 @@ def _run_cv(options: CVOptions) -> list[ResultRow]:
     rows = _run_folds(options, recipe, pre_recipe, folds, n_folds, private=not zero)
     if rows is None:
         return []
-    if not options.quiet:
-        print(format_table(rows, options.experiment), end="")
+    if not options.quiet:  # the report results.md holds (the same for every table)
+        print((options.out_dir / "results.md").read_text(encoding="utf-8"), end="")
     return rows
 
 
@@ -774,17 +774,25 @@ def _run_folds(
             "val_folds": val,
             **{f"val_{k}": v for k, v in val_means.items()},
         }
-        rows = [ResultRow(options.experiment, [r["model"] for r in results], note=note,
-                          extra=extra)]
-        for name in REFERENCE_ROWS:
-            rows.append(ResultRow(name, [r["references"][name] for r in results],
-                                  kind="reference", extra={"ranked_by": ranked}))
         meta = {"experiment": options.experiment, "model_selection": selection,
                 "ranked_by": ranked,
                 "protocol": results[0].get("protocol"),
                 "n_folds": n_folds, "folds": folds, "seeds": seeds}
         if pretrained is not None:
             meta["pretrained"] = str(pretrained)
+        # what the run is (method, dataset, setting, split source): tables name rows by it
+        # and only compare runs of the same test videos and protocol
+        comparison = _comparison(recipe, pre_recipe, pretrained, results, meta)
+        if comparison is not None:
+            meta["comparison"] = comparison
+            extra["label"] = comparison["label"]
+        rows = [ResultRow(options.experiment, [r["model"] for r in results], note=note,
+                          extra=extra)]
+        # each reference value belongs to one split: the report counts it once per split
+        split_of = {"fold_ids": extra["fold_ids"], "seeds": extra["seeds"]}
+        for name in REFERENCE_ROWS:
+            rows.append(ResultRow(name, [r["references"][name] for r in results],
+                                  kind="reference", extra={"ranked_by": ranked, **split_of}))
         if sweep is not None:
             meta["sweep"] = {"sweep_id": sweep.sweep_id, "run_id": sweep.run_id}
         write_results(options.out_dir, rows, meta, options.experiment)
@@ -803,6 +811,22 @@ def _run_folds(
         shared_run.finish()
     _flush_wandb()
     return rows
+
+
+def _comparison(recipe: RecipeConfig, pre_recipe: RecipeConfig | None, pretrained: Path | None,
+                results: Sequence[dict[str, Any]], meta: Mapping[str, Any]
+                ) -> dict[str, Any] | None:
+    """The run's description for results.json (None when its data records no dataset)."""
+    from vsumlab.training.run_labels import Undescribed, describe_run, pretrain_class
+
+    if pre_recipe is not None:
+        pre_class = ((pre_recipe.effective().get("model") or {}).get("class_path"))
+    else:
+        pre_class = pretrain_class(checkpoint=pretrained) if pretrained is not None else None
+    try:
+        return describe_run(recipe.effective(), results, meta, pre_class).to_dict()
+    except Undescribed:
+        return None
 
 
 def _flush_wandb() -> None:

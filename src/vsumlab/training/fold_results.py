@@ -1,10 +1,14 @@
-"""Cross-validation results: per-fold rows, means, spreads, and the markdown/JSON tables."""
+"""Cross-validation results: per-fold rows and the results files (results.json, results.md).
+
+The report the tables show (intervals, PoR, reference rows) is
+:mod:`vsumlab.training.result_report`."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,9 @@ from vsumlab.evaluation.metric_registry import METRICS
 from vsumlab.io import write_json_atomic, write_text_atomic
 
 REFERENCE_ROWS = ("random", "uniform", "human")
+#: what write_results adds to each row from the report (recomputed, never read back)
+REPORT_FIELDS = ("label", "n", "por", "por_ci95", "por_per_split",
+                 *(f"{m}_ci95" for m in METRICS))
 
 
 @dataclass
@@ -28,18 +35,22 @@ class ResultRow:
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def values(self, metric: str) -> list[float]:
+        """The metric on every fold result (NaN where an older file lacks it)."""
+        return [float(f.get(metric, math.nan)) for f in self.folds]
+
     def mean(self, metric: str) -> float:
-        return float(np.mean([f[metric] for f in self.folds])) if self.folds else float("nan")
+        return float(np.mean(self.values(metric))) if self.folds else float("nan")
 
     def std(self, metric: str) -> float:
-        return float(np.std([f[metric] for f in self.folds])) if self.folds else float("nan")
+        return float(np.std(self.values(metric))) if self.folds else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind}
         for metric in METRICS:
             out[metric] = self.mean(metric)
             out[f"{metric}_std"] = self.std(metric)
-        out["folds"] = [{m: float(f[m]) for m in METRICS} for f in self.folds]
+        out["folds"] = [{m: float(f.get(m, math.nan)) for m in METRICS} for f in self.folds]
         if self.note:
             out["note"] = self.note
         out.update(self.extra)
@@ -47,38 +58,30 @@ class ResultRow:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResultRow:
-        known = {"name", "kind", "folds", "note", *METRICS, *(f"{m}_std" for m in METRICS)}
+        known = {"name", "kind", "folds", "note", *METRICS, *(f"{m}_std" for m in METRICS),
+                 *REPORT_FIELDS}
+        folds = data["folds"]
+        if not isinstance(folds, list) or not all(isinstance(f, Mapping) for f in folds):
+            raise TypeError("folds must be a list of metric mappings")
         return cls(
-            name=data["name"],
-            folds=[dict(f) for f in data["folds"]],
+            name=str(data["name"]),
+            folds=[dict(f) for f in folds],
             kind=data.get("kind", "model"),
             note=data.get("note", ""),
             extra={k: v for k, v in data.items() if k not in known},
         )
 
 
-def format_table(rows: Sequence[ResultRow], title: str = "") -> str:
-    """Markdown table: mean +- std over folds for each metric, and the fold count."""
-    lines = []
-    if title:
-        lines += [f"### {title}", ""]
-    lines += [
-        "| method | F1 (%) | Kendall tau | Spearman rho | folds |",
-        "|---|---|---|---|---|",
-    ]
-    for row in rows:
-        name = row.name + (f" ({row.note})" if row.note else "")
-        cells = [
-            f"{row.mean('f1'):.2f} ± {row.std('f1'):.2f}",
-            f"{row.mean('kendall'):.3f} ± {row.std('kendall'):.3f}",
-            f"{row.mean('spearman'):.3f} ± {row.std('spearman'):.3f}",
-        ]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {len(row.folds)} |")
-    lines += _ranked_lines(rows)
-    return "\n".join(lines) + "\n"
+def format_table(rows: Sequence[ResultRow], title: str = "",
+                 meta: Mapping[str, Any] | None = None) -> str:
+    """The report of one run's rows (:mod:`vsumlab.training.result_report`): mean ± 95%
+    interval over replicas, n, PoR, and the run's reference rows."""
+    from vsumlab.training.result_report import format_run
+
+    return format_run(rows, title, meta or {})
 
 
-def _ranked_lines(rows: Sequence[ResultRow]) -> list[str]:
+def ranked_lines(rows: Sequence[ResultRow]) -> list[str]:
     """Which annotations the rank correlations compared with (rows of older results folders
     do not record it: "not recorded")."""
     ranked = {row.name: row.extra.get("ranked_by") or "not recorded" for row in rows}
@@ -93,10 +96,16 @@ def _ranked_lines(rows: Sequence[ResultRow]) -> list[str]:
 def write_results(
     out_dir: str | os.PathLike, rows: Sequence[ResultRow], meta: Mapping[str, Any], title: str
 ) -> None:
+    """results.json (each row with its report figures added: label, n, intervals, PoR) and
+    results.md (the report), both atomically."""
+    from vsumlab.training.result_report import report_fields
+
     out_dir = Path(out_dir)
-    payload = {"title": title, **meta, "rows": [row.to_dict() for row in rows]}
+    figures = report_fields(rows, meta)
+    payload = {"title": title, **meta,
+               "rows": [{**row.to_dict(), **extra} for row, extra in zip(rows, figures, strict=True)]}
     write_json_atomic(out_dir / "results.json", payload)
-    write_text_atomic(out_dir / "results.md", format_table(rows, title))
+    write_text_atomic(out_dir / "results.md", format_table(rows, title, meta))
 
 
 def read_results(path: str | os.PathLike) -> tuple[str, list[ResultRow], dict[str, Any]]:
@@ -108,15 +117,7 @@ def read_results(path: str | os.PathLike) -> tuple[str, list[ResultRow], dict[st
     try:
         data = json.loads(file.read_text())
         rows = [ResultRow.from_dict(row) for row in data["rows"]]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:  # ValueError: bad JSON or UTF-8
         raise VsumError(f"{file}: not a vsumlab results file ({exc.__class__.__name__})") from exc
     meta = {k: v for k, v in data.items() if k != "rows"}
     return str(data.get("title", path.name)), rows, meta
-
-
-def merge_rows(results: Iterable[list[ResultRow]]) -> list[ResultRow]:
-    """Model rows of every results folder, then the reference rows of the first one."""
-    results = list(results)
-    models = [row for rows in results for row in rows if row.kind == "model"]
-    references = [row for row in (results[0] if results else []) if row.kind == "reference"]
-    return models + references

@@ -89,10 +89,13 @@ class Cell:
     status: str  # ok | unavailable | failed | skipped (filtered out) | none (no run of ours)
     value: float | None = None
     std: float | None = None
-    folds: int = 0
+    folds: int = 0  # n: the replicas (model rows) or splits (reference rows) of the mean
     synthetic: bool = False
     reason: str = ""
     run: str | None = None  # results folder
+    half_width: float | None = None  # of the 95% Student-t interval of the mean (the report's)
+    por: float | None = None  # Performance over Random (F1 cells), percent
+    note: str = ""  # footnoted on an ok cell, e.g. rows sharing one run under --quick
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
@@ -222,21 +225,28 @@ def _number(value: float | None, digits: int) -> str:
     return f"{value:.{digits}f}"
 
 
+def _footnote(text: str, footnotes: dict[str, int]) -> int:
+    reason = text if len(text) <= MAX_REASON else text[:MAX_REASON] + " ..."
+    return footnotes.setdefault(reason, len(footnotes) + 1)
+
+
 def format_cell(cell: Cell | None, digits: int, footnotes: dict[str, int]) -> str:
-    """``mean ± std`` (and † for synthetic data), or a footnoted reason."""
+    """``mean ± 95% interval half-width`` (the results report's), the PoR of F1 cells, † for
+    synthetic data and a footnoted note; or a footnoted reason."""
     if cell is None or cell.status == "none":
         return ""
     if cell.status == "ok":
         text = _number(cell.value, digits)
-        if cell.std is not None and cell.folds > 1:
-            text += f" ± {_number(cell.std, digits)}"
-        return text + (" †" if cell.synthetic else "")
+        if cell.half_width is not None and not math.isnan(cell.half_width) and cell.folds > 1:
+            text += f" ± {_number(cell.half_width, digits)}"
+        if cell.por is not None and not math.isnan(cell.por):
+            text += f" (PoR {cell.por:.0f}%)"
+        text += " †" if cell.synthetic else ""
+        return text + (f" [{_footnote(cell.note, footnotes)}]" if cell.note else "")
     label = {"unavailable": "n/a", "failed": "failed", "skipped": "not run"}[cell.status]
     if not cell.reason:
         return label
-    reason = cell.reason if len(cell.reason) <= MAX_REASON else cell.reason[:MAX_REASON] + " ..."
-    number = footnotes.setdefault(reason, len(footnotes) + 1)
-    return f"{label} [{number}]"
+    return f"{label} [{_footnote(cell.reason, footnotes)}]"
 
 
 CLIPIT_GUIDE_OVERRIDE = "--model.init_args.guide"
@@ -292,7 +302,8 @@ def render_table(
         "",
         f"Source: {paper.source}, {table.id}. Our metric: {', '.join(metric_names)}"
         + (" (F1 in %)" if "f1" in metric_names else "")
-        + "; mean ± std over folds (and seeds).",
+        + "; mean ± half-width of the 95% Student-t interval over the run's replicas (folds "
+        "and seeds), as in the results report; PoR: Performance over Random (F1 cells).",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join(rule) + "|",
@@ -320,9 +331,12 @@ def render_table(
 
 
 def render_paper(
-    paper: Paper, cells: Mapping[tuple[str, str, str], Cell], context: RenderContext
+    paper: Paper, cells: Mapping[tuple[str, str, str], Cell], context: RenderContext,
+    runs_report: str = "",
 ) -> str:
-    """The markdown report of one paper: every table, with the datasets used."""
+    """The markdown report of one paper: every table, with the datasets used; then, when
+    given, the results report of every run behind our cells (``runs_report``: one table per
+    dataset, setting, split source and protocol, with their own reference rows)."""
     parts = [f"# {paper.paper}: published vs ours", ""]
     if paper.title:
         parts += [f"{paper.title}", ""]
@@ -337,4 +351,6 @@ def render_paper(
     for table in paper.tables:
         table_cells = {(r, c): cell for (t, r, c), cell in cells.items() if t == table.id}
         parts += [render_table(paper, table, table_cells, context), ""]
+    if runs_report:
+        parts += ["## Our runs", "", runs_report]
     return "\n".join(parts).rstrip() + "\n"

@@ -291,11 +291,30 @@ def _synthetic_inputs(spec: RunSpec, data: DataSources, overrides: Sequence[str]
 
 def _metric_cell(results: Mapping[str, Any], row_name: str, metric: str, synthetic: bool,
                  run: str) -> Cell:
-    row = next((r for r in results["rows"] if r["name"] == row_name), None)
+    """A cell from a run's results.json: the results report's figures of one row (mean, 95%
+    interval, n, and for F1 the PoR against the same run's random row)."""
+    from vsumlab.evaluation.metric_registry import PRIMARY
+    from vsumlab.training.fold_results import ResultRow
+    from vsumlab.training.result_report import row_report
+
+    try:
+        rows = [ResultRow.from_dict(r) for r in results["rows"]]
+    except (KeyError, TypeError) as exc:
+        return Cell("failed", reason=f"{run}: results.json has no readable rows ({exc})")
+    row = next((r for r in rows if r.name == row_name), None)
     if row is None:
         return Cell("failed", reason=f"{run}: no '{row_name}' row in results.json")
-    return Cell("ok", float(row[metric]), float(row.get(f"{metric}_std", 0.0)),
-                len(row.get("folds", [])), synthetic, run=run)
+    random = next((r for r in rows if r.kind == "reference" and r.name == "random"), None)
+    ids = None
+    if row.kind == "reference":  # one value per split: the model row knows which split
+        ids = next((r.extra.get("fold_ids") for r in (row, *rows)
+                    if isinstance(r.extra.get("fold_ids"), list)
+                    and len(r.extra["fold_ids"]) == len(row.folds)), None)
+    report = row_report(row, random, row_name, ids)
+    interval = report.metrics[metric]
+    por = report.por.mean if metric == PRIMARY and report.por is not None else None
+    return Cell("ok", interval.mean, row.std(metric), interval.n, synthetic, run=run,
+                half_width=interval.half_width if interval.defined else None, por=por)
 
 
 def _no_op(composed: Mapping[str, Any], override: str) -> bool:
@@ -467,8 +486,45 @@ class Reproducer:
                     if not column.reproducible:
                         continue
                     done[(row.name, column.id)] = self.cell(table, row, column, done, rows_run)
+            self._mark_shared_runs(table, done)
             cells.update({(table.id, r, c): cell for (r, c), cell in done.items()})
         return cells
+
+    def _mark_shared_runs(self, table: Table, done: Mapping[tuple[str, str], Cell]) -> None:
+        """Rows of one column whose figure comes from one run say so (a footnote), e.g.
+        Cap2Sum's "sup. p% videos" rows under --quick, which drops their own overrides."""
+        by_run: dict[tuple[str, str], list[str]] = {}
+        for row in table.rows:
+            if not row.ours or "reference" in row.ours:
+                continue  # reference rows show their source row's run by design
+            for column in table.columns:
+                cell = done.get((row.name, column.id))
+                if cell is not None and cell.status == "ok" and cell.run and not column.mean_of:
+                    by_run.setdefault((column.id, cell.run), []).append(row.name)
+        for (column_id, run), names in by_run.items():
+            if len(names) < 2:
+                continue
+            column = table.column(column_id)
+            note = (f"rows {', '.join(repr(n) for n in names)} share one run "
+                    f"({Path(run).name}): " + self._why_shared(table, names, column))
+            for name in names:
+                done[(name, column_id)].note = note
+
+    def _why_shared(self, table: Table, names: Sequence[str], column: Column) -> str:
+        """Whether --quick merged runs that differ in a full reproduction."""
+        if not self.options.quick:
+            return "they are the same configuration"
+        full = set()
+        for name in names:
+            row = next(r for r in table.rows if r.name == name)
+            try:
+                full.add(plan_cell(row, column, self.data, quick=False))
+            except Unavailable:
+                full.add(name)  # a row without a full-mode run: counted as its own
+        if len(full) > 1:
+            return ("--quick runs them with the quick settings, which drop their own "
+                    "overrides; a full reproduction runs each row's own settings")
+        return "they are the same configuration"
 
 
 def reproduce(options: ReproduceOptions) -> ReproduceReport:
@@ -486,7 +542,7 @@ def reproduce(options: ReproduceOptions) -> ReproduceReport:
         if options.dry_run:
             continue
         path = options.out_dir / f"{paper.key}.md"
-        write_text_atomic(path, render_paper(paper, cells, context))
+        write_text_atomic(path, render_paper(paper, cells, context, _runs_report(cells)))
         report.tables[paper.key] = path
     if not options.dry_run:
         write_json_atomic(options.out_dir / "cells.json", {
@@ -498,6 +554,23 @@ def reproduce(options: ReproduceOptions) -> ReproduceReport:
                       for key, cells in report.cells.items()},
         })
     return report
+
+
+def _runs_report(cells: Mapping[tuple[str, str, str], Cell]) -> str:
+    """The results report of every cv run behind a paper's cells: one table per dataset,
+    setting, split source and protocol, with that group's own reference rows."""
+    from vsumlab.training.result_groups import group_runs, read_run
+    from vsumlab.training.result_report import format_report
+
+    folders = sorted({cell.run for cell in cells.values() if cell.status == "ok" and cell.run
+                      and (Path(cell.run) / "results.json").is_file()})
+    if not folders:
+        return ""
+    try:
+        runs = [read_run(folder) for folder in folders]
+    except VsumError as exc:  # a damaged run must not hide the tables themselves
+        return f"(the runs' report could not be read: {exc})\n"
+    return format_report(*group_runs(runs))
 
 
 def check_rows(papers: Sequence[Paper], patterns: Sequence[str]) -> None:
