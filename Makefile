@@ -147,8 +147,8 @@ finetune-visp-summe: install $(VISP_SUMME_H5) $(VISP_CKPT)  ## ViSP+CSTA 5-fold 
 # data order and validation share seed r); one `vsumlab cv` per round and method in round_<r>/.
 # (With one shared checkpoint and fixed folds the rounds' spread would only be fine-tuning noise.)
 VISP_ROUNDS ?= 0 1 2
-visp_round = $(VSUMLAB) cv --config experiments/supervised/csta_$(1).yaml --data.init_args.dataset=$(2) --data.init_args.split_seed=$(3) --seeds $(3) --out runs/visp/compare-$(1)/csta/round_$(3) $(force_flag) $(ARGS) \
-	&& $(VSUMLAB) cv --config experiments/visp/finetune_$(1).yaml --data.init_args.dataset=$(2) --data.init_args.split_seed=$(3) --seeds $(3) \
+visp_round = $(VSUMLAB) cv --config experiments/supervised/csta_$(1).yaml --data.init_args.dataset=$(2) --data.init_args.split_seed=$(3) --seeds $(3), --out runs/visp/compare-$(1)/csta/round_$(3) $(force_flag) $(ARGS) \
+	&& $(VSUMLAB) cv --config experiments/visp/finetune_$(1).yaml --data.init_args.dataset=$(2) --data.init_args.split_seed=$(3) --seeds $(3), \
 	--pretrain experiments/visp/pretrain.yaml --pretrain.data.init_args.datasets='$(visp_datasets)' --pretrain.seed_everything=$(3) --pretrain.data.init_args.seed=$(3) $(PRETRAIN_ARGS:--%=--pretrain.%) \
 	--out runs/visp/compare-$(1)/visp_csta/round_$(3) $(force_flag) $(ARGS)
 visp_compare = $(foreach r,$(VISP_ROUNDS),$(call visp_round,$(1),$(2),$(r)) &&) \

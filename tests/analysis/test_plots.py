@@ -12,6 +12,8 @@ from vsumlab.analysis.captions import TimelineEvent  # noqa: E402
 from vsumlab.analysis.plots import (  # noqa: E402
     plot_curves,
     plot_distributions,
+    plot_por,
+    plot_spread,
     plot_timeline,
     plot_video,
 )
@@ -44,3 +46,23 @@ def test_distributions_curves_and_timeline() -> None:
     assert "a man runs" in texts and any("needs a Cap2Sum checkpoint" in t for t in texts)
     fig = plot_timeline(truth, [TimelineEvent(1, 4, "x")], 10.0, scores=np.linspace(0, 1, 20))
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 3
+
+
+def test_por_picture_puts_replicas_against_their_random_f1() -> None:
+    rows = [{"f1": 50.0, "random_f1": 40.0, "por": 125.0},
+            {"f1": 30.0, "random_f1": 35.0, "por": 30 / 35 * 100}]
+    ax = plot_por(rows).axes[0]
+    [points] = ax.collections
+    np.testing.assert_allclose(points.get_offsets(), [[40.0, 50.0], [35.0, 30.0]])
+    [diagonal] = ax.lines  # PoR 100: y = x
+    xs, ys = diagonal.get_data()
+    np.testing.assert_allclose(xs, ys)
+    assert xs[0] < 30.0 and xs[1] > 50.0
+
+
+def test_spread_shows_every_replica_and_the_interval() -> None:
+    fig = plot_spread({"f1": [50.0, 52.0, 54.0], "por": [110.0, 120.0, 130.0]},
+                      {"f1": (52.0, 4.97), "por": (120.0, 24.8)})
+    assert [ax.get_title() for ax in fig.axes] == ["f1", "por"]
+    points = fig.axes[0].collections[0].get_offsets()
+    assert sorted(points[:, 1]) == [50.0, 52.0, 54.0]

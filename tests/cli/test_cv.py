@@ -54,3 +54,13 @@ def test_help_documents_both_options(capsys) -> None:
     assert "--splits canonical|random:N[:SEED]|FILE" in text
     assert "N random 80/20 splits" in text and "SEED default 0" in text
     assert "K (an integer >= 1: the K seeds 0..K-1)" in text and "one seed: 7, with the comma" in text
+
+
+def test_reproduce_reads_seeds_as_cv_does() -> None:
+    """`vsumlab reproduce --seeds 3` repeats each CV with seeds 0, 1, 2 (as `vsumlab cv
+    --seeds 3` does), not with the single seed 3."""
+    from vsumlab.cli.main import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["reproduce", "--seeds", "3"]).seeds == [0, 1, 2]
+    assert parser.parse_args(["reproduce", "--seeds", "3,"]).seeds == [3]

@@ -224,7 +224,11 @@ def _results_folder(root, name, f1s, digests, seed=0):
     row = {"name": name, "kind": "model", "folds": folds, "seeds": [seed] * len(f1s),
            "fold_ids": list(range(len(f1s))), "f1": sum(f1s) / len(f1s),
            "kendall": sum(f1s) / len(f1s) / 100, "spearman": sum(f1s) / len(f1s) / 200}
-    (folder / "results.json").write_text(json.dumps({"rows": [row]}))
+    # one comparable group (dataset, setting, split source, protocol): `vsumlab results`
+    # compares runs within a group only
+    comparison = {"method": name, "dataset": "tvsum", "dataset_path": "tvsum.h5",
+                  "setting": "canonical", "split_source": "random:4", "protocol": None}
+    (folder / "results.json").write_text(json.dumps({"comparison": comparison, "rows": [row]}))
     for fold, digest in enumerate(digests):
         fold_dir = folder / f"seed_{seed}" / f"fold_{fold}"
         fold_dir.mkdir(parents=True)

@@ -82,7 +82,8 @@ def test_results_notebook(tiny_results: Path, monkeypatch: pytest.MonkeyPatch) -
     assert "val_f1" in text
     assert text.count("tiny-fold") == 2  # the W&B section lists both per-fold offline runs
     assert text.count("selected shots") >= 2  # best and worst video
-    assert _images(notebook) >= 4  # curves, distributions, two videos
+    assert "random_f1" in text and "ci95" in text  # the PoR picture and the spread
+    assert _images(notebook) >= 6  # PoR, spread, curves, distributions, two videos
 
 
 @pytest.mark.slow

@@ -55,7 +55,8 @@ def test_cv_prints_a_header_a_line_per_fold_and_the_table_and_records_the_effect
         assert int(match[1]) == fold
         assert float(match[2]) == pytest.approx(result["model"]["f1"], abs=0.005)
         assert float(match[3]) == pytest.approx(result["model"]["kendall"], abs=0.0005)
-    assert "| tiny |" in done.stdout
+    # the table names the run by method, dataset, setting and split source
+    assert "| Transformer · synthetic_tvsum · canonical · 2 folds, split seed 0 |" in done.stdout
 
     # The recorded configuration is the effective one: overrides applied, not the recipe's
     # max_epochs 20 and synthetic dataset; each fold's records its fold and seed.

@@ -119,3 +119,43 @@ def plot_timeline(
         ax.set_xlabel("time (s)")
     fig.tight_layout()
     return fig
+
+
+def plot_por(rows: Sequence[Mapping[str, Any]], title: str = "") -> Any:
+    """The Performance-over-Random picture: each replica's F1 against the random summarizer's
+    expected F1 on the same test videos (rows of ``result_tables.por_by_split``). On the
+    diagonal a method is no better than random (PoR 100); the height above it is what it adds,
+    and the spread along it is how much the split itself moves the score."""
+    fig, ax = _figure(4.5, 4.0)
+    random_f1 = np.asarray([row["random_f1"] for row in rows], dtype=float)
+    model_f1 = np.asarray([row["f1"] for row in rows], dtype=float)
+    ax.scatter(random_f1, model_f1, s=18, color="tab:blue", label="replicas (split, seed)")
+    finite = np.concatenate([random_f1, model_f1])
+    finite = finite[np.isfinite(finite)]
+    low, high = (float(finite.min()) - 2.0, float(finite.max()) + 2.0) if finite.size else (0, 100)
+    ax.plot([low, high], [low, high], color="0.5", ls="--", lw=1, label="PoR 100 (random)")
+    ax.set(xlabel="random summarizer F1 (%)", ylabel="method F1 (%)", title=title,
+           xlim=(low, high), ylim=(low, high))
+    ax.legend(loc="upper left", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_spread(values: Mapping[str, Sequence[float]], intervals: Mapping[str, tuple[float, float]],
+                title: str = "") -> Any:
+    """Per metric, every replica's value (points) with the mean's 95% interval (error bar):
+    ``values[metric]`` the replicas' values, ``intervals[metric]`` = (mean, half-width)."""
+    metrics = list(values)
+    fig, axes = _figure(3.2 * len(metrics), 3.2, ncols=len(metrics), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        points = np.asarray(values[metric], dtype=float)
+        jitter = np.linspace(-0.15, 0.15, len(points)) if len(points) > 1 else np.zeros(1)
+        ax.scatter(jitter[: len(points)], points, s=10, color="k", alpha=0.5)
+        mean, half = intervals[metric]
+        ax.errorbar([0.4], [mean], yerr=[[half if np.isfinite(half) else 0.0]] * 2, fmt="o",
+                    color="tab:red", capsize=4)
+        ax.set(xticks=[], xlim=(-0.5, 0.8), title=metric)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

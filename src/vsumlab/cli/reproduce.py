@@ -5,18 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vsumlab.cli.cv import SEEDS_SYNTAX, parse_seeds
 from vsumlab.errors import ConfigError
 
 
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _ints(text: str) -> list[int]:
-    try:
-        return [int(part) for part in _names(text)]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from exc
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="only rows whose name contains one of these (case-insensitive)")
     parser.add_argument("--quick", action="store_true",
                         help="2 folds, one short epoch: checks the pipeline, figures not comparable")
-    parser.add_argument("--seeds", type=_ints, default=None, help="repeat each CV per seed")
+    parser.add_argument("--seeds", type=parse_seeds, default=None,
+                        help=f"repeat each CV per seed, as `vsumlab cv --seeds`: {SEEDS_SYNTAX}")
     parser.add_argument("--force", action="store_true", help="rerun folders of other configs")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the planned runs and unavailable cells; run nothing")
