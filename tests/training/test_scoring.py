@@ -18,23 +18,19 @@ from vsumlab.training.plan import RecipeConfig, RunPlan, build
 from vsumlab.training.recipes import compose_recipe
 from vsumlab.training.scoring import ProtocolScoring
 
-ROOT = Path(__file__).resolve().parents[2]
-RECIPE = ROOT / "experiments" / "supervised" / "transformer_tvsum.yaml"
-TINY_ARGS = '{"d_model": 16, "n_heads": 2, "n_layers": 1, "dim_feedforward": 32, "dropout": 0.0}'
+from .test_plan import RECIPE, ROOT
+from .test_plan import _overrides as _plan_overrides
 
 
 def _overrides(data: Path, *extra: str) -> tuple[str, ...]:
-    return (f"--data.init_args.dataset={data}", "--data.init_args.n_folds=3",
-            "--model.init_args.input_dim=64", f"--model.init_args.summarizer_args={TINY_ARGS}",
-            "--trainer.max_epochs=1", "--trainer.accelerator=cpu", "--trainer.logger=false",
-            "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false",
-            *extra)
+    return _plan_overrides(data, "--trainer.logger=false", "--trainer.enable_progress_bar=false",
+                           "--trainer.enable_model_summary=false", *extra)
 
 
-def _validate(data: Path, *extra: str) -> tuple[dict[str, float], dict[str, float], Protocol]:
+def _validate(data: Path, root: Path, *extra: str) -> tuple[dict[str, float], dict[str, float], Protocol]:
     """(logged val metrics, the same metrics computed directly from the model's predictions of
     the validation videos, the protocol) of an untrained tiny model."""
-    overrides = _overrides(data, *extra)
+    overrides = _overrides(data, f"--trainer.default_root_dir={root}", *extra)
     recipe = RecipeConfig(RECIPE, overrides)
     plan = RunPlan(RECIPE, overrides, fold=0, seed=3)
     model, datamodule, trainer = build(plan, recipe)
@@ -50,14 +46,15 @@ def _validate(data: Path, *extra: str) -> tuple[dict[str, float], dict[str, floa
 
 
 @pytest.mark.slow
-def test_the_run_scores_the_models_outputs_with_its_protocol(small_tvsum_h5) -> None:
+def test_the_run_scores_the_models_outputs_with_its_protocol(small_tvsum_h5, tmp_path) -> None:
     """The logged val metrics are the protocol's metrics of the model's own predictions, and a
     change of the run's protocol (budget) changes them: the callback uses the run's protocol."""
-    logged, direct, protocol = _validate(small_tvsum_h5)
+    logged, direct, protocol = _validate(small_tvsum_h5, tmp_path / "a")
     assert protocol.budget == 0.15
     for name in METRICS:
         assert logged[name] == pytest.approx(direct[name], abs=1e-9)
-    wide_logged, wide_direct, wide = _validate(small_tvsum_h5, "--protocol.budget=0.5")
+    wide_logged, wide_direct, wide = _validate(small_tvsum_h5, tmp_path / "b",
+                                                 "--protocol.budget=0.5")
     assert wide.budget == 0.5
     assert wide_logged["f1"] == pytest.approx(wide_direct["f1"], abs=1e-9)
     assert not math.isclose(wide_logged["f1"], logged["f1"])
@@ -80,8 +77,9 @@ def test_methods_hold_no_protocol_and_no_metrics() -> None:
         assert "self.protocol" not in text, path.name
 
 
-def test_the_protocol_is_read_once_from_the_recipe(small_tvsum_h5) -> None:
-    recipe = RecipeConfig(RECIPE, _overrides(small_tvsum_h5, "--protocol.budget=0.3"))
+def test_the_protocol_is_read_once_from_the_recipe(small_tvsum_h5, tmp_path) -> None:
+    recipe = RecipeConfig(RECIPE, _overrides(small_tvsum_h5, "--protocol.budget=0.3",
+                                             f"--trainer.default_root_dir={tmp_path}"))
     assert recipe.protocol() is recipe.protocol()
     assert recipe.protocol().budget == 0.3
     model, _, trainer = build(RunPlan(RECIPE, recipe.overrides, fold=0), recipe)
