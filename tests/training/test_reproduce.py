@@ -286,3 +286,34 @@ def test_quick_rows_that_share_one_run_say_so(data: DataSources,
     rows = [next(r for r in table.rows if r.name == name) for name in shares]
     assert len({plan_cell(r, table.column("summe"), data) for r in rows}) == 4
     assert len({plan_cell(r, table.column("summe"), data, quick=True) for r in rows}) == 1
+
+
+def test_quick_cells_that_drop_their_rows_settings_say_so(data: DataSources,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cap2Sum Table 3's "Augmented" columns of its own rows train on 80% of the target videos
+    in a full run; --quick drops that override, so the cell is footnoted as not the row's
+    configuration (a label the figure does not have is never printed silently)."""
+    from vsumlab.training.published_tables import Cell, load_paper
+    from vsumlab.training.reproduce import Reproducer
+
+    monkeypatch.chdir(ROOT)
+    paper = load_paper(ROOT / "experiments/published/cap2sum.yaml")
+    table = next(t for t in paper.tables if t.id == "table3")
+    environ = {"TVSUM_H5": str(data.datasets["tvsum"]), "SUMME_H5": str(data.datasets["summe"])}
+    ours = [r.name for r in table.rows if r.ours and "reference" not in r.ours]
+    assert {"Cap2Sum_wsup", "Cap2Sum_sup"} <= set(ours)
+
+    def notes(quick: bool) -> dict[tuple[str, str], str]:
+        done = {(name, c.id): Cell("ok", 50.0, run=f"out/runs/{name}-{c.id}")
+                for name in ours for c in table.columns}
+        Reproducer(ReproduceOptions(quick=quick, environ=environ))._mark_quick_changes(table, done)
+        return {key: cell.note for key, cell in done.items()}
+
+    quick = notes(True)
+    for name in ("Cap2Sum_wsup", "Cap2Sum_sup"):
+        for column in ("summe_augmented", "tvsum_augmented"):
+            assert quick[(name, column)] == (
+                "--quick ran it without --data.init_args.train_share=0.8; a full reproduction "
+                "runs the row's own configuration")
+        assert quick[(name, "summe_transfer")] == ""  # transfer keeps its configuration
+    assert set(notes(False).values()) == {""}  # a full run is what the row says

@@ -486,6 +486,7 @@ class Reproducer:
                     if not column.reproducible:
                         continue
                     done[(row.name, column.id)] = self.cell(table, row, column, done, rows_run)
+            self._mark_quick_changes(table, done)
             self._mark_shared_runs(table, done)
             cells.update({(table.id, r, c): cell for (r, c), cell in done.items()})
         return cells
@@ -509,6 +510,31 @@ class Reproducer:
                     f"({Path(run).name}): " + self._why_shared(table, names, column))
             for name in names:
                 done[(name, column_id)].note = note
+
+    def _mark_quick_changes(self, table: Table, done: Mapping[tuple[str, str], Cell]) -> None:
+        """Under --quick, a cell whose run drops the row's own setting or overrides (e.g.
+        Cap2Sum's "Augmented" columns, which train on 80% of the videos in a full run) says so:
+        its figure is not of the configuration the row names."""
+        if not self.options.quick:
+            return
+        for row in table.rows:
+            for column in table.columns:
+                cell = done.get((row.name, column.id))
+                if cell is None or cell.status != "ok" or not cell.run or column.mean_of:
+                    continue
+                try:
+                    full = plan_cell(row, column, self.data, quick=False)
+                    quick = plan_cell(row, column, self.data, quick=True)
+                except Unavailable:
+                    continue
+                if not (isinstance(full, RunSpec) and isinstance(quick, RunSpec)):
+                    continue
+                dropped = [o for o in full.overrides if o not in quick.overrides]
+                if full.setting != quick.setting:
+                    dropped.insert(0, f"setting {full.setting}")
+                if dropped:
+                    cell.note = (f"--quick ran it without {', '.join(dropped)}; a full "
+                                 "reproduction runs the row's own configuration")
 
     def _why_shared(self, table: Table, names: Sequence[str], column: Column) -> str:
         """Whether --quick merged runs that differ in a full reproduction."""
