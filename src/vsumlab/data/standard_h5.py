@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from vsumlab.data.schema import Dataset as VideoDataset
 from vsumlab.data.schema import VideoRecord, missing_for, read_dataset
+from vsumlab.data.shuffling import EpochShuffle
 from vsumlab.data.split_files import DatasetKeys, read_split_file
 from vsumlab.data.splits import Split, setting_splits
 from vsumlab.data.uses import require_evaluable
@@ -183,6 +184,9 @@ class SummarizationDataModule(L.LightningDataModule):
         self.predict_split = predict_split
         self._datasets: dict[str, VideoDataset] | None = None
         self._keys: dict[str, list[str]] | None = None
+        # the run's seed (seed_everything seeds torch before the data module is built): the
+        # training order is a function of it and the epoch only (see vsumlab.data.shuffling)
+        self.shuffle_seed = torch.initial_seed()
 
     # ----------------------------------------------------------------- datasets and keys
     @property
@@ -326,10 +330,11 @@ class SummarizationDataModule(L.LightningDataModule):
     # ----------------------------------------------------------------- loaders
     def _loader(self, stage: str, shuffle: bool) -> DataLoader:
         records = self.records_for(stage)
+        dataset = VideoFeatureDataset(list(records.items()))
         return DataLoader(
-            VideoFeatureDataset(list(records.items())),
+            dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
+            sampler=EpochShuffle(dataset, self.shuffle_seed) if shuffle else None,
             num_workers=self.num_workers,
             collate_fn=collate_videos,
             persistent_workers=self.num_workers > 0,
