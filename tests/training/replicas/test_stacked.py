@@ -69,7 +69,8 @@ class _Loader(list):
         self.sampler.set_epoch = self.sampler.epochs.append
 
 
-def test_adam_on_replicas_equals_independent_runs_with_an_exhausted_replica() -> None:
+@pytest.mark.parametrize("vmapped", [True, False])
+def test_adam_on_replicas_equals_independent_runs_with_an_exhausted_replica(vmapped) -> None:
     """Replica 1 has 2 batches, replica 0 has 3: at step 3 replica 1 gets no Adam update
     (no momentum step, no step count) and both end where their independent runs end."""
     modules = [_module("transformer", 0), _module("transformer", 1)]
@@ -85,7 +86,7 @@ def test_adam_on_replicas_equals_independent_runs_with_an_exhausted_replica() ->
                 reference.training_loss(batch)[0].backward()
                 optimizer.step()
     datamodules = [SimpleNamespace(keys={"val": []})] * 2
-    module = ReplicaModule(modules, datamodules, ["a", "b"], select_best=False)
+    module = ReplicaModule(modules, datamodules, ["a", "b"], select_best=False, vmapped=vmapped)
     trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", logger=False,
                         enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False)

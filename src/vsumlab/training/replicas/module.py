@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import lightning as L
+import torch
 from torch import nn
 
 from vsumlab.training.replicas.evaluation import validate, validation_metric
@@ -36,13 +37,20 @@ class ReplicaModule(L.LightningModule):
         clip: ``(gradient_clip_val, gradient_clip_algorithm)`` per replica, or None.
         check_val_every_n_epoch: as the trainer option of a sequential run.
         replica_loggers: per replica, loggers that get its own rows (its fold's CSV).
+        vmapped: one vmapped call per step (default); False: each replica's own
+            ``training_loss`` in turn, still one backward and one run. On CPU torch's batching
+            rule for a linear layer's weight gradient on 3-D inputs (attention's in-projection)
+            runs one tiny matmul per time step: the vmapped transformer step is ~3x slower
+            than the loop there (benchmarks/bench_replicas.py), so the run uses the loop on CPU.
     """
 
     def __init__(self, replicas: Sequence[L.LightningModule], datamodules: Sequence[Any],
                  names: Sequence[str], select_best: bool, clip: tuple[float, str] | None = None,
                  check_val_every_n_epoch: int = 1,
-                 replica_loggers: Sequence[Sequence[Any]] | None = None) -> None:
+                 replica_loggers: Sequence[Sequence[Any]] | None = None,
+                 vmapped: bool = True) -> None:
         super().__init__()
+        self.vmapped = vmapped
         self.automatic_optimization = False
         self.replicas = nn.ModuleList(replicas)
         self.names = list(names)
@@ -86,8 +94,12 @@ class ReplicaModule(L.LightningModule):
         total = None
         logged: dict[int, dict[str, float]] = {}
         for members in groups.values():
-            losses, logs = replica_losses([self._calls[i] for i in members],
-                                          [batch[i] for i in members])
+            if self.vmapped:
+                losses, logs = replica_losses([self._calls[i] for i in members],
+                                              [batch[i] for i in members])
+            else:
+                losses, logs = _looped_losses([self.replicas[i] for i in members],
+                                              [batch[i] for i in members])
             total = losses.sum() if total is None else total + losses.sum()
             for position, index in enumerate(members):
                 logged[index] = {"train/loss": float(losses[position].detach()),
@@ -164,3 +176,12 @@ class ReplicaModule(L.LightningModule):
         self.best_f1 = list(state.get("best_f1", self.best_f1))
         self.best_epoch = list(state.get("best_epoch", self.best_epoch))
         self.replica_steps = list(state.get("steps", self.replica_steps))
+
+
+def _looped_losses(modules: Sequence[Any], batches: Sequence[dict[str, Any]]
+                   ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """What :func:`replica_losses` returns, computed one replica at a time."""
+    outputs = [module.training_loss(batch) for module, batch in zip(modules, batches)]
+    names = set.intersection(*(set(logs) for _, logs in outputs))
+    return (torch.stack([loss for loss, _ in outputs]),
+            {n: torch.stack([logs[n].detach() for _, logs in outputs]) for n in sorted(names)})

@@ -225,8 +225,10 @@ def _train(options: CVOptions, recipe: RecipeConfig, pending: list[tuple[int, in
     run_overrides: dict[str, Any] = {
         "default_root_dir": str(state_dir),
         "logger": _loggers(options, state_dir, f"{options.experiment}-replicas", record),
+        # every epoch: last.ckpt, and the epoch's own file (top-1 of no monitor: the latest),
+        # which a resume falls back to (save_top_k=0 would write last.ckpt at the end only)
         "callbacks": [ModelCheckpoint(dirpath=str(state_dir / "checkpoints"), save_last=True,
-                                      save_top_k=0),
+                                      save_top_k=1),
                       RNGStateCheckpoint(), *options.callbacks],
         "plugins": [AtomicCheckpointIO()],
         "gradient_clip_val": None,  # clipped per replica by the module
@@ -257,7 +259,8 @@ def _train(options: CVOptions, recipe: RecipeConfig, pending: list[tuple[int, in
     module = ReplicaModule([r.model for r in replicas], [r.datamodule for r in replicas],
                            [r.name for r in replicas],
                            select_best=recipe.model_selection() != "last", clip=clip,
-                           check_val_every_n_epoch=int(check_every), replica_loggers=csv)
+                           check_val_every_n_epoch=int(check_every), replica_loggers=csv,
+                           vmapped=trainer.strategy.root_device.type != "cpu")
     from vsumlab.training.replicas.data import ReplicaBatches
 
     batches = ReplicaBatches([r.datamodule.train_dataloader() for r in replicas])
