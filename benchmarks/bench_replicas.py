@@ -110,8 +110,8 @@ def main() -> None:
 
             def spec(label: str, replicas: str, folds: list[int] | None, seeds: list[int],
                      extra: tuple[str, ...] = (), profile: bool = False,
-                     _recipe: str = recipe, _base: list[str] = base) -> dict:
-                return {"recipe": _recipe, "out": str(Path(tmp) / f"{name}-{label}"),
+                     _recipe: str = recipe, _base: list[str] = base, _name: str = name) -> dict:
+                return {"recipe": _recipe, "out": str(Path(tmp) / f"{_name}-{label}"),
                         "overrides": [*_base, *extra], "folds": folds, "seeds": seeds,
                         "replicas": replicas, "profile": profile}
 

@@ -53,7 +53,7 @@ def test_killed_vectorized_run_resumes_exactly(small_tvsum_h5, tmp_path) -> None
         resumed = read_predictions(killed / fold / "predictions.h5")
         for key in expected:
             np.testing.assert_array_equal(resumed[key], expected[key])
-        result = lambda d: json.loads((d / fold / "result.json").read_text())  # noqa: E731
+        result = lambda d, f=fold: json.loads((d / f / "result.json").read_text())  # noqa: E731
         assert result(killed)["model"] == result(full)["model"]
         assert result(killed)["val"] == result(full)["val"]
         assert ((killed / fold / "csv" / "metrics.csv").read_text()
