@@ -80,8 +80,9 @@ class CVOptions:
     # extra Lightning callbacks attached to every fold's trainer (e.g. a benchmark's timer)
     callbacks: list[Any] = field(default_factory=list)
     # sequential | vectorized (every fold and seed in one run) | auto (vectorized when the
-    # method allows it; see vsumlab.training.replicas.run)
-    replicas: str = "auto"
+    # method allows it; see vsumlab.training.replicas.run). `vsumlab cv` defaults to auto;
+    # library callers (sweeps, reproduce, benchmarks) keep the sequential runs they expect
+    replicas: str = "sequential"
 
     @property
     def experiment(self) -> str:
