@@ -65,7 +65,8 @@ def test_user_summarizer_optimizer_and_scheduler_train_through_cv(small_tvsum_h5
            "PYTHONWARNINGS": "ignore"}  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-m", "vsumlab.cli.main", "cv", "--config", str(recipe), "--out",
-         str(out), "--name", "mine", "--wandb-mode", "disabled", "--reference-draws", "2"],
+         str(out), "--name", "mine", "--wandb-mode", "disabled", "--reference-draws", "2",
+         "--replicas", "sequential"],  # reads a fold's last.ckpt (optimizer state)
         capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]

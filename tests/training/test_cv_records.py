@@ -29,7 +29,8 @@ def _cv(out: Path, data: Path, *extra: str) -> subprocess.CompletedProcess:
                "--out", str(out), "--name", "tiny", "--reference-draws", "2",
                f"--data.init_args.dataset={data}", "--data.init_args.n_folds=2",
                "--model.init_args.input_dim=64", f"--model.init_args.summarizer_args={TINY_ARGS}",
-               "--trainer.max_epochs=2", "--trainer.accelerator=cpu", *extra]
+               "--trainer.max_epochs=2", "--trainer.accelerator=cpu",
+               "--replicas", "sequential", *extra]  # records of one W&B run per fold
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 
 

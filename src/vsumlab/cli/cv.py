@@ -78,6 +78,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     help="pretraining recipe fitted once before the folds, which fine-tune from "
                     "its checkpoint (--model.init_args.pretrained); override it with "
                     "--pretrain.KEY=VALUE, e.g. --pretrain.model.init_args.beta_size=10")
+    cv.add_argument("--replicas", choices=("sequential", "vectorized", "auto"), default="auto",
+                    help="train the folds and seeds one after another, or all in one run with "
+                    "stacked parameters (vectorized); auto: vectorized when the method's "
+                    "network allows it (a note says why not)")
     cv.set_defaults(handler=_run_cv, accepts_overrides=True)
 
     results = subparsers.add_parser(
@@ -152,6 +156,7 @@ def _run_cv(args: argparse.Namespace) -> int:
             wandb_project=args.wandb_project,
             reference_draws=args.reference_draws,
             verbose=args.verbose,
+            replicas=args.replicas,
         )
     )
     return 0

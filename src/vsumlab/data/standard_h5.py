@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from vsumlab.data.schema import Dataset as VideoDataset
 from vsumlab.data.schema import VideoRecord, missing_for, read_dataset
+from vsumlab.data.shuffling import EpochShuffle
 from vsumlab.data.split_choices import RANDOM, SplitChoice, parse_split_choice
 from vsumlab.data.split_files import DatasetKeys, read_split_file
 from vsumlab.data.splits import Split, setting_splits, split_digest
@@ -195,6 +196,9 @@ class SummarizationDataModule(L.LightningDataModule):
         self._datasets: dict[str, VideoDataset] | None = None
         self._keys: dict[str, list[str]] | None = None
         self._splits: list[Split] | None = None
+        # the run's seed (seed_everything seeds torch before the data module is built): the
+        # training order is a function of it and the epoch only (see vsumlab.data.shuffling)
+        self.shuffle_seed = torch.initial_seed()
 
     # ----------------------------------------------------------------- datasets and keys
     @property
@@ -368,10 +372,11 @@ class SummarizationDataModule(L.LightningDataModule):
     # ----------------------------------------------------------------- loaders
     def _loader(self, stage: str, shuffle: bool) -> DataLoader:
         records = self.records_for(stage)
+        dataset = VideoFeatureDataset(list(records.items()))
         return DataLoader(
-            VideoFeatureDataset(list(records.items())),
+            dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
+            sampler=EpochShuffle(dataset, self.shuffle_seed) if shuffle else None,
             num_workers=self.num_workers,
             collate_fn=collate_videos,
             persistent_workers=self.num_workers > 0,

@@ -85,6 +85,10 @@ class CVOptions:
     pretrain_into: str = "pretrained"
     # extra Lightning callbacks attached to every fold's trainer (e.g. a benchmark's timer)
     callbacks: list[Any] = field(default_factory=list)
+    # sequential | vectorized (every fold and seed in one run) | auto (vectorized when the
+    # method allows it; see vsumlab.training.replicas.run). `vsumlab cv` defaults to auto;
+    # library callers (sweeps, reproduce, benchmarks) keep the sequential runs they expect
+    replicas: str = "sequential"
 
     @property
     def experiment(self) -> str:
@@ -687,6 +691,9 @@ def _run_cv(options: CVOptions) -> list[ResultRow]:
     for fold in folds:
         if not 0 <= fold < n_folds:
             raise ConfigError(f"--folds: fold {fold} out of range (the setting has {n_folds})")
+    from vsumlab.training.replicas.run import choose_vectorized
+
+    vectorized = choose_vectorized(options, recipe, folds)  # refuses before anything is written
     zero = is_global_zero()
     if zero:
         from vsumlab.training.fingerprints import input_files
@@ -702,7 +709,8 @@ def _run_cv(options: CVOptions) -> list[ResultRow]:
         header = _config_header(options, None, None, environment.get("git_commit"))
         write_text_atomic(options.out_dir / "config.yaml", header + recipe.dump(
             _fold_zero(recipe)))
-    rows = _run_folds(options, recipe, pre_recipe, folds, n_folds, private=not zero)
+    rows = _run_folds(options, recipe, pre_recipe, folds, n_folds, private=not zero,
+                      vectorized=vectorized)
     if rows is None:
         return []
     if not options.quiet:  # the report results.md holds (the same for every table)
@@ -726,6 +734,7 @@ def _run_folds(
     folds: list[int],
     n_folds: int,
     private: bool,
+    vectorized: bool = False,
 ) -> list[ResultRow] | None:
     """Pretraining (optional), every fold and seed, the results files (rank 0; other ranks
     take part in training and return None)."""
@@ -746,7 +755,12 @@ def _run_folds(
         if pre_recipe is not None:
             pretrained = run_pretrain(options, pre_recipe, shared_run, private)
         results = []
-        for s in seeds:
+        if vectorized:  # every fold and seed in one run (vsumlab.training.replicas)
+            from vsumlab.training.replicas.run import run_replicas
+
+            results = run_replicas(options, recipe, [(f, s) for s in seeds for f in folds],
+                                   pretrained, progress)
+        for s in seeds if not vectorized else []:
             for f in folds:
                 results.append(run_fold(options, recipe, f, s, pretrained, shared_run,
                                         progress))

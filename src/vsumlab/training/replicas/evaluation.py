@@ -1,0 +1,68 @@
+"""One replica's validation metrics and test predictions, computed as a sequential fold does.
+
+Each replica is evaluated with its own module (eval mode, ``torch.inference_mode``, the
+trainer's precision context): the very code path of Lightning's validation and prediction loops
+in a sequential run, so the scores of a replica equal those of its sequential fold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import numpy as np
+import torch
+from lightning.fabric.utilities.apply_func import move_data_to_device
+
+from vsumlab.data.annotation_styles import annotation_style
+from vsumlab.evaluation.torchmetrics import SummarizationMetrics
+from vsumlab.models.summarizer import masked_mse
+
+
+def validation_metric(module: Any, datamodule: Any) -> SummarizationMetrics:
+    """The metric of the replica's validation videos (as ``SummarizerModule.setup`` builds it)."""
+    qualified = datamodule.qualified
+    return SummarizationMetrics(
+        datamodule.records_for("val"),
+        module.protocol,
+        style=None if qualified else annotation_style(datamodule.target),
+        source=None if qualified else datamodule.dataset_path,
+    )
+
+
+def validate(module: Any, loader: Iterable[Any], metric: SummarizationMetrics,
+             device: torch.device, context: AbstractContextManager | None = None
+             ) -> dict[str, float]:
+    """``mse`` (batch-size weighted, as Lightning's epoch mean) and the protocol's metrics."""
+    was_training = module.training
+    module.eval()
+    total = torch.zeros((), dtype=torch.float32)
+    count = 0
+    with torch.inference_mode(), context or nullcontext():
+        for batch in loader:
+            batch = move_data_to_device(batch, device)
+            scores = module.scores(batch["features"], batch["mask"])
+            lengths = batch["n_steps"].tolist()
+            metric.update(batch["keys"], [scores[i, :n] for i, n in enumerate(lengths)])
+            size = len(batch["keys"])
+            loss = masked_mse(scores, batch["gtscore"], batch["mask"]).float().cpu()
+            total += loss * size
+            count += size
+    module.train(was_training)
+    values = {name: float(value) for name, value in metric.compute().items()}
+    metric.reset()
+    return {"mse": float(total / max(count, 1)), **values}
+
+
+def predict(module: Any, loader: Iterable[Any], device: torch.device,
+            context: AbstractContextManager | None = None) -> dict[str, np.ndarray]:
+    """Step scores per test video, from the module's own ``predict_step``."""
+    was_training = module.training
+    module.eval()
+    predictions: dict[str, np.ndarray] = {}
+    with torch.inference_mode(), context or nullcontext():
+        for index, batch in enumerate(loader):
+            predictions.update(module.predict_step(move_data_to_device(batch, device), index))
+    module.train(was_training)
+    return predictions
