@@ -388,13 +388,14 @@ class Reproducer:
         fold_overrides = run_overrides(spec, self.data, self.options)
         pre_overrides = pretrain_overrides(spec, self.data, self.options)
         synthetic = _synthetic_inputs(spec, self.data, [*fold_overrides, *pre_overrides])
+        seeds = list(spec.seeds) if spec.seeds is not None else self.options.seeds
         if self.options.dry_run:
             pretrain = f" (after pretraining {spec.pretrain} {' '.join(pre_overrides)})"
+            rounds = [f"--seeds {','.join(map(str, seeds))}"] if seeds else []
             self.runs[spec.slug] = "planned: vsumlab cv --config " + " ".join(
-                [spec.recipe, *fold_overrides]) + (pretrain if spec.pretrain else "")
+                [spec.recipe, *fold_overrides, *rounds]) + (pretrain if spec.pretrain else "")
             self._results[spec.slug] = (None, str(folder), synthetic)
             return self._results[spec.slug]
-        seeds = list(spec.seeds) if spec.seeds is not None else self.options.seeds
         try:
             checkpoint = None
             if spec.pretrain:  # one pretraining serves every run that names the same one
