@@ -14,7 +14,9 @@ from vsumlab.evaluation.shot_map import (
     dataset_topk_map,
     greedy_skim,
     human_shot_selections,
+    human_topk_map,
     record_selections,
+    relative_to_human,
     skim_order,
     video_topk_map,
 )
@@ -113,3 +115,41 @@ def test_dataset_topk_map_is_the_mean_over_videos_of_the_tvsum_rule():
         dataset_topk_map(dataset, predictions)
     with pytest.raises(ConfigError, match="unknown videos"):
         dataset_topk_map(dataset, {"nope": np.zeros(3)})
+
+
+def _three_annotators():
+    """Three annotators on FIVE_SHOTS (two frames a shot). Shot means: A 1 5 3 2 4 (top half
+    {1, 4}, skim 1 4 2 3 0), B 2 4 4 1 1 ({1, 2}, skim 1 2 0 3 4: the tie to the earlier),
+    C 3 3 3 1 1 ({0, 1}, skim 0 1 2 3 4)."""
+    from types import SimpleNamespace
+
+    shots = np.array([[1, 5, 3, 2, 4], [2, 4, 4, 1, 1], [3, 3, 3, 1, 1]], dtype=float)
+    return SimpleNamespace(key="v", user_anno=np.repeat(shots, 2, axis=1),
+                           change_points=FIVE_SHOTS)
+
+
+def test_average_human_map_scores_each_annotator_against_the_others_by_hand():
+    record = _three_annotators()
+    # k=1: A's first shot 1 is in B's {1, 2} and C's {0, 1} -> 1; B's (1) likewise -> 1;
+    # C's first shot 0 is in neither A's {1, 4} nor B's {1, 2} -> 0
+    assert human_topk_map(record, 1) == pytest.approx((1 + 1 + 0) / 3)
+    # k=2: A's (1, 4): hit at 1 against B and C -> 1 / min(2, 2) = .5 each; B's (1, 2): .5 and
+    # .5; C's (0, 1): hit at 2 -> (1/2) / 2 = .25 against A and B
+    assert human_topk_map(record, 2) == pytest.approx((0.5 + 0.5 + 0.25) / 3)
+    record.user_anno = record.user_anno[:1]
+    with pytest.raises(DatasetError, match="1 annotator"):
+        human_topk_map(record, 1)
+
+
+def test_relative_to_human_rescales_the_average_human_to_100():
+    # desumnet.txt 4.1: "rescaling the mean AP of human selections to 100%"; Table 3: top-5
+    dataset = make_synthetic_dataset("tvsum", seed=0, n_videos=3, feature_dim=4)
+    rng = np.random.default_rng(1)
+    predictions = {k: rng.random(dataset[k].n_steps) for k in dataset.keys}
+    model = dataset_topk_map(dataset, predictions, [5])["map@5"]
+    human = np.mean([human_topk_map(dataset[k], 5) for k in dataset.keys])
+    assert relative_to_human(dataset, predictions) == pytest.approx(100 * model / human)
+    assert 0 < human <= 1
+    fifteen = dataset_topk_map(dataset, predictions, [15])["map@15"]
+    human15 = np.mean([human_topk_map(dataset[k], 15) for k in dataset.keys])
+    assert relative_to_human(dataset, predictions, 15) == pytest.approx(100 * fifteen / human15)

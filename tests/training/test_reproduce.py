@@ -167,7 +167,12 @@ def test_quick_reproduction_of_the_csta_rows(
     # its pretraining's record), with their own reference rows
     runs = text.split("## Our runs", 1)[1]
     assert runs.count("| random |") == 2
-    assert "| ViSP+CSTA · synthetic_tvsum · canonical · 2 folds, split seed 0 |" in runs
+    # scored with CSTA's protocol preset (as the paper's rows), labelled in the runs' report
+    assert ("| ViSP+CSTA · synthetic_tvsum · canonical · 2 folds, split seed 0 (protocol preset "
+            "csta; best test epoch: not comparable) |") in runs
+    # --quick ran the CPU demos, and each cell says so
+    assert ("--quick ran experiments/supervised/csta_tvsum.yaml instead of "
+            "experiments/supervised/csta_tvsum_paper.yaml") in text
     assert cells[("CLIP-It* (Narasimhan et al., 2021)", "tvsum_tau")]["status"] == "skipped"
     assert "not run" in lines["CLIP-It* (Narasimhan et al., 2021)"]  # filtered out by --rows
     # ViSP+CSTA on SumMe and TVSum fine-tune from ONE pretraining on both sets (as the paper)
@@ -313,7 +318,13 @@ def test_quick_cells_that_drop_their_rows_settings_say_so(data: DataSources,
     for name in ("Cap2Sum_wsup", "Cap2Sum_sup"):
         for column in ("summe_augmented", "tvsum_augmented"):
             assert quick[(name, column)] == (
-                "--quick ran it without --data.init_args.train_share=0.8; a full reproduction "
-                "runs the row's own configuration")
-        assert quick[(name, "summe_transfer")] == ""  # transfer keeps its configuration
+                "--quick ran experiments/cap2sum/pretrain_small.yaml instead of "
+                "experiments/cap2sum/pretrain.yaml and without "
+                "--data.init_args.train_share=0.8; a full reproduction runs the row's own "
+                "configuration")
+        # transfer keeps its configuration but for the CPU-sized pretraining
+        assert quick[(name, "summe_transfer")] == (
+            "--quick ran experiments/cap2sum/pretrain_small.yaml instead of "
+            "experiments/cap2sum/pretrain.yaml; a full reproduction runs the row's own "
+            "configuration")
     assert set(notes(False).values()) == {""}  # a full run is what the row says

@@ -130,3 +130,37 @@ def dataset_topk_map(
         for k in ks:
             values[k].append(video_topk_map(frames, record.change_points, selections, k, budget))
     return {f"map@{k}": float(np.mean(v)) for k, v in values.items()}
+
+
+def human_topk_map(record: VideoRecord, k: int) -> float:
+    """The average human's mAP@k on one video (desumnet.txt 4.1, "Mean Human"): each
+    annotator's skim (their shots ranked by their own mean frame score) against the selections
+    of the OTHER annotators ("the rest of the human-created groundtruth summaries"), averaged
+    over annotators."""
+    selections = record_selections(record)
+    users = np.atleast_2d(np.asarray(record.user_anno, dtype=np.float64))
+    if len(users) < 2:
+        raise DatasetError(
+            f"video '{record.key}' field 'user_anno': {len(users)} annotator(s); the human "
+            "reference needs at least 2 (each is scored against the others)"
+        )
+    lengths = shot_lengths(record.change_points)
+    values = []
+    for user, frames in enumerate(users):
+        skim = greedy_skim(shot_scores(frames, record.change_points), lengths)
+        others = [s for index, s in enumerate(selections) if index != user]
+        values.append(np.mean([average_precision_at_k(skim, s, k) for s in others]))
+    return float(np.mean(values))
+
+
+def relative_to_human(
+    dataset: Dataset, predictions: Mapping[str, np.ndarray], k: int = TOP_K[0]
+) -> float:
+    """Top-k mAP relative to the average human, in %: ``100 * mAP@k(predictions) / mAP@k(mean
+    human)`` over the predicted videos (desumnet.txt 4.1: "normalized average precision scores
+    by rescaling the mean AP of human selections to 100%"; Table 3 reports k = 5)."""
+    model = dataset_topk_map(dataset, predictions, [k])[f"map@{k}"]
+    human = float(np.mean([human_topk_map(dataset[key], k) for key in predictions]))
+    if human <= 0:
+        raise DatasetError(f"{dataset.path}: the average human's mAP@{k} is 0; no relative score")
+    return 100.0 * model / human

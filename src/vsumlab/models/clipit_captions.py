@@ -2,10 +2,14 @@
 Cap2Sum PDVC captioner (pretrained on ActivityNet Captions, ``make pretrain-cap2sum``) run over
 the video's features, cached per video.
 
-The paper guides with "an automatically generated dense video caption" (clip-it.txt); SumMe and
-TVSum have none, so the captioner makes them. Generation runs once per (checkpoint, video): the
-cache key is the checkpoint's content fingerprint plus the video key and a hash of its features,
-so a retrained checkpoint or changed features never reuse stale captions.
+The paper guides with "an automatically generated dense video caption" (clip-it.txt) from an
+independent dense captioner (BMT); SumMe and TVSum have none, so the captioner makes them. It
+reads the video's own, unweighted features: the Cap2Sum summarizer's scores (which weight the
+captioner's input inside Cap2Sum) are not used, so another method's importance never shapes
+CLIP-It's guiding text. Generation runs once per (checkpoint, video): the cache key is the
+checkpoint's content fingerprint (with :data:`CAPTION_INPUT`, what the captioner reads) plus the
+video key and a hash of its features, so a retrained checkpoint, changed features or captions
+cached from the earlier score-weighted input are never reused.
 """
 
 from __future__ import annotations
@@ -33,9 +37,10 @@ def caption_generator(module: Any, source: str = "the captioner") -> CaptionGene
     """Dense captions from a trained Cap2Sum module (its summarizer and PDVC captioner).
 
     A module offering ``generate_captions(features (T, D)) -> list[str]`` is used as is;
-    otherwise the Cap2Sum parts are used directly: scores S, weighted features S * F through the
-    captioner, PDVC event selection (event counter, top foreground queries), greedy decoding,
-    and the vocabulary's decoding of each event's tokens. Its input features must be the CLIP-It
+    otherwise the Cap2Sum captioner is used directly on the video's unweighted features F (not
+    Cap2Sum's S * F: CLIP-It's captions come from an independent dense captioner, BMT in the
+    paper), PDVC event selection (event counter, top queries by the joint score), greedy
+    decoding, and the vocabulary's decoding of each event's tokens. Its input features must be the CLIP-It
     data's features (1024-d for the standard h5 and for ``make pretrain-cap2sum``).
     """
     if hasattr(module, "generate_captions"):
@@ -60,14 +65,19 @@ def caption_generator(module: Any, source: str = "the captioner") -> CaptionGene
         module.eval()
         x = torch.as_tensor(features, dtype=torch.float32, device=module.device)[None]
         valid = torch.ones(x.shape[:2], dtype=torch.bool, device=module.device)
-        weighted = x * module.scores(x, valid)[..., None]
         events = captioner.predict_events(
-            captioner(weighted, valid), vocabulary.bos, vocabulary.eos, max_len
+            captioner(x, valid), vocabulary.bos, vocabulary.eos, max_len
         )[0]
         module.train(was_training)
         return [vocabulary.decode(event.tokens) for event in events]
 
     return generate
+
+
+#: what the generated captions are made from, part of the cache folder's name: captions cached
+#: when the captioner read the summarizer-weighted features (folder: the bare fingerprint) are
+#: never read back
+CAPTION_INPUT = "unweighted"
 
 
 def checkpoint_fingerprint(path: str | os.PathLike) -> str:
@@ -134,7 +144,7 @@ def load_caption_generator(
     """The cached :func:`caption_generator` of a Cap2Sum checkpoint file (``model.captioner``)."""
     from vsumlab.models.loading import load_summarizer
 
-    fingerprint = checkpoint_fingerprint(checkpoint)
+    fingerprint = f"{checkpoint_fingerprint(checkpoint)}-{CAPTION_INPUT}"
     loaded: list[CaptionGenerator] = []
 
     def generate(features: np.ndarray) -> list[str]:

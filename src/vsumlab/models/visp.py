@@ -37,6 +37,7 @@ from vsumlab.models.components.visp import (
     random_summary,
 )
 from vsumlab.models.losses.contrastive import (
+    LOSS_SCALES,
     binary_penalty,
     info_nce,
     similarity_logits,
@@ -108,14 +109,19 @@ class ViSPPretrainModule(PretrainedSummarizerExport, SummarizerModule):
 
     Args (besides :class:`SummarizerModule`'s):
         encoder_args: arguments of the encoder network (default: the summarizer's own).
-        reparameterization: concrete | gumbel | sigmoid (Table 1).
+        reparameterization: concrete | gumbel | sigmoid (Table 1; gumbel: per-frame keep/drop
+            Gumbel-Softmax, straight-through) | gumbel_subset (our k-draw extra).
         gradient_flow: gating | marginalization | ste (Table 1).
         hard_negative: add random summaries of the batch's videos as negatives (Table 1).
         temperature: lambda of the relaxation (Table 1 range 0.05-5).
-        gumbel_draws: k of the Gumbel-Softmax subset sampler ("expected": the concrete
+        gumbel_draws: k of the gumbel_subset sampler ("expected": the concrete
             sampler's mean summary size, or a share of the frames; see components/visp.py).
         beta_size, beta_binary: penalty weights (Table 1 ranges 0.01-1000 and 0.01-100).
         similarity: dot (the paper's inner product) | cosine; nce_temperature divides it.
+        loss_scale: ``paper`` (InfoNCE summed over the batch, eq. 3; R_size = ||Y||_1 and
+            R_binary summed over frames and videos, section 3.4: the scale of Table 1's beta
+            ranges) | ``mean`` (ours, the default: batch means, per-frame means; the betas of
+            experiments/visp/pretrain.yaml were chosen on it). See losses/contrastive.py.
         projection_dim: optional linear projection of the encoder's CLS state.
         alpha_scale: pretraining-only output layer alpha = alpha_scale * logits (the paper adds
             "an extra output layer for pretraining only" where needed). With a scale > 1 the
@@ -148,6 +154,7 @@ class ViSPPretrainModule(PretrainedSummarizerExport, SummarizerModule):
         beta_binary: float = 0.1,
         similarity: str = "dot",
         nce_temperature: float = 1.0,
+        loss_scale: str = "mean",
         projection_dim: int | None = None,
         alpha_scale: float = 1.0,
         reset_head: bool = True,
@@ -169,6 +176,12 @@ class ViSPPretrainModule(PretrainedSummarizerExport, SummarizerModule):
         for name, value in (("beta_size", beta_size), ("beta_binary", beta_binary)):
             if value < 0:
                 raise ConfigError(f"visp: {name}={value} must be >= 0")
+        if loss_scale not in LOSS_SCALES:
+            raise ConfigError(
+                f"visp: loss_scale={loss_scale!r} is unknown; expected one of "
+                + ", ".join(LOSS_SCALES)
+            )
+        self.reduction = LOSS_SCALES[loss_scale]
         if alpha_scale <= 0:
             raise ConfigError(f"visp: alpha_scale={alpha_scale} must be > 0")
         self.alpha_scale = alpha_scale
@@ -201,9 +214,10 @@ class ViSPPretrainModule(PretrainedSummarizerExport, SummarizerModule):
             negatives = self.encoder(
                 self.sampler.summarize(features, y_random, mask, partner), mask
             )
-        nce = info_nce(summaries, videos, negatives, self.similarity, self.nce_temperature)
-        size = size_penalty(soft, mask)
-        binary = binary_penalty(soft, mask)
+        nce = info_nce(summaries, videos, negatives, self.similarity, self.nce_temperature,
+                       self.reduction)
+        size = size_penalty(soft, mask, self.reduction)
+        binary = binary_penalty(soft, mask, self.reduction)
         loss = nce + self.beta_binary * binary + self.beta_size * size
         with torch.no_grad():
             weights = mask.to(torch.float32)

@@ -6,11 +6,16 @@ A file records one paper: ``paper``, ``title``, ``source`` and ``tables``. A tab
 ``digits``, ``columns`` and ``rows``. A column has ``id`` and ``label``, and when we can
 reproduce it: ``dataset`` (tvsum | summe | ... or a ``predictions`` column) and ``setting``
 (canonical | augmented | transfer | zero_shot), optionally its own ``metric``; ``mean_of``
-makes a column the mean of others (e.g. ViSP's "Avg."). A row has ``name``, ``published``
+makes a column the mean of others (e.g. ViSP's "Avg."); a ``metric`` of
+:data:`PREDICTION_METRICS` scores a ``predictions`` row by the paper's own measure (DeSumNet's
+top-5 mAP relative to the average human). A row has ``name``, ``published``
 (column id -> value) and optionally ``ours``: how to reproduce it (see
 :mod:`vsumlab.training.reproduce`); ``ours.by_setting`` maps a column setting to fields that
 replace ours' own in those columns (a paper whose "Augmented" means something else, e.g.
-Cap2Sum's: ActivityNet pretraining, then fine-tuning on 80% of the target).
+Cap2Sum's: ActivityNet pretraining, then fine-tuning on 80% of the target); ``ours.best_of_rounds:
+N`` says the paper reports the best of N rounds of its cross-validation for that row: our run
+repeats the CV N times (seeds 0..N-1, unless ``--seeds`` says otherwise) and the cell shows the
+best round's mean beside the mean over rounds, labelled as the paper's choice.
 """
 
 from __future__ import annotations
@@ -29,8 +34,16 @@ from vsumlab.yamlfile import read_yaml
 SETTINGS = ("canonical", "augmented", "transfer", "zero_shot")
 OURS_KEYS = {"recipe", "pretrain", "overrides", "pretrain_overrides", "setting", "reference",
              "of", "predictions", "dataset_file", "quick", "unavailable", "pretrain_into",
-             "by_setting"}
+             "by_setting", "best_of_rounds"}
 REFERENCES = ("random", "uniform", "human")
+#: column metrics of predictions rows scored by a paper's own measure -> its k: DeSumNet's
+#: "top-5 mAP scores, relative to the average human score (in %)" (desumnet.txt, Table 3)
+PREDICTION_METRICS = {"map5_rel_human": 5}
+BEST_ROUND_LEGEND = (
+    "best of N rounds: the mean over folds of the best of the N CV rounds (seeds), shown beside "
+    "the mean over all rounds because the paper reports the best round (its choice; it favours "
+    "the method with the luckiest seed, the mean does not)."
+)
 MAX_REASON = 240  # footnotes stay readable; cells.json keeps the whole message
 
 
@@ -96,6 +109,8 @@ class Cell:
     half_width: float | None = None  # of the 95% Student-t interval of the mean (the report's)
     por: float | None = None  # Performance over Random (F1 cells), percent
     note: str = ""  # footnoted on an ok cell, e.g. rows sharing one run under --quick
+    best_round: float | None = None  # the best CV round's mean (tables with best_of_rounds)
+    rounds: int = 0  # the rounds best_round was chosen among
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
@@ -125,9 +140,10 @@ def _column(raw: Any, path: Path, where: str) -> Column:
         raise _fail(path, f"{where} column {raw['id']!r}",
                     f"setting={setting!r}; expected one of {', '.join(SETTINGS)}")
     metric = raw.get("metric")
-    if metric is not None and metric not in METRICS:
+    if metric is not None and metric not in METRICS and metric not in PREDICTION_METRICS:
         raise _fail(path, f"{where} column {raw['id']!r}",
-                    f"metric={metric!r}; expected one of {', '.join(METRICS)}")
+                    f"metric={metric!r}; expected one of "
+                    f"{', '.join([*METRICS, *PREDICTION_METRICS])}")
     return Column(str(raw["id"]), str(raw.get("label", raw["id"])), raw.get("dataset"), setting,
                   metric, tuple(raw.get("mean_of") or ()))
 
@@ -164,6 +180,10 @@ def _row(raw: Any, columns: Sequence[Column], path: Path, where: str) -> Row:
         if not ({"recipe", "reference", "predictions", "unavailable"} & set(ours)):
             raise _fail(path, f"{where} row {name!r}",
                         "ours needs a recipe, a reference (with 'of') or predictions")
+        best = ours.get("best_of_rounds")
+        if best is not None and (isinstance(best, bool) or not isinstance(best, int) or best < 2):
+            raise _fail(path, f"{where} row {name!r}",
+                        f"ours.best_of_rounds={best!r}; expected a number of rounds >= 2")
         by_setting = ours.get("by_setting")
         if by_setting is not None and (
             not isinstance(by_setting, Mapping) or set(by_setting) - set(SETTINGS)
@@ -241,6 +261,8 @@ def format_cell(cell: Cell | None, digits: int, footnotes: dict[str, int]) -> st
             text += f" ± {_number(cell.half_width, digits)}"
         if cell.por is not None and not math.isnan(cell.por):
             text += f" (PoR {cell.por:.0f}%)"
+        if cell.best_round is not None and not math.isnan(cell.best_round):
+            text += f"; best of {cell.rounds} rounds {_number(cell.best_round, digits)} ‡"
         text += " †" if cell.synthetic else ""
         return text + (f" [{_footnote(cell.note, footnotes)}]" if cell.note else "")
     label = {"unavailable": "n/a", "failed": "failed", "skipped": "not run"}[cell.status]
@@ -321,6 +343,8 @@ def render_table(
                 out.append(format_cell(cell, table.digits, footnotes))
         lines.append("| " + " | ".join(out) + " |")
     lines.append("")
+    if any(cell.status == "ok" and cell.best_round is not None for cell in cells.values()):
+        lines.append(f"‡ {BEST_ROUND_LEGEND}")
     if synthetic:
         lines.append("† ran on synthetic data (a dataset flagged synthetic_features): it shows "
                      "the pipeline works, not a reproduction of the paper's figure.")

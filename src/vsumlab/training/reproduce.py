@@ -7,10 +7,15 @@ Published figures and how to reproduce each row live in ``experiments/published/
 * ``recipe`` (+ ``pretrain``, ``overrides``, ``pretrain_overrides``, ``setting``,
   ``pretrain_into``: the model argument receiving the pretraining's checkpoint, ``pretrained``
   by default, ``captioner`` for CLIP-It's Cap2Sum captioner): a `vsumlab cv` run per column, on the column's dataset and setting. Placeholders ``{dataset}`` (column
-  target), ``{target}`` (its h5), ``{tvsum}``, ``{summe}``, ... (configured h5 files) and
-  ``{desumnet_data}``, ``{desumnet_runs}`` are filled in.
+  target), ``{target}`` (its h5), ``{tvsum}``, ``{summe}``, ... (configured h5 files),
+  ``{other}`` (the other one of TVSum and SumMe: ViSP's "(+) FSA" pretrains on one, fine-tunes
+  on the other) and ``{desumnet_data}``, ``{desumnet_runs}`` are filled in.
 * ``reference: random|uniform|human`` with ``of: <row name>``: that row's reference rows.
-* ``predictions`` (+ ``dataset_file``): a predictions file scored with the evaluation module.
+* ``predictions`` (+ ``dataset_file``): a predictions file scored with the evaluation module
+  (or, for a column metric of ``PREDICTION_METRICS``, by the paper's own measure).
+
+A row with ``best_of_rounds: N`` runs its recipe N times (seeds 0..N-1; ``--seeds`` replaces
+them, ``--quick`` runs one round) and its cells add the best round beside the mean.
 * ``unavailable: reason``: no run here (the cell says why); ``quick`` maps any of these fields
   to the value used by ``--quick`` (e.g. a CPU-sized pretraining recipe); ``by_setting`` maps a
   column's setting to fields used in those columns (applied before ``quick``).
@@ -29,7 +34,7 @@ import json
 import os
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +42,7 @@ from vsumlab.errors import ConfigError, VsumError
 from vsumlab.io import write_json_atomic, write_text_atomic
 from vsumlab.training.earlier_class_paths import with_earlier_class_paths
 from vsumlab.training.published_tables import (
+    PREDICTION_METRICS,
     Cell,
     Column,
     Paper,
@@ -51,6 +57,8 @@ from vsumlab.training.recipes import resolve_recipe
 DATASET_VARS = {"tvsum": "TVSUM_H5", "summe": "SUMME_H5", "ovp": "OVP_H5", "youtube": "YOUTUBE_H5"}
 DEFAULT_DATASETS = {"tvsum": "data/generated/synthetic_tvsum.h5",
                     "summe": "data/generated/synthetic_summe.h5"}
+#: ``{other}``: the dataset a cross-dataset row's pretraining reads (ViSP Table 3 "(+) FSA")
+OTHER_DATASET = {"tvsum": "summe", "summe": "tvsum"}
 PATH_VARS = {"desumnet_data": ("DESUMNET_DATA", "data/generated/desumnet"),
              "desumnet_runs": ("DESUMNET_RUNS", "runs/desumnet")}
 # --quick checks the pipeline: 2 folds, one short epoch (every test video is still scored)
@@ -124,6 +132,9 @@ class DataSources:
         if target is not None:
             values["dataset"] = target
             values["target"] = str(self.datasets.get(target, ""))
+            other = OTHER_DATASET.get(target)
+            if other in self.datasets:
+                values["other"] = str(self.datasets[other])
         return values
 
 
@@ -148,13 +159,17 @@ class RunSpec:
     pretrain_overrides: tuple[str, ...] = ()
     #: the model argument receiving the pretraining's checkpoint (CLIP-It: its ``captioner``)
     pretrain_into: str = "pretrained"
+    #: the CV rounds (seeds) a best-of-rounds table runs; None: --seeds, else the recipe's seed
+    seeds: tuple[int, ...] | None = None
 
     @property
     def slug(self) -> str:
+        # optional fields join the digest only when set: earlier runs keep their folders
         into = [] if self.pretrain_into == "pretrained" else [self.pretrain_into]
+        rounds = [] if self.seeds is None else [["seeds", list(self.seeds)]]
         digest = hashlib.sha256(json.dumps(
             [self.recipe, self.dataset, self.setting, self.overrides, self.pretrain,
-             self.pretrain_overrides, *into]).encode()).hexdigest()[:8]
+             self.pretrain_overrides, *into, *rounds]).encode()).hexdigest()[:8]
         recipe = Path(self.recipe)
         return f"{recipe.parent.name}-{recipe.stem}-{self.setting}-{digest}"
 
@@ -290,10 +305,14 @@ def _synthetic_inputs(spec: RunSpec, data: DataSources, overrides: Sequence[str]
 
 
 def _metric_cell(results: Mapping[str, Any], row_name: str, metric: str, synthetic: bool,
-                 run: str) -> Cell:
+                 run: str, best_of_rounds: bool = False) -> Cell:
     """A cell from a run's results.json: the results report's figures of one row (mean, 95%
-    interval, n, and for F1 the PoR against the same run's random row)."""
+    interval, n, and for F1 the PoR against the same run's random row); with
+    ``best_of_rounds``, a model row run over 2 or more seeds also gets its best round (the
+    mean over folds of each seed, the best by the metric's direction)."""
     from vsumlab.evaluation.metric_registry import PRIMARY
+    from vsumlab.evaluation.metric_registry import metric as metric_spec
+    from vsumlab.evaluation.significance import round_scores
     from vsumlab.training.fold_results import ResultRow
     from vsumlab.training.result_report import row_report
 
@@ -313,8 +332,14 @@ def _metric_cell(results: Mapping[str, Any], row_name: str, metric: str, synthet
     report = row_report(row, random, row_name, ids)
     interval = report.metrics[metric]
     por = report.por.mean if metric == PRIMARY and report.por is not None else None
-    return Cell("ok", interval.mean, row.std(metric), interval.n, synthetic, run=run,
+    cell = Cell("ok", interval.mean, row.std(metric), interval.n, synthetic, run=run,
                 half_width=interval.half_width if interval.defined else None, por=por)
+    seeds = row.extra.get("seeds")
+    if best_of_rounds and row.kind == "model" and isinstance(seeds, list) and len(set(seeds)) > 1:
+        rounds = round_scores(row, metric)
+        cell.best_round = max(rounds) if metric_spec(metric).higher_is_better else min(rounds)
+        cell.rounds = len(rounds)
+    return cell
 
 
 def _no_op(composed: Mapping[str, Any], override: str) -> bool:
@@ -363,10 +388,12 @@ class Reproducer:
         fold_overrides = run_overrides(spec, self.data, self.options)
         pre_overrides = pretrain_overrides(spec, self.data, self.options)
         synthetic = _synthetic_inputs(spec, self.data, [*fold_overrides, *pre_overrides])
+        seeds = list(spec.seeds) if spec.seeds is not None else self.options.seeds
         if self.options.dry_run:
             pretrain = f" (after pretraining {spec.pretrain} {' '.join(pre_overrides)})"
+            rounds = [f"--seeds {','.join(map(str, seeds))}"] if seeds else []
             self.runs[spec.slug] = "planned: vsumlab cv --config " + " ".join(
-                [spec.recipe, *fold_overrides]) + (pretrain if spec.pretrain else "")
+                [spec.recipe, *fold_overrides, *rounds]) + (pretrain if spec.pretrain else "")
             self._results[spec.slug] = (None, str(folder), synthetic)
             return self._results[spec.slug]
         try:
@@ -375,7 +402,7 @@ class Reproducer:
                 checkpoint = self.pretrained(spec.pretrain, pre_overrides)
             run_cv(CVOptions(
                 recipe=Path(spec.recipe), out_dir=folder, overrides=fold_overrides,
-                name=spec.slug, seeds=self.options.seeds, force=self.options.force,
+                name=spec.slug, seeds=seeds, force=self.options.force,
                 wandb_mode=self.options.wandb_mode, quiet=True,
                 pretrained=checkpoint, pretrain_into=spec.pretrain_into,
             ))
@@ -426,8 +453,13 @@ class Reproducer:
             if not parts or any(p is None or p.status != "ok" for p in parts):
                 return Cell("skipped")
             values = [p.value for p in parts if p is not None and p.value is not None]
-            return Cell("ok", sum(values) / len(values), None, 1,
+            mean = Cell("ok", sum(values) / len(values), None, 1,
                         any(p.synthetic for p in parts if p is not None))
+            bests = [p.best_round for p in parts if p is not None and p.best_round is not None]
+            if len(bests) == len(parts):  # each metric's best round, as the paper's columns
+                mean.best_round = sum(bests) / len(bests)
+                mean.rounds = min(p.rounds for p in parts if p is not None)
+            return mean
         is_reference = "reference" in row.ours
         if not is_reference and not self._wanted(row):
             return Cell("skipped")
@@ -447,20 +479,33 @@ class Reproducer:
                                     inner.synthetic, inner.run)
             if isinstance(spec, PredictionSpec):
                 return self._score_predictions(spec, table.metric_of(column))
+            rounds = self.rounds(row)
+            if rounds is not None:
+                spec = replace(spec, seeds=rounds)
             results, folder, synthetic = self.run(spec)
             if self.options.dry_run:
                 return Cell("skipped", reason="dry run", run=folder, synthetic=synthetic)
             if results is None:
                 return Cell("failed", reason=f"{spec.slug}: {self.runs[spec.slug][8:]}",
                             run=folder)
-            return _metric_cell(results, spec.slug, table.metric_of(column), synthetic, folder)
+            return _metric_cell(results, spec.slug, table.metric_of(column), synthetic, folder,
+                                bool(row.ours.get("best_of_rounds")))
         except Unavailable as exc:
             return Cell("unavailable", reason=str(exc))
+
+    def rounds(self, row: Row) -> tuple[int, ...] | None:
+        """The seeds of a best-of-rounds row's run: 0..N-1, unless --seeds sets them (then every
+        run uses those) or --quick (one round: a pipeline check)."""
+        best = (row.ours or {}).get("best_of_rounds")
+        if not best or self.options.seeds is not None or self.options.quick:
+            return None
+        return tuple(range(int(best)))
 
     def _score_predictions(self, spec: PredictionSpec, metric: str) -> Cell:
         from vsumlab.data.schema import read_dataset
         from vsumlab.evaluation.metrics import evaluate_dataset
         from vsumlab.evaluation.predictions import read_predictions
+        from vsumlab.evaluation.shot_map import relative_to_human
 
         for path in (spec.predictions, spec.dataset_file):
             if not Path(path).is_file():
@@ -469,6 +514,12 @@ class Reproducer:
             return Cell("skipped", reason="dry run")
         dataset = read_dataset(spec.dataset_file)
         predictions = read_predictions(spec.predictions)
+        if metric in PREDICTION_METRICS:  # the paper's own measure, e.g. DeSumNet's
+            try:
+                value = relative_to_human(dataset, predictions, PREDICTION_METRICS[metric])
+            except VsumError as exc:  # e.g. a test set without the annotators' scores
+                raise Unavailable(f"{spec.dataset_file}: {_one_line(exc)}") from exc
+            return Cell("ok", value, None, 1, dataset.synthetic, run=spec.predictions)
         scores = evaluate_dataset(dataset, predictions, keys=list(predictions))
         return Cell("ok", float(getattr(scores.mean, metric)), None, 1, dataset.synthetic,
                     run=spec.predictions)
@@ -532,9 +583,16 @@ class Reproducer:
                 dropped = [o for o in full.overrides if o not in quick.overrides]
                 if full.setting != quick.setting:
                     dropped.insert(0, f"setting {full.setting}")
+                swapped = [f"{q} instead of {f}" for f, q in
+                           ((full.recipe, quick.recipe), (full.pretrain, quick.pretrain))
+                           if f != q and f is not None and q is not None]
+                # e.g. the CPU-demo CSTA instead of the published one, a row's own override
+                ran = "; ".join(swapped) if swapped else "it"
                 if dropped:
-                    cell.note = (f"--quick ran it without {', '.join(dropped)}; a full "
-                                 "reproduction runs the row's own configuration")
+                    ran += f"{' and' if swapped else ''} without {', '.join(dropped)}"
+                if swapped or dropped:
+                    cell.note = (f"--quick ran {ran}; a full reproduction runs the row's own "
+                                 "configuration")
 
     def _why_shared(self, table: Table, names: Sequence[str], column: Column) -> str:
         """Whether --quick merged runs that differ in a full reproduction."""

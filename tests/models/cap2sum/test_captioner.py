@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -166,12 +167,35 @@ def test_bad_sizes_are_config_errors():
 
 
 def test_joint_score_by_hand():
-    # PDVC: c_loc + 0.3 * sum log p / n_words ** 2; no words -> the caption adds nothing
+    # PDVC: c_loc + ec_alpha * sum log p / n_words ** 2, ec_alpha = 1.0 (cfgs/anet_c3d_pdvc.yml);
+    # no words -> the caption adds nothing
     loc = torch.tensor([0.9, 0.5, 0.4])
     logp = torch.tensor([-8.0, -2.0, 0.0])
     words = torch.tensor([2, 4, 0])
-    expected = torch.tensor([0.9 - 0.3 * 8 / 4, 0.5 - 0.3 * 2 / 16, 0.4])
+    expected = torch.tensor([0.9 - 8 / 4, 0.5 - 2 / 16, 0.4])
     torch.testing.assert_close(joint_score(loc, logp, words), expected)
+    light = torch.tensor([0.9 - 0.3 * 8 / 4, 0.5 - 0.3 * 2 / 16, 0.4])  # opts.py / PDVC-light
+    torch.testing.assert_close(joint_score(loc, logp, words, caption_weight=0.3), light)
+
+
+def test_pdvc_values_of_the_standard_captioner_on_activitynet():
+    # PDVC cfgs/anet_c3d_pdvc.yml "ec_alpha: 1.0" (opts.py default 0.3 is PDVC-light's) and its
+    # base cfgs/anet_c3d_pdvcl.yml "transformer_ff_dim: 512" (opts.py default 2048)
+    import inspect
+
+    from vsumlab.models.components.pdvc.captioner import PDVC_EC_ALPHA, PDVC_FFN_DIM
+    from vsumlab.training.recipes import compose_recipe
+
+    assert (PDVC_EC_ALPHA, PDVC_FFN_DIM) == (1.0, 512)
+    assert inspect.signature(PDVCCaptioner.predict_events).parameters[
+        "caption_weight"].default == 1.0
+    model = PDVCCaptioner(input_dim=6, vocab_size=12, d_model=16, n_heads=2, n_levels=3,
+                          norm_groups=4)
+    assert model.encoder.layers[0].ffn.net[0].out_features == 512
+    assert model.decoder.layers[0].ffn.net[0].out_features == 512
+    root = Path(__file__).resolve().parents[3]
+    recipe = compose_recipe(root / "experiments" / "cap2sum" / "model.yaml")
+    assert recipe["model"]["init_args"]["captioner"]["ffn_dim"] == 512
 
 
 def test_predict_events_ranks_queries_by_the_joint_score():
@@ -195,6 +219,40 @@ def test_predict_events_ranks_queries_by_the_joint_score():
     assert [e.confidence for e in by_loc] == [e.score for e in by_loc]
     with pytest.raises(ConfigError, match="rank_by='best'"):
         model.predict_events(out, bos=1, eos=2, rank_by="best")
+
+
+def test_caption_confidence_never_sees_the_word_it_scores():
+    # PDVC's confidence sums log p(w_t | w_<t): the distribution that scores word t is fed
+    # <bos> w_1 .. w_{t-1} only. Changing word t (or a later one) leaves that distribution as it
+    # was: the new word's log-probability is read from the same distribution.
+    model = tiny_captioner()
+    out = model(torch.randn(1, 9, 6), torch.ones(1, 9, dtype=torch.bool))
+    b, q = torch.tensor([0]), torch.tensor([2])
+    tokens = torch.tensor([[5, 6, 7, 8]])
+    base = model.word_log_probs(out, b, q, tokens, bos=1)
+    # by hand: the step-by-step decoder (generation's path) fed bos, then the previous words
+    head, query = model.caption_head, out.last.features[b, q]
+    ctx = model.caption_context(out, out.last, b, q)
+    state, previous, stepwise, full = head.start(query), torch.tensor([1]), [], []
+    for t in range(4):
+        logits, state = head.step(previous, state, query, ctx)
+        full.append(logits.float().log_softmax(-1)[0])
+        stepwise.append(full[-1][tokens[0, t]])
+        previous = tokens[:, t]
+    torch.testing.assert_close(base[0], torch.stack(stepwise), rtol=1e-5, atol=1e-5)
+    for t in range(4):
+        changed = tokens.clone()
+        changed[0, t:] = 9 if t % 2 else 10
+        logp = model.word_log_probs(out, b, q, changed, bos=1)
+        torch.testing.assert_close(logp[0, :t], base[0, :t])  # earlier words unchanged
+        # word t is scored by the same distribution as before: it never saw word t
+        torch.testing.assert_close(logp[0, t], full[t][changed[0, t]], rtol=1e-5, atol=1e-5)
+    # the caption confidence is their sum over words (no <eos>, no padding)
+    padded = torch.tensor([[5, 6, 2, 0]])
+    total, n_words = model.caption_log_probs(out, b, q, padded, bos=1, eos=2)
+    per_word = model.word_log_probs(out, b, q, padded, bos=1)
+    assert n_words.tolist() == [2]
+    torch.testing.assert_close(total, per_word[:, :2].sum(1))
 
 
 def test_caption_head_is_causal():

@@ -13,7 +13,9 @@ from vsumlab.data.synthetic.benchmark import make_synthetic_dataset
 from vsumlab.errors import ConfigError
 from vsumlab.models.cap2sum import Cap2SumModule
 from vsumlab.models.clipit_captions import (
+    CAPTION_INPUT,
     CachedCaptioner,
+    caption_generator,
     checkpoint_fingerprint,
     load_caption_generator,
 )
@@ -22,15 +24,21 @@ from .helpers import save_checkpoint, tiny_cap2sum, tiny_module
 
 
 def _decoded(module: Cap2SumModule, features: np.ndarray) -> list[str]:
-    """The captioner's own output through its public API: S * F, events, decoded tokens."""
+    """The captioner's own output through its public API: the video's unweighted features F
+    (CLIP-It's captioner is independent of Cap2Sum's summarizer), events, decoded tokens."""
     with torch.no_grad():
         x = torch.as_tensor(features)[None]
         valid = torch.ones(x.shape[:2], dtype=torch.bool)
-        out = module.captioner(x * module.scores(x, valid)[..., None], valid)
+        out = module.captioner(x, valid)
         events = module.captioner.predict_events(
             out, module.vocabulary.bos, module.vocabulary.eos, 5
         )[0]
     return [module.vocabulary.decode(e.tokens) for e in events]
+
+
+def cache_name(checkpoint) -> str:  # noqa: ANN001 - a path
+    """The cache folder of a checkpoint's captions: its fingerprint and what the captioner read."""
+    return f"{checkpoint_fingerprint(checkpoint)}-{CAPTION_INPUT}"
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +76,7 @@ def test_captions_are_cached_per_checkpoint_fingerprint_and_video(world, tmp_pat
     first = load_caption_generator(ckpt_a, tmp_path)
     texts = {k: first(r.features, k) for k, r in records.items()}
     assert first.generated == 3
-    files = sorted((tmp_path / checkpoint_fingerprint(ckpt_a)).glob("*.json"))
+    files = sorted((tmp_path / cache_name(ckpt_a)).glob("*.json"))
     assert len(files) == 3
     stored = {json.loads(f.read_text())["key"]: json.loads(f.read_text())["sentences"] for f in files}
     assert stored == texts
@@ -77,7 +85,7 @@ def test_captions_are_cached_per_checkpoint_fingerprint_and_video(world, tmp_pat
     def refuse(features):
         raise AssertionError("generated although cached")
 
-    again = CachedCaptioner(refuse, checkpoint_fingerprint(ckpt_a), tmp_path)
+    again = CachedCaptioner(refuse, cache_name(ckpt_a), tmp_path)
     assert {k: again(r.features, k) for k, r in records.items()} == texts
     assert again.generated == 0
     # in memory, a video is captioned once per run
@@ -88,7 +96,7 @@ def test_captions_are_cached_per_checkpoint_fingerprint_and_video(world, tmp_pat
     other = load_caption_generator(ckpt_b, tmp_path)
     other(record.features, key)
     assert other.generated == 1
-    assert len(list((tmp_path / checkpoint_fingerprint(ckpt_b)).glob("*.json"))) == 1
+    assert len(list((tmp_path / cache_name(ckpt_b)).glob("*.json"))) == 1
     # changed features under the same key: not the cached video
     first(record.features + 1.0, key)
     assert first.generated == 4
@@ -102,7 +110,7 @@ def test_a_broken_cache_entry_is_a_config_error(world, tmp_path):
     key, record = next(iter(records.items()))
     generator = load_caption_generator(ckpt, tmp_path)
     generator(record.features, key)
-    (entry,) = (tmp_path / checkpoint_fingerprint(ckpt)).glob("*.json")
+    (entry,) = (tmp_path / cache_name(ckpt)).glob("*.json")
     entry.write_text("not json")
     with pytest.raises(ConfigError, match="is not a caption cache entry"):
         load_caption_generator(ckpt, tmp_path)(record.features, key)
@@ -131,3 +139,37 @@ def test_a_captions_file_wins_and_the_captioner_loads_only_when_needed(world, tm
     assert set(module._text) == set(keys)
     with pytest.raises(ConfigError, match="checkpoint not found"):
         module.guiding_text().sentences("other", records[keys[0]])
+
+
+def test_captions_come_from_the_video_not_from_the_summarizers_scores(world, tmp_path):
+    # CLIP-It's guiding captions come from an independent dense captioner (BMT in the paper):
+    # the captioner reads the unweighted features, and the Cap2Sum summarizer is never asked.
+    _, records, cap2sum, ckpt, *_ = world
+    key, record = next(iter(records.items()))
+    seen = []
+    original_forward = type(cap2sum.captioner).forward
+
+    def spy(self, features, valid):  # noqa: ANN001
+        seen.append(features.detach().clone())
+        return original_forward(self, features, valid)
+
+    def no_scores(*args, **kwargs):
+        raise AssertionError("the summarizer's scores shaped the captions")
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(type(cap2sum.captioner), "forward", spy)
+    patch.setattr(cap2sum, "scores", no_scores)
+    try:
+        sentences = caption_generator(cap2sum, "tiny cap2sum")(record.features)
+    finally:
+        patch.undo()
+    assert sentences == _decoded(cap2sum, record.features)
+    (features,) = seen
+    np.testing.assert_array_equal(features[0].numpy(), record.features)
+    # captions cached from the earlier, score-weighted input (folder: the bare fingerprint) are
+    # not read back: the folder name says what the captioner read
+    stale = tmp_path / checkpoint_fingerprint(ckpt)
+    stale.mkdir()
+    generator = load_caption_generator(ckpt, tmp_path)
+    assert generator.folder == tmp_path / cache_name(ckpt) != stale
+    assert CAPTION_INPUT == "unweighted"

@@ -51,6 +51,17 @@ def test_penalties_by_hand():
     assert binary_penalty(y, mask).item() == pytest.approx((0.25 / 3 + 0.16) / 2, abs=1e-6)
 
 
+def test_penalties_on_the_papers_scale_by_hand():
+    # visp.txt section 3.4: R_size = ||Y||_1, R_binary = Y (1 - Y), summed over frames and the
+    # batch's videos (eq. 3 sums L_N over the batch): size 0.5 + 1 + 0 + 0.2, binary 0.25 + 0.16
+    y = torch.tensor([[0.5, 1.0, 0.0], [0.2, 0.7, 0.7]])
+    mask = torch.tensor([[True, True, True], [True, False, False]])
+    assert size_penalty(y, mask, "sum").item() == pytest.approx(1.7, abs=1e-6)
+    assert binary_penalty(y, mask, "sum").item() == pytest.approx(0.41, abs=1e-6)
+    with pytest.raises(ConfigError, match="reduction='max'"):
+        size_penalty(y, mask, "max")
+
+
 def test_penalties_vanish_on_empty_binary_summaries():
     mask = torch.ones(2, 4, dtype=torch.bool)
     assert size_penalty(torch.zeros(2, 4), mask).item() == 0.0

@@ -132,8 +132,10 @@ def test_recipe_trains_and_fine_tuning_loads_it(source_h5, tmp_path):
             torch.testing.assert_close(loaded[key], value)
 
 
-def test_recipe_differs_from_visp_only_in_the_training_signal():
-    fsa, visp = compose_recipe(RECIPES / "pretrain_fsa.yaml"), compose_recipe(RECIPES / "pretrain.yaml")
+@pytest.mark.parametrize("suffix", ["", "_paper"])  # the CPU demo and the published setup
+def test_recipe_differs_from_visp_only_in_the_training_signal(suffix):
+    fsa = compose_recipe(RECIPES / f"pretrain_fsa{suffix}.yaml")
+    visp = compose_recipe(RECIPES / f"pretrain{suffix}.yaml")
     assert fsa["trainer"] == visp["trainer"]
     for key in ("summarizer", "summarizer_args", "input_dim", "lr", "weight_decay", "reset_head"):
         assert fsa["model"]["init_args"][key] == visp["model"]["init_args"][key], key

@@ -57,7 +57,8 @@ def module(**kwargs) -> ViSPPretrainModule:
 
 VARIANTS = [
     (reparam, flow, False)
-    for reparam, flow in product(("concrete", "gumbel", "sigmoid"), ("gating", "marginalization", "ste"))
+    for reparam, flow in product(("concrete", "gumbel", "sigmoid", "gumbel_subset"),
+                                 ("gating", "marginalization", "ste"))
 ] + [("concrete", "gating", True), ("concrete", "marginalization", True)]
 
 
@@ -316,6 +317,38 @@ def test_penalties_use_the_relaxed_summary_even_with_ste():
         y = torch.sigmoid(model.summarizer(batch["features"], batch["mask"]))
     assert logs["binary"].item() == pytest.approx(binary_penalty(y, batch["mask"]).item(), rel=1e-5)
     assert logs["size"].item() == pytest.approx(size_penalty(y, batch["mask"]).item(), rel=1e-5)
+
+
+def test_papers_loss_scale_sums_every_term_over_the_batch():
+    # loss_scale: paper -> eq. 10 with L_N summed over the batch (eq. 3) and R_size = ||Y||_1,
+    # R_binary = sum Y (1 - Y) over frames and videos (section 3.4); mean: ours (batch means,
+    # per-frame means). Same weights, same batch, deterministic relaxation.
+    batch = batch_of(small_set("tvsum", 0, n_videos=3))
+    mask = batch["mask"]
+    losses = {}
+    for scale in ("paper", "mean"):
+        model = module(reparameterization="sigmoid", temperature=1.0, loss_scale=scale,
+                       beta_size=2.0, beta_binary=3.0)
+        model.eval()
+        loss, logs = model.training_loss(batch)
+        losses[scale] = (loss, logs)
+        with torch.no_grad():
+            y = torch.sigmoid(model.summarizer(batch["features"], mask)) * mask
+        lengths = mask.sum(1).float()
+        if scale == "paper":
+            size, binary = y.sum(), (y * (1 - y)).sum()
+        else:
+            size = (y.sum(1) / lengths).mean()
+            binary = ((y * (1 - y)).sum(1) / lengths).mean()
+        assert logs["size"].item() == pytest.approx(size.item(), rel=1e-5)
+        assert logs["binary"].item() == pytest.approx(binary.item(), rel=1e-5)
+        expected = logs["nce"] + 3.0 * binary + 2.0 * size
+        assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    # the same InfoNCE terms, summed over the 3 videos instead of averaged
+    assert losses["paper"][1]["nce"].item() == pytest.approx(3 * losses["mean"][1]["nce"].item(),
+                                                             rel=1e-5)
+    with pytest.raises(ConfigError, match="loss_scale='sum'.*paper, mean"):
+        module(loss_scale="sum")
 
 
 @pytest.mark.parametrize("method", ["visp", "fsa"])

@@ -2,25 +2,32 @@
 
 * Reparameterization (Table 1): ``concrete`` (binary concrete relaxation, eq. 6:
   ``y = sigmoid((log e - log(1 - e) + alpha) / lambda)``, e ~ U(0, 1): every frame kept
-  independently), ``gumbel`` (Gumbel-Softmax, Jang et al. 2016, as a subset sampler, see
-  :func:`gumbel_subset`) and ``sigmoid`` (the paper's "(-) Concrete": no noise,
-  ``y = sigmoid(alpha / lambda)``).
+  independently), ``gumbel`` (the paper's Gumbel-Softmax row, Table 1 and Table 3 "(+) Gumbel",
+  Jang et al. 2016: one keep/drop decision per frame as Eq. 4 factorises the summary, see
+  :func:`gumbel_keep_drop`), ``sigmoid`` (the paper's "(-) Concrete": no noise,
+  ``y = sigmoid(alpha / lambda)``) and ``gumbel_subset`` (an extra of ours, not a row of the
+  paper: a k-draw subset sampler, see :func:`gumbel_subset`).
 
-  Why not a two-class Gumbel-softmax over {keep, drop} per frame: with log-probabilities
-  ``logsigmoid(+-alpha)`` it *is* the binary concrete distribution (the difference of two Gumbels
-  is logistic), so the Table 3 row "(+) Gumbel" would only show seed noise. The paper does not
-  say how Gumbel-Softmax samples a subset; the relaxation used here is the categorical one over
-  the video's frames with ``k`` draws, a frame kept where any draw selects it (the soft union
-  ``y_t = 1 - prod_j (1 - s_jt)``, as in relaxed subset sampling, Xie & Ermon 2019 and L2X,
-  Chen et al. 2018): ``s_j = softmax((log_softmax(alpha) + g_j) / lambda)`` over valid frames,
-  g_j i.i.d. Gumbel(0, 1). ``k`` (``gumbel_draws``) is by default the summary size the concrete
-  sampler would give on average, ``round(sum_t sigmoid(alpha_t))`` (at least 1), so the two
-  variants differ in how frames co-occur (competing draws vs independent coins), not in size;
-  a float in (0, 1] fixes ``k = round(gumbel_draws * T)`` instead.
+  ``gumbel``: per frame a two-class Gumbel-Softmax over {keep, drop} with class log-probabilities
+  ``logsigmoid(alpha)`` and ``logsigmoid(-alpha)``; the soft sample ``s = softmax((log pi + g) /
+  lambda)[keep]`` (g i.i.d. Gumbel(0, 1)) and, as Jang et al.'s straight-through variant, the
+  hard sample ``h = 1[argmax = keep]`` used forward with the gradient of ``s`` (``h + s -
+  stop_grad(s)``). The soft sample alone has the binary concrete distribution (the difference
+  of two Gumbels is logistic); what the row changes is the exactly binary summary the encoder
+  sees. The penalties read the soft sample.
+
+  ``gumbel_subset``: the categorical relaxation over the video's frames with ``k`` draws, a
+  frame kept where any draw selects it (the soft union ``y_t = 1 - prod_j (1 - s_jt)``, as in
+  relaxed subset sampling, Xie & Ermon 2019 and L2X, Chen et al. 2018):
+  ``s_j = softmax((log_softmax(alpha) + g_j) / lambda)`` over valid frames. ``k``
+  (``gumbel_draws``) is by default the summary size the concrete sampler would give on
+  average, ``round(sum_t sigmoid(alpha_t))`` (at least 1); a float in (0, 1] fixes
+  ``k = round(gumbel_draws * T)`` instead.
 * Gradient flow (Table 1): ``gating`` (``X_s = X * y``), ``marginalization`` (eq. 9: dropped
   frames are filled with the frames of another video of the batch at the same relative
   position) and ``ste`` (a Bernoulli draw with probability ``y`` is used in the forward pass,
-  the gradient of ``y`` in the backward pass; gating otherwise).
+  the gradient of ``y`` in the backward pass; gating otherwise). With ``gumbel`` the summary is
+  already the straight-through binary sample, so ``ste`` draws nothing more.
 * Hard negative: a random summary of the same video with as many kept steps as the generated
   one (rounded), filled the same way.
 * Video encoder E: a network of the summarizer's architecture whose CLS state is the video
@@ -34,6 +41,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import RelaxedBernoulli
 
@@ -46,7 +54,8 @@ from vsumlab.models.components.registry import (
 )
 from vsumlab.models.components.transformer_summarizer import TransformerSummarizer
 
-REPARAMETERIZATIONS = ("concrete", "gumbel", "sigmoid")
+#: Table 1 / Table 3 rows (concrete, gumbel, sigmoid = "(-) Concrete"), then our extra
+REPARAMETERIZATIONS = ("concrete", "gumbel", "sigmoid", "gumbel_subset")
 GRADIENT_FLOWS = ("gating", "marginalization", "ste")
 
 
@@ -88,14 +97,37 @@ def gumbel_subset(
     invalid = ~mask
     log_pi = torch.log_softmax(logits.float().masked_fill(invalid, float("-inf")), dim=1)
     n_draws = int(draws.max())
-    uniform = torch.rand(logits.shape[0], n_draws, logits.shape[1], device=logits.device)
-    gumbel = -torch.log(-torch.log(uniform.clamp(1e-10, 1 - 1e-7)))
+    gumbel = gumbel_noise((logits.shape[0], n_draws, logits.shape[1]), logits.device)
     scores = (log_pi[:, None, :] + gumbel) / temperature
     one_hot = torch.softmax(scores.masked_fill(invalid[:, None, :], float("-inf")), dim=2)
     used = torch.arange(n_draws, device=logits.device)[None, :] < draws[:, None]
     one_hot = one_hot * used[..., None].to(one_hot.dtype)  # videos with fewer draws
     y = 1 - (1 - one_hot).prod(dim=1)
     return torch.nan_to_num(y) * mask.to(y.dtype)  # fully padded rows: 0
+
+
+def gumbel_noise(shape: torch.Size | tuple[int, ...], device: torch.device | None = None) -> Tensor:
+    """i.i.d. Gumbel(0, 1) draws ``-log(-log u)``, u ~ U(0, 1) kept off 0 and 1."""
+    uniform = torch.rand(shape, device=device)
+    return -torch.log(-torch.log(uniform.clamp(1e-10, 1 - 1e-7)))
+
+
+def gumbel_keep_drop(
+    logits: Tensor, temperature: float, noise: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
+    """(straight-through hard sample, soft sample), both (B, T): the per-frame two-class
+    Gumbel-Softmax over {keep, drop} (Jang et al. 2016, the ``gumbel`` row of visp.txt Table 1).
+
+    ``noise`` (B, T, 2): the Gumbel draws of (keep, drop); drawn when not given. Forward, the hard
+    sample is exactly 0/1 (1 where keep wins); backward, it has the soft sample's gradient."""
+    logits = logits.float()
+    log_pi = torch.stack([F.logsigmoid(logits), F.logsigmoid(-logits)], dim=-1)
+    if noise is None:
+        noise = gumbel_noise(log_pi.shape, logits.device)
+    scores = (log_pi + noise) / temperature
+    soft = torch.softmax(scores, dim=-1)[..., 0]
+    hard = (scores[..., 0] > scores[..., 1]).to(soft.dtype)
+    return hard + (soft - soft.detach()), soft
 
 
 def relaxed_summary(
@@ -105,7 +137,8 @@ def relaxed_summary(
     method: str,
     gumbel_draws: str | float = "expected",
 ) -> Tensor:
-    """Relaxed keep variables y in (0, 1) for every step (B, T); 0 on padding."""
+    """Relaxed keep variables y in (0, 1) for every step (B, T); 0 on padding. For ``gumbel``
+    this is the soft sample (the straight-through hard one: :func:`gumbel_keep_drop`)."""
     check_choice("reparameterization", method, REPARAMETERIZATIONS)
     if temperature <= 0:
         raise ConfigError(f"visp: temperature={temperature} must be > 0")
@@ -113,6 +146,8 @@ def relaxed_summary(
     if method == "concrete":
         y = RelaxedBernoulli(torch.tensor(temperature, device=logits.device), logits=logits).rsample()
     elif method == "gumbel":
+        y = gumbel_keep_drop(logits, temperature)[1]
+    elif method == "gumbel_subset":
         y = gumbel_subset(logits, mask, temperature, subset_draws(logits, mask, gumbel_draws))
     else:
         y = torch.sigmoid(logits / temperature)
@@ -203,6 +238,10 @@ class SummarySampler(nn.Module):
 
     def forward(self, logits: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         """(y used to build the summary, relaxed y for the penalties); both 0 on padding."""
+        if self.reparameterization == "gumbel":  # the straight-through hard sample builds it
+            hard, soft = gumbel_keep_drop(logits, self.temperature)
+            weights = mask.to(soft.dtype)
+            return hard * weights, soft * weights
         soft = relaxed_summary(
             logits, mask, self.temperature, self.reparameterization, self.gumbel_draws
         )

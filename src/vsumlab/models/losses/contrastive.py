@@ -4,8 +4,17 @@ penalties of the summary variables.
 ``L_N = -sum_i log exp(s(X_s^i, X_o^i)) / sum_j [exp(s(X_s^i, X_o^j)) + exp(s(X_s^i, X_r^j))]``
 where the ``X_r`` terms (random summaries, hard negatives) are optional and ``s`` is the inner
 product of encoder outputs (``similarity="dot"``, the paper) or their cosine
-(``similarity="cosine"``), divided by ``temperature``. The paper sums over the batch; the default
-``reduction="mean"`` divides by the batch size so loss weights do not depend on it.
+(``similarity="cosine"``), divided by ``temperature``.
+
+Scales (``reduction``): the paper's (``"sum"``, visp.txt eq. 3 sums L_N over the batch's N videos
+and section 3.4 sets ``R_size = ||Y||_1``, ``R_binary = Y (1 - Y)``: every term is a sum over
+frames and videos, so the Table 1 ranges of beta_size and beta_binary weigh sums), or ours
+(``"mean"``: L_N averaged over the batch, each penalty averaged over a video's frames, then
+over the batch, so the weights depend on neither the batch size nor the video length). On ours
+the paper's betas are off by the video length T: ``beta_ours = T * beta_paper`` (eq. 10 with
+every term divided by N), and T varies by video, so the ranges are not converted: a run that
+uses the paper's ranges (experiments/sweeps/visp.yaml, experiments/visp/pretrain_paper.yaml)
+uses the paper's scale, ``loss_scale: paper``.
 """
 
 from __future__ import annotations
@@ -52,13 +61,28 @@ def info_nce(
     return F.cross_entropy(logits.float(), target, reduction=reduction)
 
 
-def size_penalty(y: Tensor, mask: Tensor) -> Tensor:
-    """R_size = ||y||_1 / T per video (the kept share), averaged over the batch."""
-    weights = mask.to(y.dtype)
-    return ((y.abs() * weights).sum(1) / weights.sum(1).clamp_min(1.0)).mean()
+#: the module's ``loss_scale`` -> the reduction of every term of eq. 10
+LOSS_SCALES = {"paper": "sum", "mean": "mean"}
 
 
-def binary_penalty(y: Tensor, mask: Tensor) -> Tensor:
-    """R_binary = mean over steps of y (1 - y) per video (0 when y is binary), batch mean."""
-    weights = mask.to(y.dtype)
-    return ((y * (1 - y) * weights).sum(1) / weights.sum(1).clamp_min(1.0)).mean()
+def _reduce(per_step: Tensor, mask: Tensor, reduction: str) -> Tensor:
+    weights = mask.to(per_step.dtype)
+    per_video = (per_step * weights).sum(1)
+    if reduction == "sum":
+        return per_video.sum()
+    if reduction != "mean":
+        raise ConfigError(f"visp: penalty reduction={reduction!r}; expected sum or mean")
+    return (per_video / weights.sum(1).clamp_min(1.0)).mean()
+
+
+def size_penalty(y: Tensor, mask: Tensor, reduction: str = "mean") -> Tensor:
+    """R_size: ``"sum"`` = sum over the batch of ||y||_1 (visp.txt section 3.4); ``"mean"`` =
+    ||y||_1 / T per video (the kept share), averaged over the batch."""
+    return _reduce(y.abs(), mask, reduction)
+
+
+def binary_penalty(y: Tensor, mask: Tensor, reduction: str = "mean") -> Tensor:
+    """R_binary = y (1 - y) (0 when y is binary): ``"sum"`` over frames and videos (the paper's
+    elementwise term reduced as its R_size, by the l1 norm, and over the batch as eq. 3);
+    ``"mean"`` over each video's frames, then over the batch."""
+    return _reduce(y * (1 - y), mask, reduction)

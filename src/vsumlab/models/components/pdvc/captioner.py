@@ -2,8 +2,14 @@
 
 Defaults are PDVC's sizes (2 encoder + 2 decoder layers, hidden 512, 8 heads, 4 sampling points,
 4 pyramid levels, 10 event queries, event counts 0..10, LSTM caption head with deformable soft
-attention). ``ffn_dim`` (2048, Deformable DETR's default) and the caption head's sizes are not
-stated in the papers: they are config values.
+attention). Values from PDVC's code (github.com/ttengwang/PDVC), for the standard captioner on
+ActivityNet (``cfgs/anet_c3d_pdvc.yml``, whose base is ``cfgs/anet_c3d_pdvcl.yml``):
+
+* ``ffn_dim`` = 512: ``transformer_ff_dim: 512`` of the base config (the pdvcl configs set it;
+  2048 is only ``opts.py``'s default, Deformable DETR's);
+* the event reranking weight ``caption_weight`` = 1.0: ``ec_alpha: 1.0`` of
+  ``cfgs/anet_c3d_pdvc.yml`` (0.3 is ``opts.py``'s default, ``parser.add_argument('--ec_alpha',
+  type=float, default=0.3)``, which PDVC-light's configs keep).
 """
 
 from __future__ import annotations
@@ -64,8 +70,15 @@ class EventPrediction:
     confidence: float = 0.0  # what ranked it: PDVC's joint score (or the foreground probability)
 
 
+#: PDVC cfgs/anet_c3d_pdvcl.yml (base of cfgs/anet_c3d_pdvc.yml): ``transformer_ff_dim: 512``
+PDVC_FFN_DIM = 512
+#: PDVC cfgs/anet_c3d_pdvc.yml: ``ec_alpha: 1.0`` (the standard captioner's reranking weight)
+PDVC_EC_ALPHA = 1.0
+
+
 def joint_score(
-    localization: Tensor, sentence_logp: Tensor, n_words: Tensor, caption_weight: float = 0.3,
+    localization: Tensor, sentence_logp: Tensor, n_words: Tensor,
+    caption_weight: float = PDVC_EC_ALPHA,
     length_power: float = 2.0,
 ) -> Tensor:
     """PDVC's event confidence ``c_loc + caption_weight * sum(log p(w)) / n_words ** power``
@@ -86,7 +99,7 @@ class PDVCCaptioner(nn.Module):
         enc_layers: int = 2,
         dec_layers: int = 2,
         n_queries: int = 10,
-        ffn_dim: int = 2048,
+        ffn_dim: int = PDVC_FFN_DIM,
         dropout: float = 0.1,
         max_events: int = 10,
         caption_hidden: int = 512,
@@ -218,16 +231,26 @@ class PDVCCaptioner(nn.Module):
         return beam_search(step, state, n, bos, eos, max_len, beam_size)
 
     @torch.no_grad()
+    def word_log_probs(
+        self, output: CaptionerOutput, batch_index: Tensor, query_index: Tensor, tokens: Tensor,
+        bos: int,
+    ) -> Tensor:
+        """(N, L) ``log p(w_t | w_<t, event)`` of each word of given captions under the last
+        layer. Causal: the head is fed ``<bos> w_1 .. w_{L-1}`` (the caption shifted right), so the
+        distribution that scores w_t never saw w_t or a later word."""
+        tokens_in = torch.cat([torch.full_like(tokens[:, :1], bos), tokens[:, :-1]], dim=1)
+        logits = self.caption_logits(output, output.last, batch_index, query_index, tokens_in)
+        return logits.float().log_softmax(-1).gather(-1, tokens[..., None])[..., 0]
+
+    @torch.no_grad()
     def caption_log_probs(
         self, output: CaptionerOutput, batch_index: Tensor, query_index: Tensor, tokens: Tensor,
         bos: int, eos: int,
     ) -> tuple[Tensor, Tensor]:
-        """Summed log-probability of the words of given captions (N, L) (no <eos>, no padding)
-        under the last layer, and their word counts (N,): PDVC's caption confidence."""
-        layer = output.last
-        tokens_in = torch.cat([torch.full_like(tokens[:, :1], bos), tokens[:, :-1]], dim=1)
-        logits = self.caption_logits(output, layer, batch_index, query_index, tokens_in)
-        logp = logits.float().log_softmax(-1).gather(-1, tokens[..., None])[..., 0]
+        """Summed log-probability ``sum_t log p(w_t | w_<t)`` of the words of given captions
+        (N, L) (no <eos>, no padding) under the last layer, and their word counts (N,): PDVC's
+        caption confidence."""
+        logp = self.word_log_probs(output, batch_index, query_index, tokens, bos)
         words = (tokens != eos) & (tokens != 0)
         # words after an <eos> never occur (decoding pads them), so the mask is the caption
         return (logp * words).sum(-1), words.sum(-1)
@@ -241,7 +264,7 @@ class PDVCCaptioner(nn.Module):
         max_len: int = 30,
         beam_size: int = 1,
         rank_by: str = "joint",
-        caption_weight: float = 0.3,
+        caption_weight: float = PDVC_EC_ALPHA,
         length_power: float = 2.0,
     ) -> list[list[EventPrediction]]:
         """PDVC inference: caption every query, keep the top n by confidence, n from the event
@@ -249,8 +272,9 @@ class PDVCCaptioner(nn.Module):
 
         ``rank_by="joint"`` is PDVC's joint ranking (its released evaluation, the reranking used
         whenever the counter is trained): ``c = c_loc + caption_weight * sum(log p(w)) /
-        n_words ** length_power`` with c_loc the foreground probability, caption_weight 0.3 and
-        length_power 2 (PDVC's alpha and temperature); a caption without words adds 0.
+        n_words ** length_power`` with c_loc the foreground probability, caption_weight 1.0
+        (PDVC's ``ec_alpha`` in cfgs/anet_c3d_pdvc.yml) and length_power 2 (its temperature); a
+        caption without words adds 0.
         ``rank_by="localization"`` ranks by c_loc alone.
         """
         if rank_by not in ("joint", "localization"):
