@@ -435,7 +435,6 @@ def run_fold(
     from vsumlab.training.callbacks import RNGStateCheckpoint
     from vsumlab.training.plan import RunPlan, build
     from vsumlab.training.resume import keep_metrics_until, resume_checkpoint
-    from vsumlab.training.scoring import score_test_fold
 
     seed_dir = options.out_dir / (f"seed_{seed}" if seed is not None else "seed_default")
     fold_dir = seed_dir / f"fold_{fold}"
@@ -501,26 +500,8 @@ def run_fold(
     if zero:
         write_predictions(fold_dir / "predictions.h5", predictions, force=True)
 
-    protocol = recipe.protocol()  # the run's, parsed once with the recipe
-    fold_scores = score_test_fold(datamodule, predictions, protocol, seed=fold,
-                                  draws=options.reference_draws)
-    scores, references = fold_scores.model, fold_scores.references
-    result = {
-        "fold": fold,
-        "seed": seed,
-        "model": _as_metrics(scores),
-        "ranked_by": scores.ranked_by,
-        **({"rank_undefined": scores.to_dict()["rank_undefined"]}
-           if "rank_undefined" in scores.to_dict() else {}),
-        "val": val_metrics,
-        "seeds": _effective_seeds(config, datamodule),
-        "references": {name: _as_metrics(value) for name, value in references.items()},
-        "model_selection": selection,
-        "protocol": protocol.to_dict(),
-        "checkpoint": checkpoint.best_model_path or checkpoint.last_model_path or None,
-        "data": datamodule.describe(),
-        "split": split_entry(datamodule),  # which split: pairs two runs' folds
-    }
+    result = fold_result(options, recipe, fold, seed, config, datamodule, predictions,
+                         val_metrics, checkpoint.best_model_path or checkpoint.last_model_path)
     for logger in trainer.loggers:
         logger.log_metrics({f"test/{k}": v for k, v in result["model"].items()})
         logger.save()
@@ -532,6 +513,36 @@ def run_fold(
                            [Path(best) if best else None, fold_dir / "predictions.h5", done])
     _finish_wandb(trainer.loggers, shared_run)
     return result
+
+
+def fold_result(options: CVOptions, recipe: RecipeConfig, fold: int, seed: int | None,
+                config: Any, datamodule: Any, predictions: Mapping[str, Any],
+                val_metrics: dict[str, float] | None, checkpoint: str | None) -> dict[str, Any]:
+    """A fold's ``result.json``: its test predictions scored with the run's protocol (read once
+    with the recipe), the reference rows of the same test videos, its validation metrics, seeds,
+    split and data; the same for a sequential fold and a vectorized replica."""
+    from vsumlab.training.scoring import score_test_fold
+
+    protocol = recipe.protocol()
+    fold_scores = score_test_fold(datamodule, predictions, protocol, seed=fold,
+                                  draws=options.reference_draws)
+    scores, references = fold_scores.model, fold_scores.references
+    as_dict = scores.to_dict()
+    return {
+        "fold": fold,
+        "seed": seed,
+        "model": _as_metrics(scores),
+        "ranked_by": scores.ranked_by,
+        **({"rank_undefined": as_dict["rank_undefined"]} if "rank_undefined" in as_dict else {}),
+        "val": val_metrics,
+        "seeds": _effective_seeds(config, datamodule),
+        "references": {name: _as_metrics(value) for name, value in references.items()},
+        "model_selection": recipe.model_selection(),
+        "protocol": protocol.to_dict(),
+        "checkpoint": checkpoint or None,
+        "data": datamodule.describe(),
+        "split": split_entry(datamodule),  # which split: pairs two runs' folds
+    }
 
 
 def _config_header(options: CVOptions, fold: int | None, seed: int | None,

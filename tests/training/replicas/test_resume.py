@@ -26,7 +26,7 @@ def _args(data: Path, out: Path) -> list[str]:
             f"--data.init_args.dataset={data}", "--data.init_args.n_folds=2",
             "--data.init_args.batch_size=2", "--model.init_args.input_dim=64",
             f"--model.init_args.summarizer_args={NET}", "--trainer.accelerator=cpu",
-            "--trainer.max_epochs=4", '--model.init_args.protocol={"model_selection": "best_val"}']
+            "--trainer.max_epochs=4", '--protocol={"model_selection": "best_val"}']
 
 
 @pytest.mark.slow

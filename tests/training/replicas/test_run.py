@@ -41,7 +41,7 @@ def test_vectorized_replicas_equal_the_sequential_folds(small_tvsum_h5, tmp_path
                                                         selection) -> None:
     """2 folds x 2 seeds (6 training videos in batches of 2: the last batch holds 1, so
     replicas of different batch sizes share steps); dropout 0, deterministic."""
-    protocol = f'--model.init_args.protocol={{"model_selection": "{selection}"}}'
+    protocol = f'--protocol={{"model_selection": "{selection}"}}'
     seq, vec = tmp_path / "seq", tmp_path / "vec"
     assert main(_args(name, small_tvsum_h5, seq, protocol, "--replicas", "sequential")) == 0
     assert main(_args(name, small_tvsum_h5, vec, protocol, "--replicas", "vectorized")) == 0

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from vsumlab.models.summarizer import SummarizerModule
+from vsumlab.protocol.options import Protocol
 from vsumlab.training.replicas.data import ReplicaBatches
 from vsumlab.training.replicas.module import ReplicaModule
 from vsumlab.training.replicas.stacked import MethodCall, pad_batches, replica_losses
@@ -86,7 +87,8 @@ def test_adam_on_replicas_equals_independent_runs_with_an_exhausted_replica(vmap
                 reference.training_loss(batch)[0].backward()
                 optimizer.step()
     datamodules = [SimpleNamespace(keys={"val": []})] * 2
-    module = ReplicaModule(modules, datamodules, ["a", "b"], select_best=False, vmapped=vmapped)
+    module = ReplicaModule(modules, datamodules, ["a", "b"], protocol=Protocol(), select_best=False,
+                           vmapped=vmapped)
     trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", logger=False,
                         enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False)

@@ -17,15 +17,17 @@ from lightning.fabric.utilities.apply_func import move_data_to_device
 
 from vsumlab.data.annotation_styles import annotation_style
 from vsumlab.evaluation.torchmetrics import SummarizationMetrics
-from vsumlab.models.summarizer import masked_mse
+from vsumlab.models.summarizer import masked_mse, per_video_scores
+from vsumlab.protocol.options import Protocol
 
 
-def validation_metric(module: Any, datamodule: Any) -> SummarizationMetrics:
-    """The metric of the replica's validation videos (as ``SummarizerModule.setup`` builds it)."""
+def validation_metric(protocol: Protocol, datamodule: Any) -> SummarizationMetrics:
+    """The metric of the replica's validation videos with the run's protocol (as the run's
+    scoring callback, :class:`vsumlab.training.scoring.ProtocolScoring`, builds it)."""
     qualified = datamodule.qualified
     return SummarizationMetrics(
         datamodule.records_for("val"),
-        module.protocol,
+        protocol,
         style=None if qualified else annotation_style(datamodule.target),
         source=None if qualified else datamodule.dataset_path,
     )
@@ -43,8 +45,8 @@ def validate(module: Any, loader: Iterable[Any], metric: SummarizationMetrics,
         for batch in loader:
             batch = move_data_to_device(batch, device)
             scores = module.scores(batch["features"], batch["mask"])
-            lengths = batch["n_steps"].tolist()
-            metric.update(batch["keys"], [scores[i, :n] for i, n in enumerate(lengths)])
+            videos = per_video_scores(batch, scores)
+            metric.update(list(videos), list(videos.values()))
             size = len(batch["keys"])
             loss = masked_mse(scores, batch["gtscore"], batch["mask"]).float().cpu()
             total += loss * size

@@ -21,6 +21,7 @@ import lightning as L
 import torch
 from torch import nn
 
+from vsumlab.protocol.options import Protocol
 from vsumlab.training.replicas.evaluation import validate, validation_metric
 from vsumlab.training.replicas.optimization import ReplicaOptimization, replica_optimization
 from vsumlab.training.replicas.stacked import MethodCall, replica_losses
@@ -33,6 +34,7 @@ class ReplicaModule(L.LightningModule):
         replicas: one method module per replica, each built (and seeded) as its sequential run.
         datamodules: each replica's data module (its validation videos).
         names: one label per replica (``fold0_seed1``), the prefix of its logged metrics.
+        protocol: the run's evaluation protocol (every replica is scored with it).
         select_best: keep each replica's best-val-F1 state (else its last).
         clip: ``(gradient_clip_val, gradient_clip_algorithm)`` per replica, or None.
         check_val_every_n_epoch: as the trainer option of a sequential run.
@@ -45,7 +47,7 @@ class ReplicaModule(L.LightningModule):
     """
 
     def __init__(self, replicas: Sequence[L.LightningModule], datamodules: Sequence[Any],
-                 names: Sequence[str], select_best: bool, clip: tuple[float, str] | None = None,
+                 names: Sequence[str], protocol: Protocol, select_best: bool, clip: tuple[float, str] | None = None,
                  check_val_every_n_epoch: int = 1,
                  replica_loggers: Sequence[Sequence[Any]] | None = None,
                  vmapped: bool = True) -> None:
@@ -59,8 +61,8 @@ class ReplicaModule(L.LightningModule):
         self.check_val_every_n_epoch = max(1, int(check_val_every_n_epoch))
         self.replica_loggers = [list(x) for x in (replica_loggers or [[] for _ in replicas])]
         self._datamodules = list(datamodules)
-        self._metrics = [validation_metric(m, d) if d.keys["val"] else None
-                         for m, d in zip(replicas, datamodules)]
+        self._metrics = [validation_metric(protocol, d) if d.keys["val"] else None
+                         for d in datamodules]
         # not registered as submodules: the same modules, called through training_loss
         self._calls = [MethodCall(m, "training_loss") for m in replicas]
         self.best = nn.ModuleList(

@@ -257,7 +257,7 @@ def _train(options: CVOptions, recipe: RecipeConfig, pending: list[tuple[int, in
     csv = [[ResumableCSVLogger(save_dir=str(fold_dir(options, r.fold, r.seed)), name="csv",
                                version="")] for r in replicas]
     module = ReplicaModule([r.model for r in replicas], [r.datamodule for r in replicas],
-                           [r.name for r in replicas],
+                           [r.name for r in replicas], protocol=recipe.protocol(),
                            select_best=recipe.model_selection() != "last", clip=clip,
                            check_val_every_n_epoch=int(check_every), replica_loggers=csv,
                            vmapped=trainer.strategy.root_device.type != "cpu")
@@ -300,10 +300,8 @@ def _finish_replica(options: CVOptions, recipe: RecipeConfig, module: Any, index
                     replica: Replica, last_epoch: int, trainer: Any,
                     loggers: list[Any]) -> dict[str, Any]:
     """Score the replica's selected state and write its fold folder (result.json last)."""
-    from vsumlab.data.schema import Dataset
-    from vsumlab.evaluation import metrics
     from vsumlab.evaluation.predictions import write_predictions
-    from vsumlab.training.cv import _as_metrics, _effective_seeds
+    from vsumlab.training.cv import fold_result
     from vsumlab.training.replicas.checkpoints import write_replica_checkpoint
     from vsumlab.training.replicas.evaluation import predict, validate, validation_metric
 
@@ -314,37 +312,14 @@ def _finish_replica(options: CVOptions, recipe: RecipeConfig, module: Any, index
     val = None
     if datamodule.keys["val"]:
         val = validate(selected, datamodule.val_dataloader(),
-                       validation_metric(selected, datamodule), module.device, context())
+                       validation_metric(recipe.protocol(), datamodule), module.device, context())
     predictions = predict(selected, datamodule.test_dataloader(), module.device, context())
     write_predictions(directory / "predictions.h5", predictions, force=True)
     checkpoint = (directory / "checkpoints" / f"best-epoch={epoch}.ckpt").resolve()
     write_replica_checkpoint(checkpoint, selected, datamodule, epoch,
                              module.replica_steps[index])
-    test_set = Dataset(records=datamodule.records_for("test"),
-                       attrs=dict(datamodule.target.attrs), path=datamodule.target.path)
-    protocol = selected.protocol
-    scores = metrics.evaluate_dataset(test_set, predictions, protocol)
-    references = {
-        "random": metrics.random_baseline(test_set, protocol, seed=fold,
-                                          draws=options.reference_draws),
-        "uniform": metrics.uniform_baseline(test_set, protocol),
-        "human": metrics.human_reference(test_set, protocol),
-    }
-    as_dict = scores.to_dict()
-    result = {
-        "fold": fold,
-        "seed": seed,
-        "model": _as_metrics(scores),
-        "ranked_by": scores.ranked_by,
-        **({"rank_undefined": as_dict["rank_undefined"]} if "rank_undefined" in as_dict else {}),
-        "val": val,
-        "seeds": _effective_seeds(replica.config, datamodule),
-        "references": {name: _as_metrics(value) for name, value in references.items()},
-        "model_selection": recipe.model_selection(),
-        "protocol": protocol.to_dict(),
-        "checkpoint": str(checkpoint),
-        "data": datamodule.describe(),
-    }
+    result = fold_result(options, recipe, fold, seed, replica.config, datamodule, predictions,
+                         val, str(checkpoint))
     for logger in loggers:
         logger.log_metrics({f"test/{k}": v for k, v in result["model"].items()},
                            step=max(module.replica_steps[index] - 1, 0))
