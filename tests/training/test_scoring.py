@@ -131,3 +131,15 @@ def test_another_protocol_is_another_run(monkeypatch) -> None:
         parsed = RecipeConfig(recipe, overrides)
         digests.add(_digest([_effective(parsed, parsed.composed, overrides)]))
     assert len(digests) == 3
+
+
+def test_a_later_argument_changes_the_identity_only_when_it_is_set(monkeypatch) -> None:
+    """ViSP's loss_scale came later: at its earlier behaviour ("mean") the pretraining hashes as
+    before (pinned above); set to "paper" it is another run."""
+    monkeypatch.chdir(ROOT)
+    recipe = Path("experiments") / "visp" / "pretrain.yaml"
+    digests = []
+    for overrides in ([], ["--model.init_args.loss_scale=paper"]):
+        parsed = RecipeConfig(recipe, overrides)
+        digests.append(_digest([_effective(parsed, parsed.composed, overrides, folds=False)]))
+    assert digests[0] == "bd478541951fc390" and digests[1] != digests[0]

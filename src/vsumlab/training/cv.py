@@ -49,6 +49,7 @@ from vsumlab.io import write_json_atomic, write_text_atomic
 from vsumlab.training.earlier_class_paths import (
     with_earlier_class_paths,
     with_earlier_protocol_place,
+    without_later_defaults,
 )
 from vsumlab.training.environment import environment_record, git_commit
 from vsumlab.training.fold_results import REFERENCE_ROWS, ResultRow, write_results
@@ -189,8 +190,9 @@ def identity_config(effective: dict[str, Any], composed: dict[str, Any],
         data_args["splits"] = normal_spec(data_args["splits"])
         if data_args["splits"] is None:
             del data_args["splits"]
-    # the protocol moved from the model to the run: hashed where earlier runs recorded it
-    return with_earlier_protocol_place(effective)
+    # the protocol moved from the model to the run: hashed where earlier runs recorded it;
+    # model arguments added later hash as before while they keep the earlier behaviour
+    return with_earlier_protocol_place(without_later_defaults(effective))
 
 
 def _identity(

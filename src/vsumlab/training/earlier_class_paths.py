@@ -36,6 +36,25 @@ def with_earlier_class_paths(value: Any) -> Any:
     return value
 
 
+#: model arguments added after results folders were written, with the value that reproduces the
+#: earlier behaviour: left at it, they are left out of a run's identity (folders still resume)
+LATER_MODEL_ARGUMENTS: dict[str, Any] = {
+    "loss_scale": "mean",  # ViSP's penalty scaling (issue 21): "mean" is the earlier one
+}
+
+
+def without_later_defaults(effective: dict[str, Any]) -> dict[str, Any]:
+    """An effective configuration without the model arguments of
+    :data:`LATER_MODEL_ARGUMENTS` that hold their earlier-behaviour value."""
+    model = effective.get("model")
+    init_args = model.get("init_args") if isinstance(model, dict) else None
+    if isinstance(init_args, dict):
+        for key, value in LATER_MODEL_ARGUMENTS.items():
+            if key in init_args and init_args[key] == value:
+                del init_args[key]
+    return effective
+
+
 def with_earlier_protocol_place(effective: dict[str, Any]) -> dict[str, Any]:
     """An effective configuration with the run's top-level ``protocol`` put back where
     configurations recorded it before scoring left the models: ``model.init_args.protocol`` of
