@@ -54,3 +54,88 @@ def test_killed_data_synth_leaves_no_temporary_after_the_next_run(tmp_path, caps
     assert main(args) == 0
     assert f"removed {left[0]}" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["synth.h5"]
+
+
+# ------------------------------------------------------------------ strict JSON, outputs
+def test_json_repeating_a_key_is_refused_at_any_depth(tmp_path) -> None:
+    from vsumlab.errors import ConfigError
+    from vsumlab.io import parse_json, read_json
+
+    assert parse_json('{"a": {"b": 1}, "c": [{"b": 2}]}', "x.json") == {"a": {"b": 1},
+                                                                       "c": [{"b": 2}]}
+    with pytest.raises(ConfigError, match="^x.json: key 'test_keys' appears twice in one JSON "
+                                          "object"):
+        parse_json('{"test_keys": [1], "test_keys": [2]}', "x.json")
+    with pytest.raises(ConfigError, match="key 'b' appears twice"):
+        parse_json('[{"a": {"b": 1, "b": 1}}]', "x.json")
+    with pytest.raises(ConfigError, match=r"^x.json: not valid JSON \(line 1, column 7: Expecting value"):
+        parse_json('{"a": ', "x.json")
+    bad = tmp_path / "latin1.json"
+    bad.write_bytes(b'{"caf\xe9": 1}')
+    with pytest.raises(ConfigError, match=f"^{bad}: splits file is not UTF-8 text"):
+        read_json(bad, "splits file")
+
+
+def test_an_output_whose_folder_is_a_file_is_one_error_naming_both(tmp_path) -> None:
+    from vsumlab.errors import OutputError
+    from vsumlab.io import check_writable
+
+    blocker = tmp_path / "a.h5"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match=f"^{blocker / 'b' / 'c.json'}: cannot be written: "
+                                          f"{blocker} is a file, not a folder$"):
+        check_writable(blocker / "b" / "c.json", force=False)
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        write_text_atomic(blocker / "c.json", "{}")
+
+
+def test_an_h5_refused_by_its_check_is_never_renamed_into_place(tmp_path) -> None:
+    from vsumlab.errors import DatasetError
+    from vsumlab.io import write_h5_atomic
+
+    out = tmp_path / "out.h5"
+    out.write_text("previous\n")
+
+    def check(tmp) -> None:  # noqa: ANN001
+        raise DatasetError(f"{tmp}: video 'v' field 'gtscore': outside [0, 1]")
+
+    with pytest.raises(DatasetError, match=rf"^{out}: video 'v' field 'gtscore': outside "
+                                           r"\[0, 1\] \(the previous out.h5 is kept\)$"):
+        write_h5_atomic(out, lambda handle: handle.create_dataset("x", data=[1.0]), check=check)
+    assert out.read_text() == "previous\n" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "out.h5"]
+    write_h5_atomic(out, lambda handle: handle.create_dataset("x", data=[1.0, 2.0]))
+    import h5py
+
+    with h5py.File(out, "r") as handle:
+        assert handle["x"][()].tolist() == [1.0, 2.0]
+
+
+def test_names_that_are_not_utf8_print_escaped(capsys) -> None:
+    from vsumlab.errors import VsumError, printable
+
+    assert printable(b"video_\xff") == "video_\\xff"
+    assert printable("clip_\udcff.mp4") == "clip_\\xff.mp4"  # a file name's undecodable byte
+    assert printable("caf\u00e9") == "caf\u00e9"  # UTF-8 text stays as it is
+
+    def handler(args) -> int:  # noqa: ANN001
+        raise VsumError("clip_\udcff.mp4: file name is not UTF-8\nsecond line")
+
+    import vsumlab.cli.main as cli
+
+    parser = cli.build_parser()
+    args = parser.parse_args(["data", "validate", "x"])
+    args.handler = handler
+    original = cli.build_parser
+
+    class _Parser:
+        def parse_known_args(self, argv):  # noqa: ANN001, ANN202
+            return args, []
+
+    cli.build_parser = lambda: _Parser()  # type: ignore[assignment]
+    try:
+        assert cli.main(["data", "validate", "x"]) == 2
+    finally:
+        cli.build_parser = original
+    err = capsys.readouterr().err
+    assert err == "vsumlab: error: clip_\\xff.mp4: file name is not UTF-8 second line\n"

@@ -21,3 +21,24 @@ class ConfigError(VsumError):
 
 class OutputExistsError(VsumError):
     """An output exists and would be overwritten without --force."""
+
+
+class OutputError(VsumError):
+    """An output cannot be written: its folder is a file, the file system is read-only or full.
+    The message names the output; the previous file (if any) is kept and no temporary is left."""
+
+
+def printable(name: object) -> str:
+    """``name`` as text that any terminal prints: bytes that are not UTF-8 (an h5 key, a file
+    name decoded with surrogateescape) appear escaped as ``\\xff`` instead of raising."""
+    if isinstance(name, bytes):
+        return name.decode("utf-8", "backslashreplace")
+    text = str(name)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        try:  # file names: undecodable bytes became surrogates U+DC80..U+DCFF
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")

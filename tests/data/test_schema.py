@@ -231,3 +231,73 @@ def test_read_without_validation_returns_the_broken_record(tmp_path: Path) -> No
     path = _write_raw(tmp_path / "b.h5", lambda g: g["picks"].__setitem__(0, 5000))
     record = read_dataset(path, validate=False)["video_1"]
     assert record.picks[0] == 5000
+
+
+# ------------------------------------------------------------------ ranges and consistency
+@pytest.mark.parametrize(("values", "ok"), [
+    ([0.0, 1.0, 0.5], True),                  # the ends of the annotators' normalized mean
+    ([0.0, np.float32(1.0) + 1e-7, 0.5], True),  # float32 round-off of 1.0
+    ([0.0, 1.001, 0.5], False),               # above 1
+    ([-0.001, 1.0, 0.5], False),              # below 0
+    ([0.0, 5.0, 2.5], False),                 # a 1..5 scale
+])
+def test_gtscore_must_lie_in_the_unit_interval(values: list[float], ok: bool) -> None:
+    record = make_record()
+    gtscore = np.resize(np.asarray(values, dtype=np.float64), record.n_steps)
+    record = dataclasses.replace(record, gtscore=gtscore)
+    if ok:
+        validate_record(record, "f.h5")
+    else:
+        with pytest.raises(DatasetError, match=r"^f\.h5: video 'video_1' field 'gtscore': has "
+                                               r"values outside \[0, 1\]"):
+            validate_record(record, "f.h5")
+
+
+def test_gtsummary_must_be_binary() -> None:
+    record = make_record()
+    validate_record(dataclasses.replace(record, gtsummary=np.tile([0.0, 1.0], record.n_steps)[
+        : record.n_steps]))
+    with pytest.raises(DatasetError, match="field 'gtsummary': expected binary values 0/1, "
+                                           "got 0.5"):
+        validate_record(dataclasses.replace(record, gtsummary=np.full(record.n_steps, 0.5)))
+
+
+def test_one_feature_width_per_file(tmp_path: Path) -> None:
+    from vsumlab.data.schema import check_feature_width
+
+    wide, narrow = make_record("video_1", dim=8), make_record("video_2", dim=4)
+    check_feature_width([wide, make_record("video_2", dim=8)], "f.h5")
+    with pytest.raises(DatasetError, match="^f.h5: video 'video_2' field 'features': has 4-d "
+                                           "features but video 'video_1' has 8-d"):
+        check_feature_width([wide, narrow], "f.h5")
+    with pytest.raises(DatasetError, match="one feature width per file"):
+        write_dataset(tmp_path / "mixed.h5", [wide, narrow])
+    assert not (tmp_path / "mixed.h5").exists()
+
+
+# ------------------------------------------------------------------ names and corrupt objects
+def test_names_that_are_not_utf8_are_refused_escaped(tmp_path: Path) -> None:
+    path = write_dataset(tmp_path / "a.h5", [make_record("video_1"), make_record("video_2")])
+    with h5py.File(path, "r+") as handle:
+        handle.move("video_2", b"video_\xff")
+    with pytest.raises(DatasetError, match=r"member named 'video_\\xff', which is not UTF-8"):
+        read_dataset(path)
+    with h5py.File(path, "r+") as handle:
+        del handle[b"video_\xff"]
+        handle["video_1"].attrs["title"] = np.bytes_(b"caf\xe9")
+    with pytest.raises(DatasetError, match=r"video 'video_1' field 'title': not UTF-8 text "
+                                           r"\('caf\\xe9'"):
+        read_dataset(path)
+
+
+def test_a_damaged_object_inside_a_readable_file_names_video_and_field(tmp_path: Path) -> None:
+    path = write_dataset(tmp_path / "a.h5", [make_record("video_1")])
+    with h5py.File(path, "r") as handle:
+        address = h5py.h5o.get_info(handle["video_1/picks"].id).addr
+    blob = bytearray(path.read_bytes())
+    for offset in range(address + 8, address + 40):
+        blob[offset] ^= 0xFF
+    path.write_bytes(bytes(blob))
+    with pytest.raises(DatasetError, match=r"video 'video_1' field 'picks': unreadable, the file "
+                                           "is corrupt or truncated"):
+        read_dataset(path)

@@ -210,3 +210,79 @@ def test_killed_deterministic_fold_resumes_bit_for_bit(small_tvsum_h5, tmp_path)
             == (fold_full / "csv" / "metrics.csv").read_text())
     run_ids = {p.name.rsplit("-", 1)[1] for p in (killed / "wandb").glob("offline-run-*")}
     assert len(list((killed / "wandb").glob("offline-run-*"))) == 2 and len(run_ids) == 1
+
+
+# ----------------------------------------------------------------------------- foreign state
+def _payload(**run) -> dict:  # noqa: ANN003
+    identity = {"run": "abc", "fold": 0, "seed": None,
+                "model_class": "vsumlab.models.summarizer.SummarizerModule", "feature_dim": 64}
+    return {"epoch": 1, "loops": {}, "state_dict": {},
+            "vsumlab_class": "vsumlab.models.summarizer.SummarizerModule",
+            "hyper_parameters": {"input_dim": 64}, "vsumlab_run": {**identity, **run}}
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({}, None),
+    ({"vsumlab_class": "vsumlab.models.desumnet.DeSumNet"},
+     "its model class is vsumlab.models.desumnet.DeSumNet but this run's is "
+     "vsumlab.models.summarizer.SummarizerModule"),
+    ({"hyper_parameters": {"input_dim": 1024}}, "its feature width is 1024 but this run's is 64"),
+    ({"vsumlab_run": None}, "it records no run identity"),
+    ({"run": "zzz"}, "its run configuration (config hash) is zzz but this run's is abc"),
+    ({"fold": 1}, "its fold is 1 but this run's is 0"),
+    ({"seed": 3}, "its seed is 3 but this run's is None"),
+])
+def test_a_checkpoint_is_resumed_only_into_its_own_run(tmp_path, change, message) -> None:
+    from vsumlab.errors import ConfigError
+    from vsumlab.training.resume import identity_mismatch
+
+    expected = _payload()["vsumlab_run"]
+    payload = _payload(**{k: v for k, v in change.items() if k in expected})
+    payload.update({k: v for k, v in change.items() if k not in expected})
+    assert identity_mismatch(payload, expected) == (
+        None if message is None else identity_mismatch(payload, expected))
+    torch.save(payload, tmp_path / "last.ckpt")
+    if message is None:
+        assert resume_checkpoint(tmp_path, expected) == (tmp_path / "last.ckpt", 1)
+        return
+    assert message in identity_mismatch(payload, expected)
+    with pytest.raises(ConfigError, match=f"^{tmp_path / 'last.ckpt'}: not a checkpoint of this "
+                                          "run: "):
+        resume_checkpoint(tmp_path, expected)
+
+
+def test_run_identity_records_run_fold_seed_class_and_width(tmp_path) -> None:
+    import json
+
+    from jsonargparse import Namespace
+
+    from vsumlab.training.resume import run_identity
+
+    (tmp_path / "run.json").write_text(json.dumps({"config_hash": "h1"}))
+
+    def config(class_path: str) -> Namespace:
+        return Namespace(model=Namespace(class_path=class_path,
+                                         init_args=Namespace(input_dim=64)))
+
+    assert run_identity(config("vsumlab.models.summarizer.SummarizerModule"),
+                        tmp_path / "run.json", 2, 7) == {
+        "run": "h1", "fold": 2, "seed": 7,
+        "model_class": "vsumlab.models.summarizer.SummarizerModule", "feature_dim": 64}
+    # a class that cannot be imported here is recorded as named (and compared as named)
+    assert run_identity(config("nowhere.Model"), tmp_path / "run.json", 0,
+                        None)["model_class"] == "nowhere.Model"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("epoch,step\n0,1\nx,2\n", "line 3 field 'epoch': expected an epoch number, got 'x'"),
+    ("epoch,step\n0,1,9\n", "line 2: expected 2 fields as the header has"),
+    ("step,loss\n1,2\n", "line 1: expected a header with an 'epoch' column"),
+])
+def test_a_corrupt_metrics_csv_is_refused_and_left_as_it_is(tmp_path, text, message) -> None:
+    from vsumlab.errors import VsumError
+
+    csv_file = tmp_path / "metrics.csv"
+    csv_file.write_text(text)
+    with pytest.raises(VsumError, match=f"^{csv_file}: {message}"):
+        keep_metrics_until(csv_file, 0)
+    assert csv_file.read_text() == text

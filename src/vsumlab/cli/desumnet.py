@@ -150,12 +150,17 @@ def _importance(args: argparse.Namespace) -> int:
 def _map(args: argparse.Namespace) -> int:
     from vsumlab.data.schema import read_dataset
     from vsumlab.errors import ConfigError
-    from vsumlab.evaluation.predictions import read_predictions
+    from vsumlab.evaluation.predictions import check_predictions, read_predictions
     from vsumlab.evaluation.shot_map import dataset_topk_map
 
     if args.budget is not None and not 0.0 < args.budget <= 1.0:
         raise ConfigError(f"--budget={args.budget} must be a fraction in (0, 1]")
     dataset = read_dataset(args.dataset)
-    result = dataset_topk_map(dataset, read_predictions(args.predictions), args.k, args.budget)
+    predictions = read_predictions(args.predictions)
+    # one finite score per step of each predicted video: a short or NaN prediction would
+    # otherwise fail deep in the upsampling or give a figure
+    check_predictions(predictions, dataset, keys=[k for k in predictions if k in dataset.records]
+                      or None, source=args.predictions)
+    result = dataset_topk_map(dataset, predictions, args.k, args.budget)
     print(json.dumps({"dataset": str(args.dataset), **result}), file=sys.stdout)
     return 0

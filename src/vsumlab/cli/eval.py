@@ -113,17 +113,46 @@ def _protocol(args: argparse.Namespace, recorded: dict[str, Any] | None = None):
 
 def recorded_protocol(predictions: str) -> dict[str, Any] | None:
     """The protocol recorded beside a `vsumlab cv` fold's predictions (its result.json), or
-    None for predictions from elsewhere."""
+    None for predictions from elsewhere. A result.json that is there but unreadable, or whose
+    protocol is not one, is refused: scoring under the default protocol instead would change
+    the figure silently."""
     from pathlib import Path
+
+    from vsumlab.io import read_json
+    from vsumlab.protocol.options import Protocol
 
     result = Path(predictions).with_name("result.json")
     if not result.is_file():
         return None
-    try:
-        recorded = json.loads(result.read_text(encoding="utf-8")).get("protocol")
-    except (ValueError, UnicodeDecodeError, AttributeError):
+    data = read_json(result, "fold result")
+    recorded = data.get("protocol") if isinstance(data, dict) else None
+    if recorded is None:
         return None
-    return recorded if isinstance(recorded, dict) else None
+    if not isinstance(recorded, dict):
+        raise ConfigError(f"{result}: key 'protocol': expected a mapping of evaluation options, "
+                          f"got {type(recorded).__name__}")
+    try:
+        Protocol.from_dict(dict(recorded))
+    except (ConfigError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{result}: key 'protocol': {_wrong_kind(exc, recorded)}") from exc
+    return recorded
+
+
+def _wrong_kind(exc: Exception, recorded: dict[str, Any]) -> str:
+    """The message of a recorded protocol that does not build (``budget: "lots"``)."""
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    from vsumlab.protocol.options import Protocol
+
+    defaults = Protocol().to_dict()
+    for name, value in recorded.items():
+        default = defaults.get(name)
+        if default is not None and not isinstance(value, type(default)) and not (
+            isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool)
+        ):
+            return (f"option '{name}' is {value!r}; expected {type(default).__name__} like "
+                    f"{default!r}")
+    return f"not a valid protocol ({exc})"
 
 
 def _load(args: argparse.Namespace):

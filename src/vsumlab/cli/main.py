@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from vsumlab import __version__
-from vsumlab.errors import VsumError
+from vsumlab.errors import VsumError, printable
 
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
@@ -71,15 +71,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0 if not argv else 2
         return int(args.handler(args) or 0)
     except VsumError as exc:
-        print(f"vsumlab: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return 2
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+    except OSError as exc:
+        if exc.errno is None:  # a library's own OSError (h5py, av): a bug to report, not input
+            raise
+        # the file system refused something (missing file, permissions, full disk, read-only)
         where = f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
-        print(f"vsumlab: error: {where}", file=sys.stderr)
+        _error(where)
         return 2
     except KeyboardInterrupt:
         print("vsumlab: interrupted", file=sys.stderr)
         return 130
+
+
+def _error(message: str) -> None:
+    """One line on stderr, whatever bytes the message quotes (file names, h5 keys that are not
+    UTF-8 appear escaped) and whatever the terminal's encoding."""
+    text = " ".join(printable(message).splitlines())
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    text = text.encode(encoding, "backslashreplace").decode(encoding)
+    print(f"vsumlab: error: {text}", file=sys.stderr)
 
 
 if __name__ == "__main__":

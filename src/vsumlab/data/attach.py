@@ -19,16 +19,22 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from vsumlab.data.schema import decode_text, open_h5, video_group_keys
-from vsumlab.errors import DatasetError
-from vsumlab.io import atomic_path, check_writable
+from vsumlab.data.schema import (
+    decode_text,
+    h5_item,
+    open_h5,
+    read_count,
+    read_dataset,
+    video_group_keys,
+)
+from vsumlab.errors import DatasetError, printable
+from vsumlab.io import check_writable, write_h5_atomic
 
 #: what attach adds per video; refused when already there (the file is not a published one)
 ADDED_FIELDS = ("fps", "user_anno")
@@ -107,12 +113,17 @@ def _frame_count(group: h5py.Group, standard: Path, key: str) -> int:
             f"{standard}: video '{key}' field 'n_frames': missing; attach needs the frame "
             "count to check the match (is this a train-only file like OVP/YouTube?)"
         )
-    value = float(np.asarray(group["n_frames"][()]).item())
-    return int(round(value))
+    return read_count(group, "n_frames", standard, key)  # an array or NaN: one line naming it
 
 
-def _stored_name(group: h5py.Group) -> str | None:
-    return decode_text(group["video_name"][()]) if "video_name" in group else None
+def _stored_name(group: h5py.Group, standard: Path, key: str) -> str | None:
+    if "video_name" not in group:
+        return None
+    where = f"{printable(standard)}: video '{key}' field 'video_name'"
+    item = h5_item(group, "video_name", where)
+    if not isinstance(item, h5py.Dataset):
+        raise DatasetError(f"{where}: expected a string dataset, got a group")
+    return decode_text(item[()], where)
 
 
 def attach_annotations(
@@ -146,7 +157,8 @@ def attach_annotations(
                     f"{standard}: video '{key}' has no counterpart in {annotations} "
                     f"({count} videos there)"
                 )
-            group, video = handle[key], found[index]
+            group = h5_item(handle, key, f"{printable(standard)}: video '{key}'")
+            video = found[index]
             label = video.names["video_name"]
             frames = _frame_count(group, standard, key)
             if frames != video.n_frames:
@@ -155,7 +167,7 @@ def attach_annotations(
                     f"{source_name} gives {video.n_frames}: not the same video (is the file "
                     "in the published order?)"
                 )
-            stored = _stored_name(group)
+            stored = _stored_name(group, standard, key)
             if stored is not None and stored != label:
                 raise DatasetError(
                     f"{standard}: video '{key}' field 'video_name' is {stored!r} but the "
@@ -167,24 +179,36 @@ def attach_annotations(
                         f"{standard}: video '{key}' already has '{name}': attach adds it to a "
                         "published file that lacks it"
                     )
-    with atomic_path(out) as tmp:
-        shutil.copyfile(standard, tmp)  # the published bytes, then additions only
-        with h5py.File(tmp, "r+") as handle:
-            for key, index in indices.items():
-                group, video = handle[key], found[index]
-                group.create_dataset("fps", data=np.float64(video.fps))
-                if video.user_anno is not None:
-                    group.create_dataset(
-                        "user_anno", data=video.user_anno.astype(np.float32), compression="gzip"
-                    )
-                for name, value in video.names.items():
-                    if name == "video_name" and "video_name" in group:
-                        continue  # SumMe stores it as a dataset already
-                    group.attrs[name] = value
-            handle.attrs["annotation_style"] = style
-            handle.attrs["annotations_source"] = annotations.name
-            if "dataset_name" not in handle.attrs:
-                # keep the published name (qualified keys, split files naming the file)
-                handle.attrs["dataset_name"] = standard.stem
+    # then the input as a whole (values, names, damaged objects): its faults name it, not --out
+    read_dataset(standard)
+
+    def add(handle: h5py.File) -> None:  # on the published bytes: additions only
+        for key, index in indices.items():
+            group, video = handle[key], found[index]
+            group.create_dataset("fps", data=np.float64(video.fps))
+            if video.user_anno is not None:
+                group.create_dataset(
+                    "user_anno", data=video.user_anno.astype(np.float32), compression="gzip"
+                )
+            for name, value in video.names.items():
+                if name == "video_name" and "video_name" in group:
+                    continue  # SumMe stores it as a dataset already
+                group.attrs[name] = value
+        handle.attrs["annotation_style"] = style
+        handle.attrs["annotations_source"] = annotations.name
+        if "dataset_name" not in handle.attrs:
+            # keep the published name (qualified keys, split files naming the file)
+            handle.attrs["dataset_name"] = standard.stem
+
+    # validated before the rename: an output that fails its own check is never left behind
+    # (it would also block a rerun without --force)
+    def check(tmp: Path) -> None:
+        try:
+            read_dataset(tmp)
+        except DatasetError as exc:
+            raise DatasetError(f"{printable(standard)} with the annotations of "
+                               f"{printable(annotations)} does not validate: {exc}") from exc
+
+    write_h5_atomic(out, add, start_from=standard, check=check)
     added = ("fps", "user_anno", "names") if style == "tvsum" else ("fps", "names")
     return AttachReport(out=out, style=style, videos=len(indices), added=added)

@@ -34,6 +34,11 @@ floats (as in the published files) are read when their values are integral.
 Group attributes hold ``video_name``, ``video_id``, ``category`` and ``title`` when known; file
 attributes hold ``dataset_name``, ``annotation_style`` (``summe``/``tvsum``) and
 ``synthetic_features`` (features are synthetic stand-ins, not real CNN features).
+
+Reading refuses, with one line naming the file, video and field: keys, field names and stored
+names that are not UTF-8 (quoted escaped), objects the HDF5 library cannot open or read (a
+corrupt download), fields of the wrong kind, and values outside what the fields mean: ``gtscore``
+in [0, 1] (the annotators' normalized mean), ``gtsummary`` 0/1, one feature width per file.
 """
 
 from __future__ import annotations
@@ -48,8 +53,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from vsumlab.errors import DatasetError
-from vsumlab.io import atomic_path, check_writable
+from vsumlab.errors import DatasetError, printable
+from vsumlab.io import check_writable, write_h5_atomic
 
 REQUIRED_FIELDS = ("features",)
 #: fields F1 evaluation needs besides the features (``user_summary`` must not be all empty)
@@ -61,6 +66,9 @@ ATTACH_COMMAND = "vsumlab data attach-annotations FILE.h5 --annotations ydata-tv
 OPTIONAL_ARRAY_FIELDS = ("gtscore", "gtsummary", "user_summary", "user_anno")
 STRING_ATTRS = ("video_name", "video_id", "category", "title")
 
+#: float32 round-off tolerated on the [0, 1] range of gtscore (values are stored as float32)
+UNIT_RANGE_TOLERANCE = 1e-6
+
 #: what each field must look like, quoted in every validation message
 FIELD_SPECS: dict[str, str] = {
     "features": "(n_steps, dim) float",
@@ -69,7 +77,7 @@ FIELD_SPECS: dict[str, str] = {
     "fps": "scalar float > 0",
     "change_points": "(n_segments, 2) int, inclusive [start, end] frame ranges",
     "n_frame_per_seg": "(n_segments,) int, end - start + 1",
-    "gtscore": "(n_steps,) float",
+    "gtscore": "(n_steps,) float in [0, 1]",
     "gtsummary": "(n_steps,) float 0/1",
     "user_summary": "(n_users, n_frames) 0/1",
     "user_anno": "(n_users, n_frames) float, TVSum scores 1..5",
@@ -151,8 +159,8 @@ def natural_key(key: str) -> list[Any]:
 
 
 def _where(source: str | os.PathLike | None, key: str, name: str) -> str:
-    prefix = f"{source}: " if source is not None else ""
-    return f"{prefix}video '{key}' field '{name}'"
+    prefix = f"{printable(source)}: " if source is not None else ""
+    return f"{prefix}video '{printable(key)}' field '{printable(name)}'"
 
 
 def validate_record(record: VideoRecord, source: str | os.PathLike | None = None) -> None:
@@ -241,6 +249,14 @@ def validate_record(record: VideoRecord, source: str | os.PathLike | None = None
             fail(name, f"expected shape ({n_steps},) (one per feature step), got {values.shape}")
         if not np.all(np.isfinite(values)):
             fail(name, "contains NaN or infinite values")
+    if record.gtscore is not None:
+        # the annotators' normalized mean: x5 or negative scores are another file's scale
+        low, high = float(np.min(record.gtscore)), float(np.max(record.gtscore))
+        if low < -UNIT_RANGE_TOLERANCE or high > 1 + UNIT_RANGE_TOLERANCE:
+            fail("gtscore", f"has values outside [0, 1] (range [{low:g}, {high:g}])")
+    if record.gtsummary is not None and not np.all(np.isin(record.gtsummary, (0, 1))):
+        bad = np.asarray(record.gtsummary)[~np.isin(record.gtsummary, (0, 1))]
+        fail("gtsummary", f"expected binary values 0/1, got {bad[0]:g}")
     for name in ("user_summary", "user_anno"):
         values = getattr(record, name)
         if values is None:
@@ -298,13 +314,50 @@ def require_fps(record: VideoRecord, source: str | os.PathLike | None = None, wh
     return float(record.fps)
 
 
-def decode_text(value: Any) -> str:
-    """A string stored as bytes, a one-element or byte array, or a str, as str (UTF-8)."""
+def decode_text(value: Any, where: str = "text") -> str:
+    """A string stored as bytes, a one-element or byte array, or a str, as str (UTF-8);
+    :class:`DatasetError` starting with ``where`` when the bytes are not UTF-8."""
     if isinstance(value, bytes):
-        return value.decode("utf-8")
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DatasetError(f"{where}: not UTF-8 text ('{printable(value)}'; expected a "
+                               "UTF-8 string)") from exc
     if isinstance(value, np.ndarray):
-        return decode_text(value.item() if value.size == 1 else value.tobytes())
+        return decode_text(value.item() if value.size == 1 else value.tobytes(), where)
     return str(value)
+
+
+def _corrupt(where: str, exc: BaseException) -> DatasetError:
+    reason = str(exc).strip("'\"").splitlines()[0] if str(exc) else exc.__class__.__name__
+    return DatasetError(f"{where}: unreadable, the file is corrupt or truncated ({reason}); "
+                        "download or build it again")
+
+
+#: what h5py raises on an object whose bytes are damaged (KeyError on open, OSError on read)
+H5_READ_ERRORS = (KeyError, OSError, RuntimeError, ValueError)
+
+
+def h5_item(group: h5py.Group, name: str, where: str) -> Any:
+    """``group[name]``, or :class:`DatasetError` naming ``where`` when the object is corrupt."""
+    try:
+        return group[name]
+    except H5_READ_ERRORS as exc:
+        raise _corrupt(where, exc) from exc
+
+
+def h5_names(group: h5py.Group, where: str) -> list[str]:
+    """The member names of ``group``; :class:`DatasetError` on a name that is not UTF-8 (h5py
+    returns such names as bytes) or on a group whose index is corrupt."""
+    try:
+        names = list(group)
+    except H5_READ_ERRORS as exc:
+        raise _corrupt(where, exc) from exc
+    for name in names:
+        if isinstance(name, bytes):
+            raise DatasetError(f"{where}: holds a member named '{printable(name)}', which is not "
+                               "UTF-8 text (expected UTF-8 names such as video_1 or features)")
+    return names
 
 
 def _missing(path: Path, key: str, name: str) -> DatasetError:
@@ -314,13 +367,17 @@ def _missing(path: Path, key: str, name: str) -> DatasetError:
 
 
 def _read_value(group: h5py.Group, name: str, path: Path, key: str) -> Any:
-    item = group[name]
+    where = _where(path, key, name)
+    item = h5_item(group, name, where)
     if not isinstance(item, h5py.Dataset):
         raise DatasetError(
-            f"{_where(path, key, name)}: expected an h5 dataset, got a group "
+            f"{where}: expected an h5 dataset, got a group "
             f"(expected {FIELD_SPECS.get(name, 'an array')})"
         )
-    return item[()]
+    try:
+        return item[()]
+    except H5_READ_ERRORS as exc:
+        raise _corrupt(where, exc) from exc
 
 
 def _read_int_array(group: h5py.Group, name: str, path: Path, key: str) -> np.ndarray:
@@ -355,9 +412,20 @@ def _read_scalar(group: h5py.Group, name: str, path: Path, key: str) -> float:
     return value
 
 
+def read_count(group: h5py.Group, name: str, path: Path, key: str) -> int:
+    """An integral scalar field (``n_frames``); stored as a float in the published files."""
+    value = _read_scalar(group, name, path, key)
+    if value != round(value):
+        raise DatasetError(
+            f"{_where(path, key, name)}: got {value} (expected {FIELD_SPECS[name]})"
+        )
+    return int(round(value))
+
+
 def _read_record(group: h5py.Group, path: Path, key: str) -> VideoRecord:
+    members = set(h5_names(group, f"{printable(path)}: video '{key}'"))
     for name in REQUIRED_FIELDS:
-        if name not in group:
+        if name not in members:
             raise _missing(path, key, name)
 
     def array(name: str) -> np.ndarray | None:
@@ -374,29 +442,23 @@ def _read_record(group: h5py.Group, path: Path, key: str) -> VideoRecord:
     def int_array(name: str) -> np.ndarray | None:
         return _read_int_array(group, name, path, key) if name in group else None
 
-    n_frames: int | None = None
-    if "n_frames" in group:
-        value = _read_scalar(group, "n_frames", path, key)
-        if value != round(value):
-            raise DatasetError(
-                f"{_where(path, key, 'n_frames')}: got {value} "
-                f"(expected {FIELD_SPECS['n_frames']})"
-            )
-        n_frames = int(round(value))
+    n_frames = read_count(group, "n_frames", path, key) if "n_frames" in members else None
     fps = _read_scalar(group, "fps", path, key) if "fps" in group else None
     strings: dict[str, str | None] = {}
+    attributes = _attributes(group, f"{printable(path)}: video '{key}'")
     for name in STRING_ATTRS:
-        if name in group.attrs:
-            strings[name] = decode_text(group.attrs[name])
-        elif name in group and isinstance(group[name], h5py.Dataset):
-            strings[name] = decode_text(group[name][()])
+        where = _where(path, key, name)
+        if name in attributes:
+            strings[name] = decode_text(attributes[name], where)
+        elif name in members and isinstance(h5_item(group, name, where), h5py.Dataset):
+            strings[name] = decode_text(_read_value(group, name, path, key), where)
         else:
             strings[name] = None
     known = {*REQUIRED_FIELDS, *EVALUATION_FIELDS, "fps", *OPTIONAL_ARRAY_FIELDS, *STRING_ATTRS}
     extra = {
-        name: np.asarray(group[name][()])
-        for name in group
-        if name not in known and isinstance(group[name], h5py.Dataset)
+        name: np.asarray(_read_value(group, name, path, key))
+        for name in sorted(members - known)
+        if isinstance(h5_item(group, name, _where(path, key, name)), h5py.Dataset)
     }
     cps = int_array("change_points")
     if cps is not None and cps.ndim == 1 and cps.size == 2:
@@ -434,8 +496,12 @@ def open_h5(path: Path) -> h5py.File:
 
 
 def video_group_keys(handle: h5py.File, path: Path) -> list[str]:
-    """The file's video groups in natural order (video_1, video_2, ...); at least one."""
-    keys = sorted((k for k in handle if isinstance(handle[k], h5py.Group)), key=natural_key)
+    """The file's video groups in natural order (video_1, video_2, ...); at least one.
+    :class:`DatasetError` on a key that is not UTF-8 or an object that cannot be opened."""
+    names = h5_names(handle, printable(path))
+    keys = sorted((k for k in names
+                   if isinstance(h5_item(handle, k, f"{printable(path)}: video '{k}'"), h5py.Group)),
+                  key=natural_key)
     if not keys:
         raise DatasetError(f"{path}: contains no video groups")
     return keys
@@ -445,18 +511,52 @@ def read_dataset(path: str | os.PathLike, validate: bool = True) -> Dataset:
     """Read a standard h5 file; keys come back in natural order (video_1, video_2, ...)."""
     path = Path(path)
     with open_h5(path) as handle:
-        attrs = {name: _attr_value(value) for name, value in handle.attrs.items()}
+        attrs = {name: _attr_value(value, f"{printable(path)}: file attribute '{name}'")
+                 for name, value in _attributes(handle, printable(path)).items()}
         keys = video_group_keys(handle, path)
         records = {key: _read_record(handle[key], path, key) for key in keys}
     if validate:
         for record in records.values():
             validate_record(record, path)
+        check_feature_width(records.values(), path)
     return Dataset(records=records, attrs=attrs, path=path)
 
 
-def _attr_value(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
+def check_feature_width(records: Iterable[VideoRecord], source: str | os.PathLike) -> None:
+    """One feature width per file: a model has one input width, so a file mixing widths would
+    only fail later, inside training, far from its cause."""
+    first: VideoRecord | None = None
+    for record in records:
+        if first is None:
+            first = record
+        elif record.feature_dim != first.feature_dim:
+            raise DatasetError(
+                f"{_where(source, record.key, 'features')}: has {record.feature_dim}-d features "
+                f"but video '{printable(first.key)}' has {first.feature_dim}-d (expected one "
+                "feature width per file)"
+            )
+
+
+def _attributes(obj: h5py.HLObject, where: str) -> dict[str, Any]:
+    """The attributes of an h5 object; :class:`DatasetError` on corrupt or non-UTF-8 names."""
+    try:
+        names = list(obj.attrs)
+    except H5_READ_ERRORS as exc:
+        raise _corrupt(f"{where}: attributes", exc) from exc
+    values: dict[str, Any] = {}
+    for name in names:
+        if isinstance(name, bytes):
+            raise DatasetError(f"{where}: attribute name '{printable(name)}' is not UTF-8 text")
+        try:
+            values[name] = obj.attrs[name]
+        except H5_READ_ERRORS as exc:
+            raise _corrupt(f"{where}: attribute '{name}'", exc) from exc
+    return values
+
+
+def _attr_value(value: Any, where: str) -> Any:
+    if isinstance(value, bytes | np.bytes_):
+        return decode_text(bytes(value), where)
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -505,14 +605,16 @@ def write_dataset(
         raise DatasetError(f"{path}: refusing to write a dataset with no videos")
     for record in records:
         validate_record(record, path)
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as handle:
-            for name, value in (attrs or {}).items():
-                if value is not None:
-                    handle.attrs[name] = value
-            for record in records:
-                write_record(handle.create_group(record.key), record)
-    return path
+    check_feature_width(records, path)
+
+    def fill(handle: h5py.File) -> None:
+        for name, value in (attrs or {}).items():
+            if value is not None:
+                handle.attrs[name] = value
+        for record in records:
+            write_record(handle.create_group(record.key), record)
+
+    return write_h5_atomic(path, fill)
 
 
 def shots_from_change_points(change_points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

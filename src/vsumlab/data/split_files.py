@@ -28,7 +28,6 @@ test.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -39,7 +38,9 @@ from typing import Any
 import yaml
 
 from vsumlab.data.splits import Split, parse_split_list, qualify, unqualify
-from vsumlab.errors import ConfigError, DatasetError
+from vsumlab.errors import ConfigError, DatasetError, printable
+from vsumlab.io import parse_json
+from vsumlab.yamlfile import load_yaml_text
 
 FORMS = {"json": "common JSON", "dsnet": "DSNet YAML", "csta": "CSTA text"}
 _EXTENSIONS = {".json": "json", ".yml": "dsnet", ".yaml": "dsnet", ".txt": "csta"}
@@ -70,7 +71,7 @@ class DatasetKeys:
 
 def h5_dataset_keys(path: str | os.PathLike) -> DatasetKeys:
     """Name and video keys of an h5 file without reading its records (for conversions)."""
-    from vsumlab.data.schema import open_h5, video_group_keys
+    from vsumlab.data.schema import decode_text, open_h5, video_group_keys
 
     path = Path(path)
     if not path.is_file():  # a folder too is "no such file" here
@@ -79,13 +80,15 @@ def h5_dataset_keys(path: str | os.PathLike) -> DatasetKeys:
         attrs = dict(handle.attrs)
         keys = video_group_keys(handle, path)
 
-    def text(value: Any) -> str | None:
+    def text(name: str) -> str | None:
+        value = attrs.get(name)
         if value is None:
             return None
-        return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+        return decode_text(value, f"{printable(path)}: file attribute '{name}'") if isinstance(
+            value, bytes) else str(value)
 
-    name = text(attrs.get("dataset_name")) or path.stem  # as schema.Dataset.name
-    return DatasetKeys(name, path, keys, text(attrs.get("annotation_style")))
+    name = text("dataset_name") or path.stem  # as schema.Dataset.name
+    return DatasetKeys(name, path, keys, text("annotation_style"))
 
 
 def detect_form(path: Path, text: str) -> str:
@@ -136,14 +139,15 @@ def read_split_file(
 
 def _load_json(path: Path, text: str) -> Any:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}: not a JSON splits file ({exc})") from exc
+        return parse_json(text, path)
+    except ConfigError as exc:  # not JSON, or a key twice (json would keep the last silently)
+        raise DatasetError(f"{path}: not a JSON splits file: "
+                           f"{str(exc).removeprefix(f'{path}: ')}") from exc
 
 
 def _load_yaml(path: Path, text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return load_yaml_text(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         place = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""

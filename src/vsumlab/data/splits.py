@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from vsumlab.errors import ConfigError, DatasetError
-from vsumlab.io import check_writable, write_json_atomic
+from vsumlab.io import check_writable, parse_json, write_json_atomic
 
 SETTINGS = ("canonical", "augmented", "transfer", "zero_shot")
 
@@ -192,9 +192,12 @@ def read_splits(path: str | os.PathLike, keys: Sequence[str] | None = None) -> l
     if not path.is_file():
         raise DatasetError(f"{path}: no such splits file")
     try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = parse_json(path.read_text(encoding="utf-8"), path)
+    except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{path}: not a JSON splits file ({exc})") from exc
+    except ConfigError as exc:  # not JSON, or a key twice (json would keep the last silently)
+        raise DatasetError(f"{path}: not a JSON splits file: "
+                           f"{str(exc).removeprefix(f'{path}: ')}") from exc
     splits = parse_split_list(data, path)
     if keys is not None:
         known = set(keys)

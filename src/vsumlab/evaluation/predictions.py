@@ -13,9 +13,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from vsumlab.data.schema import Dataset, VideoRecord
-from vsumlab.errors import ConfigError, PredictionError
-from vsumlab.io import atomic_path, check_writable
+from vsumlab.data.schema import H5_READ_ERRORS, Dataset, VideoRecord
+from vsumlab.errors import ConfigError, PredictionError, printable
+from vsumlab.io import atomic_path, check_writable, write_h5_atomic
 
 H5_SUFFIXES = (".h5", ".hdf5")
 NPZ_SUFFIXES = (".npz",)
@@ -41,15 +41,17 @@ def write_predictions(
     kind = _format(path)
     path = check_writable(path, force)
     arrays = {str(key): np.asarray(scores, dtype=np.float32) for key, scores in predictions.items()}
-    with atomic_path(path) as tmp:
-        if kind == "h5":
-            with h5py.File(tmp, "w") as handle:
-                for key, scores in arrays.items():
-                    handle.create_dataset(key, data=scores)
-        else:
-            # a file object: np.savez would append ".npz" to the temporary name
-            with open(tmp, "wb") as handle:
-                np.savez(handle, **arrays)
+    if kind == "h5":
+
+        def fill(handle: h5py.File) -> None:
+            for key, scores in arrays.items():
+                handle.create_dataset(key, data=scores)
+
+        write_h5_atomic(path, fill)
+        return path
+    # a file object: np.savez would append ".npz" to the temporary name
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
     return path
 
 
@@ -66,14 +68,23 @@ def read_predictions(path: str | os.PathLike) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         with h5py.File(path, "r") as handle:
 
-            def collect(name: str, node: h5py.HLObject) -> None:
+            def collect(name: str | bytes, node: h5py.HLObject) -> None:
+                if isinstance(name, bytes):
+                    raise PredictionError(f"{printable(path)}: video key '{printable(name)}' is "
+                                          "not UTF-8 text (expected keys of the dataset)")
                 if isinstance(node, h5py.Dataset):
-                    found[name] = np.asarray(node[()], dtype=np.float64)
+                    try:
+                        found[name] = np.asarray(node[()], dtype=np.float64)
+                    except H5_READ_ERRORS as exc:
+                        raise PredictionError(f"{printable(path)}: video '{name}': unreadable, "
+                                              f"the file is corrupt ({exc})") from exc
 
             handle.visititems(collect)
         return found
-    except (OSError, ValueError) as exc:
-        raise PredictionError(f"{path}: not a readable {kind} predictions file ({exc})") from exc
+    except (*H5_READ_ERRORS, TypeError) as exc:  # TypeError: a string where scores should be
+        raise PredictionError(f"{printable(path)}: not a readable {kind} predictions file "
+                              f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+                              ) from exc
 
 
 def _where(source: str | os.PathLike | None) -> str:

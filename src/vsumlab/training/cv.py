@@ -230,12 +230,14 @@ def _identity(
 
 def read_run_record(run_file: Path) -> dict[str, Any]:
     """``OUT/run.json``, or a one-line error when it is not a JSON object."""
+    from vsumlab.io import parse_json
+
     try:
-        previous = json.loads(run_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+        previous = parse_json(run_file.read_text(encoding="utf-8"), run_file)
+    except ConfigError as exc:  # not JSON, or a key twice
         raise ConfigError(
-            f"{run_file}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); it "
-            "records the run's identity: restore it, or pass --force to start the run afresh"
+            f"{exc}; it records the run's identity: restore it, or pass --force to start the run "
+            "afresh"
         ) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{run_file}: not UTF-8 text; pass --force to start afresh") from exc
@@ -256,7 +258,7 @@ def prepare_out_dir(
     previous: dict[str, Any] = {}
     if out.exists() and any(out.iterdir()):
         if options.force:
-            shutil.rmtree(out)
+            _clear(out)
         elif not run_file.is_file():
             raise OutputExistsError(
                 f"{out}: exists and is not a vsumlab cv folder; pass --force to overwrite"
@@ -285,6 +287,26 @@ def prepare_out_dir(
             )
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run_file, identity)
+
+
+def _clear(out: Path) -> None:
+    """Empty ``out`` for --force. A symlinked results folder (results kept on another disk) keeps
+    its link and is emptied in place, and only when it holds a vsumlab cv run: the link may point
+    anywhere."""
+    if not out.is_symlink():
+        shutil.rmtree(out)
+        return
+    if not (out / "run.json").is_file():
+        raise OutputExistsError(
+            f"{out}: is a link to {out.resolve()}, which holds no vsumlab cv run (no run.json); "
+            "--force empties a linked folder only when it holds a run: empty it yourself or "
+            "choose another --out"
+        )
+    for child in out.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 def _wandb_mode(options: CVOptions, default: str = "offline") -> str:
@@ -434,27 +456,36 @@ def run_fold(
     from lightning.pytorch.callbacks import ModelCheckpoint
 
     from vsumlab.evaluation.predictions import write_predictions
+    from vsumlab.io import naming_writes
     from vsumlab.training.callbacks import RNGStateCheckpoint
+    from vsumlab.training.fold_results import read_fold_result
     from vsumlab.training.plan import RunPlan, build
-    from vsumlab.training.resume import keep_metrics_until, resume_checkpoint
+    from vsumlab.training.resume import (
+        RunIdentityCheckpoint,
+        keep_metrics_until,
+        resume_checkpoint,
+        run_identity,
+    )
 
     seed_dir = options.out_dir / (f"seed_{seed}" if seed is not None else "seed_default")
     fold_dir = seed_dir / f"fold_{fold}"
     done = fold_dir / "result.json"
     if done.is_file():
-        return json.loads(done.read_text())
+        return read_fold_result(done)
     zero = is_global_zero()
     if zero:
         fold_dir.mkdir(parents=True, exist_ok=True)
     run_name = f"{options.experiment}-fold{fold}" + (f"-seed{seed}" if seed is not None else "")
-    resume_from, resume_epoch = resume_checkpoint(fold_dir / "checkpoints")
-    if zero:  # rows after the checkpoint are logged again; a fresh fold starts empty
-        keep_metrics_until(fold_dir / "csv" / "metrics.csv", resume_epoch)
 
     plan = RunPlan(options.recipe, tuple(options.overrides), fold=fold, seed=seed,
                    pretrained=pretrained, pretrained_into=options.pretrain_into,
                    deterministic=options.deterministic)
     config = recipe.resolve(plan)
+    # a checkpoint of another model, width, fold or run is refused, not resumed into
+    identity = run_identity(config, options.out_dir / "run.json", fold, seed)
+    resume_from, resume_epoch = resume_checkpoint(fold_dir / "checkpoints", identity)
+    if zero:  # rows after the checkpoint are logged again; a fresh fold starts empty
+        keep_metrics_until(fold_dir / "csv" / "metrics.csv", resume_epoch)
     selection = recipe.model_selection()
     monitor = None if selection == "last" else logged_name("val", PRIMARY)
     checkpoint = ModelCheckpoint(
@@ -472,7 +503,8 @@ def run_fold(
     if zero:  # the fold's effective configuration, readable by `vsumlab fit --config`
         write_text_atomic(fold_dir / "config.yaml", _config_header(options, fold, seed, commit)
                           + recipe.dump(config))
-    callbacks: list[Any] = [checkpoint, RNGStateCheckpoint(), *options.callbacks]
+    callbacks: list[Any] = [checkpoint, RNGStateCheckpoint(), RunIdentityCheckpoint(identity),
+                            *options.callbacks]
     if progress is not None:
         callbacks.append(progress.callback(fold, seed))
     overrides: dict[str, Any] = {
@@ -485,8 +517,9 @@ def run_fold(
     model, datamodule, trainer = build(plan, recipe, config=config, trainer_overrides=overrides)
 
     if datamodule.keys["train"]:
-        trainer.fit(model, datamodule=datamodule, weights_only=True,
-                    ckpt_path=str(resume_from) if resume_from else None)
+        with naming_writes(fold_dir / "checkpoints"):  # a full disk: one line naming the fold
+            trainer.fit(model, datamodule=datamodule, weights_only=True,
+                        ckpt_path=str(resume_from) if resume_from else None)
         if monitor is not None and checkpoint.best_model_path:
             best = model.__class__.load_from_checkpoint(checkpoint.best_model_path,
                                                         weights_only=True)
@@ -587,15 +620,25 @@ def run_pretrain(
     ``private``: on a process other than rank 0 (which writes nothing)."""
     from lightning.pytorch.callbacks import ModelCheckpoint
 
+    from vsumlab.io import naming_writes, read_json
     from vsumlab.training.callbacks import RNGStateCheckpoint
     from vsumlab.training.plan import RunPlan, build
-    from vsumlab.training.resume import keep_metrics_until, resume_checkpoint
+    from vsumlab.training.resume import (
+        RunIdentityCheckpoint,
+        keep_metrics_until,
+        resume_checkpoint,
+        run_identity,
+    )
 
     assert options.pretrain is not None
     stage = options.out_dir.resolve() / "pretrain"  # folds record the path: absolute
     done = stage / "result.json"
     if done.is_file():
-        return Path(json.loads(done.read_text())["checkpoint"])
+        recorded = read_json(done, "pretraining result")
+        if not isinstance(recorded, dict) or not isinstance(recorded.get("checkpoint"), str):
+            raise ConfigError(f"{done}: key 'checkpoint': expected the pretrained checkpoint's "
+                              "path; remove the file to pretrain again, or pass --force")
+        return Path(recorded["checkpoint"])
     plan = RunPlan(options.pretrain, tuple(options.pretrain_overrides),
                    deterministic=options.deterministic)
     config = recipe.resolve(plan)
@@ -603,7 +646,8 @@ def run_pretrain(
     if not private:
         write_text_atomic(stage / "config.yaml", _config_header(options, None, None, commit)
                           + recipe.dump(config))
-    resume_from, resume_epoch = resume_checkpoint(stage / "checkpoints")
+    identity = run_identity(config, options.out_dir / "run.json", "pretrain", None)
+    resume_from, resume_epoch = resume_checkpoint(stage / "checkpoints", identity)
     if not private:
         keep_metrics_until(stage / "csv" / "metrics.csv", resume_epoch)
     checkpoint = ModelCheckpoint(dirpath=str(stage / "checkpoints"), save_last=True, save_top_k=0)
@@ -615,14 +659,15 @@ def run_pretrain(
     overrides: dict[str, Any] = {
         "default_root_dir": str(stage),
         "logger": loggers,
-        "callbacks": [checkpoint, RNGStateCheckpoint()],
+        "callbacks": [checkpoint, RNGStateCheckpoint(), RunIdentityCheckpoint(identity)],
         "enable_progress_bar": False,
         "enable_model_summary": False,
     }
     model, datamodule, trainer = build(plan, recipe, config=config, trainer_overrides=overrides)
     last = stage / "checkpoints" / "last.ckpt"
-    trainer.fit(model, datamodule=datamodule, weights_only=True,
-                ckpt_path=str(resume_from) if resume_from else None)
+    with naming_writes(stage / "checkpoints"):
+        trainer.fit(model, datamodule=datamodule, weights_only=True,
+                    ckpt_path=str(resume_from) if resume_from else None)
     _finish_wandb(trainer.loggers, shared_run)
     if not last.is_file():
         raise ConfigError(f"{options.pretrain}: pretraining wrote no checkpoint (no epoch ran?)")

@@ -5,7 +5,6 @@ The report the tables show (intervals, PoR, reference rows) is
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -15,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from vsumlab.errors import VsumError
+from vsumlab.errors import ConfigError, VsumError, printable
 from vsumlab.evaluation.metric_registry import METRICS
-from vsumlab.io import write_json_atomic, write_text_atomic
+from vsumlab.io import parse_json, read_json, write_json_atomic, write_text_atomic
 
 REFERENCE_ROWS = ("random", "uniform", "human")
 #: what write_results adds to each row from the report (recomputed, never read back)
@@ -115,9 +114,61 @@ def read_results(path: str | os.PathLike) -> tuple[str, list[ResultRow], dict[st
     if not file.is_file():
         raise VsumError(f"{file}: no results.json (is the run finished?)")
     try:
-        data = json.loads(file.read_text())
+        data = parse_json(file.read_text(encoding="utf-8"), file)
         rows = [ResultRow.from_dict(row) for row in data["rows"]]
-    except (ValueError, KeyError, TypeError) as exc:  # ValueError: bad JSON or UTF-8
+    except ConfigError as exc:  # not JSON, or a key twice
+        raise VsumError(f"{file}: not a vsumlab results file: "
+                        f"{str(exc).removeprefix(f'{file}: ')}") from exc
+    except (ValueError, KeyError, TypeError) as exc:  # ValueError: UTF-8
         raise VsumError(f"{file}: not a vsumlab results file ({exc.__class__.__name__})") from exc
     meta = {k: v for k, v in data.items() if k != "rows"}
     return str(data.get("title", path.name)), rows, meta
+
+
+#: what a refused fold result.json's message tells the user to do
+FOLD_RESULT_HINT = ("it records a finished fold: remove it to run the fold again, or pass --force "
+                    "to start the run afresh")
+
+
+def read_fold_result(path: str | os.PathLike) -> dict[str, Any]:
+    """A finished fold's ``result.json`` (written by ``vsumlab cv``), checked for what the run's
+    results are computed from: ``fold`` an integer, ``model`` and each of ``references`` a
+    mapping of every metric to a number. A truncated, empty or edited file is refused with one
+    line naming the file and key (it would otherwise fail as a KeyError after every fold ran)."""
+    path = Path(path)
+    where = printable(path)
+    try:
+        data = read_json(path, "fold result")
+    except ConfigError as exc:
+        raise VsumError(f"{exc}; {FOLD_RESULT_HINT}") from exc
+    if not isinstance(data, dict):
+        raise VsumError(f"{where}: expected a JSON object, got {type(data).__name__}; "
+                        f"{FOLD_RESULT_HINT}")
+
+    def fail(key: str, expected: str) -> VsumError:
+        got = data.get(key, "nothing") if "." not in key else "another value"
+        return VsumError(f"{where}: key '{key}': expected {expected}, got {str(got)[:40]}; "
+                         f"{FOLD_RESULT_HINT}")
+
+    if not isinstance(data.get("fold"), int) or isinstance(data.get("fold"), bool):
+        raise fail("fold", "the fold's number")
+    if data.get("seed") is not None and not isinstance(data.get("seed"), int):
+        raise fail("seed", "the seed (an integer) or null")
+    if not isinstance(data.get("model_selection"), str):
+        raise fail("model_selection", "how the model was selected (text)")
+
+    def metrics(value: Any) -> bool:
+        return isinstance(value, dict) and all(
+            isinstance(value.get(m), int | float) and not isinstance(value.get(m), bool)
+            for m in METRICS)
+
+    wanted = f"a mapping of {', '.join(METRICS)} to numbers"
+    if not metrics(data.get("model")):
+        raise fail("model", wanted)
+    references = data.get("references")
+    if not isinstance(references, dict):
+        raise fail("references", f"a mapping of reference names to {wanted}")
+    for name, value in references.items():
+        if not metrics(value):
+            raise fail(f"references.{name}", wanted)
+    return data

@@ -3,7 +3,10 @@
 Each finished video is written to its own small file in ``<out>.parts/`` (temporary file, then
 rename), so an interruption never leaves a half-written video. At the end the output file is
 rebuilt atomically from its previous content plus the parts, and the parts are removed. A new
-run skips every video already in the output file or in the parts folder.
+run skips every video already in the output file or in the parts folder. Files are built in
+memory and written as finished bytes (:func:`vsumlab.io.write_h5_atomic`), so a full disk ends in
+one line naming the file, never inside the HDF5 library. Video file names that cannot be h5 keys
+(not UTF-8, ``..mp4`` whose key would be ``.``) are refused before anything is written.
 """
 
 from __future__ import annotations
@@ -19,10 +22,18 @@ from typing import Any
 
 import h5py
 
-from vsumlab.data.schema import Dataset, validate_record, write_record
+from vsumlab.data.schema import (
+    H5_READ_ERRORS,
+    Dataset,
+    decode_text,
+    h5_item,
+    h5_names,
+    validate_record,
+    write_record,
+)
 from vsumlab.data.video_decode import VideoError, find_videos
-from vsumlab.errors import ConfigError, VsumError
-from vsumlab.io import atomic_path
+from vsumlab.errors import ConfigError, DatasetError, VsumError, printable
+from vsumlab.io import check_writable, write_h5_atomic
 from vsumlab.video.encoders import FrameEncoder
 from vsumlab.video.features import Sampling, VideoFailure, iter_video_features, video_record
 
@@ -43,18 +54,40 @@ def parts_dir(out: Path) -> Path:
 
 
 def _keys_and_attrs(path: Path) -> tuple[list[str], dict[str, Any]]:
+    where = printable(path)
     try:
         with h5py.File(path, "r") as handle:
-            keys = [k for k in handle if isinstance(handle[k], h5py.Group)]
-            return keys, {k: _plain(v) for k, v in handle.attrs.items()}
-    except OSError as exc:
-        raise VsumError(f"{path}: not a readable HDF5 file ({exc}); pass --force to rebuild") from exc
+            keys = [k for k in h5_names(handle, where)
+                    if isinstance(h5_item(handle, k, f"{where}: video '{k}'"), h5py.Group)]
+            return keys, {k: _plain(v, f"{where}: attribute '{k}'")
+                          for k, v in handle.attrs.items()}
+    except DatasetError as exc:
+        raise VsumError(f"{exc}; or pass --force to rebuild it") from exc
+    except H5_READ_ERRORS as exc:
+        raise VsumError(f"{where}: not a readable HDF5 file ({exc}); pass --force to rebuild") from exc
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, where: str) -> Any:
     if isinstance(value, bytes):
-        return value.decode("utf-8")
+        return decode_text(value, where)
     return value.item() if hasattr(value, "item") and getattr(value, "size", 2) == 1 else value
+
+
+def check_key(video: Path, key: str) -> str:
+    """A video key that an h5 file can hold and every message can print, from a file name."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes of the file name, kept as surrogates
+        raise VideoError(
+            f"{printable(video)}: file name is not UTF-8 text, so it cannot be a video key; "
+            "rename the file (expected a UTF-8 name)"
+        ) from None
+    if key in ("", ".", "..") or "/" in key:
+        raise VideoError(
+            f"{printable(video)}: file name gives the video key {key!r}, which an h5 file cannot "
+            "hold; rename the file"
+        )
+    return key
 
 
 def _check_compatible(path: Path, attrs: dict[str, Any], wanted: dict[str, Any]) -> None:
@@ -76,6 +109,7 @@ def _video_keys(
     keys: dict[Path, str] = {}
     seen: dict[str, Path] = {}
     for video in videos:
+        check_key(video, video.stem)
         if video.stem in seen:
             raise VideoError(
                 f"{video}: same name as {seen[video.stem].name}; keys are file names without "
@@ -104,12 +138,9 @@ def build_feature_file(
     Raises :class:`VideoError` at the end when some videos could not be read (the others are
     written). ``on_video(key)`` is called after each video is safely stored.
     """
-    out = Path(out)
+    out = check_writable(out, force=True)  # an --out that cannot be written: before extracting
     sampling = sampling or Sampling()
     parts = parts_dir(out)
-    if force:
-        out.unlink(missing_ok=True)
-        shutil.rmtree(parts, ignore_errors=True)
     videos = find_videos(video_dir)
     dataset = None
     if isinstance(annotations, Dataset):  # already imported (saves re-reading in a session)
@@ -119,6 +150,11 @@ def build_feature_file(
 
         dataset = load_annotations(annotations)
     keys = _video_keys(videos, dataset, annotations)
+    source = str(Path(video_dir).resolve())
+    try:  # recorded in the file's attributes, which hold UTF-8 text
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        raise VideoError(f"{printable(source)}: folder name is not UTF-8 text; rename it") from None
     attrs = {
         "dataset_name": dataset.name if dataset is not None else Path(video_dir).resolve().name,
         "synthetic_features": False,
@@ -133,8 +169,10 @@ def build_feature_file(
         attrs["annotations_source"] = str(annotations)
         attrs["gtscore"] = str(dataset.attrs.get("gtscore", ""))
 
+    if force:  # the previous output stays until the new one replaces it
+        shutil.rmtree(parts, ignore_errors=True)
     done: set[str] = set()
-    if out.exists():
+    if out.exists() and not force:
         existing, old_attrs = _keys_and_attrs(out)
         _check_compatible(out, old_attrs, attrs)
         done.update(existing)
@@ -166,11 +204,12 @@ def build_feature_file(
         if on_video is not None:
             on_video(key)
     if report.written or parts.is_dir():
-        merge_parts(out, attrs)
+        merge_parts(out, attrs, keep_existing=not force)
     report.failed = [f.path.name for f in failures]
     if failures:
         reasons = "; ".join(str(f.error) for f in failures)
-        where = f"the others are in {out}" if Path(out).is_file() else f"{out} was not written"
+        stored = report.written or (not force and out.is_file())
+        where = f"the others are in {out}" if stored else f"{out} was not written"
         raise VideoError(
             f"{len(failures)} of {len(videos)} videos could not be read ({reasons}); {where}"
         )
@@ -184,28 +223,31 @@ def _part_name(key: str) -> str:
 
 
 def _write_part(parts: Path, record, attrs: dict[str, Any]) -> None:
-    parts.mkdir(parents=True, exist_ok=True)
-    with atomic_path(parts / _part_name(record.key)) as tmp:
-        with h5py.File(tmp, "w") as handle:
-            handle.attrs.update(attrs)
-            write_record(handle.create_group(record.key), record)
+    def fill(handle: h5py.File) -> None:
+        handle.attrs.update(attrs)
+        write_record(handle.create_group(record.key), record)
+
+    write_h5_atomic(parts / _part_name(record.key), fill)
 
 
-def merge_parts(out: Path, attrs: dict[str, Any]) -> None:
-    """Rewrite ``out`` atomically as its current videos plus the parts; then drop the parts."""
+def merge_parts(out: Path, attrs: dict[str, Any], keep_existing: bool = True) -> None:
+    """Rewrite ``out`` atomically as its current videos (unless not ``keep_existing``) plus the
+    parts; then drop the parts (they stay when the write fails: a rerun resumes from them)."""
     parts = parts_dir(out)
     part_files = sorted(parts.glob("*.h5")) if parts.is_dir() else []
-    with atomic_path(out) as tmp:
-        with h5py.File(tmp, "w") as dst:
-            if out.exists():
-                with h5py.File(out, "r") as src:
-                    dst.attrs.update(src.attrs)
-                    for key in src:
+
+    def fill(dst: h5py.File) -> None:
+        if keep_existing and out.exists():
+            with h5py.File(out, "r") as src:
+                dst.attrs.update(src.attrs)
+                for key in src:
+                    src.copy(src[key], dst, name=key)
+        dst.attrs.update(attrs)
+        for part in part_files:
+            with h5py.File(part, "r") as src:
+                for key in src:
+                    if key not in dst:
                         src.copy(src[key], dst, name=key)
-            dst.attrs.update(attrs)
-            for part in part_files:
-                with h5py.File(part, "r") as src:
-                    for key in src:
-                        if key not in dst:
-                            src.copy(src[key], dst, name=key)
+
+    write_h5_atomic(out, fill)
     shutil.rmtree(parts, ignore_errors=True)

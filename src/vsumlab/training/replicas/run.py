@@ -212,11 +212,20 @@ def _train(options: CVOptions, recipe: RecipeConfig, pending: list[tuple[int, in
     from vsumlab.training.environment import git_commit
     from vsumlab.training.replicas.checkpoints import AtomicCheckpointIO
     from vsumlab.training.replicas.module import ReplicaModule
-    from vsumlab.training.resume import ResumableCSVLogger, keep_metrics_until, resume_checkpoint
+    from vsumlab.training.resume import (
+        ResumableCSVLogger,
+        RunIdentityCheckpoint,
+        keep_metrics_until,
+        resume_checkpoint,
+        run_identity,
+    )
 
     state_dir = options.out_dir / "replicas"
     pairs = _run_pairs(state_dir, pending)
-    resume_from, resume_epoch = resume_checkpoint(state_dir / "checkpoints")
+    # as a fold's: a resume takes only a checkpoint of this run (configuration, model class,
+    # feature width)
+    identity = run_identity(recipe.config, options.out_dir / "run.json", "replicas", None)
+    resume_from, resume_epoch = resume_checkpoint(state_dir / "checkpoints", identity)
     keep_metrics_until(state_dir / "csv" / "metrics.csv", resume_epoch)
     commit = git_commit()
     record = {"replicas": [list(p) for p in pairs], "experiment": options.experiment,
@@ -229,7 +238,7 @@ def _train(options: CVOptions, recipe: RecipeConfig, pending: list[tuple[int, in
         # which a resume falls back to (save_top_k=0 would write last.ckpt at the end only)
         "callbacks": [ModelCheckpoint(dirpath=str(state_dir / "checkpoints"), save_last=True,
                                       save_top_k=1),
-                      RNGStateCheckpoint(), *options.callbacks],
+                      RNGStateCheckpoint(), RunIdentityCheckpoint(identity), *options.callbacks],
         "plugins": [AtomicCheckpointIO()],
         "gradient_clip_val": None,  # clipped per replica by the module
         "enable_progress_bar": False,
