@@ -139,3 +139,35 @@ def test_names_that_are_not_utf8_print_escaped(capsys) -> None:
         cli.build_parser = original
     err = capsys.readouterr().err
     assert err == "vsumlab: error: clip_\\xff.mp4: file name is not UTF-8 second line\n"
+
+
+def test_every_json_file_the_project_reads_refuses_repeated_keys() -> None:
+    """Files are read through vsumlab.io (parse_json/read_json) or the caption reader, which
+    refuse a repeated key; json.loads stays only where no file is read (W&B's own records, a
+    stamp the project wrote itself in memory)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "src" / "vsumlab"
+    allowed = {"io.py", "analysis/wandb_runs.py", "data/synthetic/dense_captions.py",
+               "data/captions/format.py"}
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        name = path.relative_to(root).as_posix()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("loads", "load")
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "json"
+                    and name not in allowed):
+                offenders.append(f"{name}:{node.lineno}")
+    assert offenders == []
+
+
+def test_results_with_a_repeated_key_are_one_error_line(tmp_path, capsys) -> None:
+    from vsumlab.cli.main import main
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "results.json").write_text('{"rows": [], "rows": []}')
+    assert main(["results", str(folder)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'rows' appears twice" in err[0] and "results.json" in err[0]

@@ -4,7 +4,6 @@ spread over replicas, predictions, curves."""
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -17,6 +16,7 @@ import yaml
 
 from vsumlab.errors import VsumError
 from vsumlab.evaluation.metric_registry import METRICS
+from vsumlab.io import read_json
 from vsumlab.training.fold_results import ResultRow, read_results
 
 
@@ -57,13 +57,13 @@ def load_run(folder: str | os.PathLike) -> RunView:
     title, rows, meta = read_results(folder)
     folds = []
     for result in sorted(folder.glob("seed_*/fold_*/result.json")):
-        data = json.loads(result.read_text())
+        data = read_json(result, "fold result")
         data["dir"] = str(result.parent)
         folds.append(data)
     folds.sort(key=lambda f: (str(f.get("seed")), int(f["fold"])))
     config_file, env_file = folder / "config.yaml", folder / "environment.json"
     config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else {}
-    environment = json.loads(env_file.read_text()) if env_file.is_file() else {}
+    environment = read_json(env_file, "environment record") if env_file.is_file() else {}
     return RunView(folder, title, rows, meta, folds, config or {}, environment)
 
 

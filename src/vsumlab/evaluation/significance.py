@@ -30,6 +30,7 @@ from scipy import stats
 
 from vsumlab.errors import VsumError
 from vsumlab.evaluation.metric_registry import METRICS
+from vsumlab.io import parse_json
 
 WELCH = "Welch's t-test"
 PAIRED = "paired t-test"
@@ -226,7 +227,7 @@ def model_row(results: str | os.PathLike) -> Mapping[str, Any]:
     if not file.is_file():
         raise VsumError(f"{file}: no results.json (is the run finished?)")
     try:
-        rows = json.loads(file.read_text())["rows"]
+        rows = parse_json(file.read_text(encoding="utf-8"), file)["rows"]
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise VsumError(f"{file}: not a vsumlab results file ({exc.__class__.__name__})") from exc
     for row in rows:

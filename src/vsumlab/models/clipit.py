@@ -30,7 +30,6 @@ once per caption set and encoder (on disk under ``text_cache_dir`` when given), 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from torch import Tensor
 
 from vsumlab.data.schema import VideoRecord
 from vsumlab.errors import ConfigError, VsumError
+from vsumlab.io import parse_json
 from vsumlab.models.clipit_captions import (  # noqa: F401  (caption_generator: public here too)
     CachedCaptioner,
     CaptionGenerator,
@@ -89,8 +89,8 @@ def _read_json_mapping(path: str, what: str) -> dict[str, Any]:
     if not file.is_file():
         raise ConfigError(f"model.{what}: no such file {file}")
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = parse_json(file.read_text(encoding="utf-8"), file)
+    except (VsumError, UnicodeDecodeError) as exc:
         raise ConfigError(f"model.{what}: {file} is not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"model.{what}: {file} must hold a JSON object {{video key: ...}}")

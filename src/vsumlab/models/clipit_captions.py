@@ -15,7 +15,6 @@ cached from the earlier score-weighted input are never reused.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,8 +22,8 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from vsumlab.errors import ConfigError
-from vsumlab.io import write_json_atomic
+from vsumlab.errors import ConfigError, VsumError
+from vsumlab.io import parse_json, write_json_atomic
 
 
 class CaptionGenerator(Protocol):
@@ -123,8 +122,8 @@ class CachedCaptioner:
         file = self._file(name)
         if file is not None and file.is_file():
             try:
-                sentences = json.loads(file.read_text(encoding="utf-8"))["sentences"]
-            except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+                sentences = parse_json(file.read_text(encoding="utf-8"), file)["sentences"]
+            except (VsumError, UnicodeDecodeError, KeyError, TypeError) as exc:
                 raise ConfigError(
                     f"model.caption_cache_dir: {file} is not a caption cache entry ({exc}); "
                     "delete it to regenerate"

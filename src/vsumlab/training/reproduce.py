@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from vsumlab.errors import ConfigError, VsumError
-from vsumlab.io import write_json_atomic, write_text_atomic
+from vsumlab.io import read_json, write_json_atomic, write_text_atomic
 from vsumlab.training.earlier_class_paths import with_earlier_class_paths
 from vsumlab.training.published_tables import (
     PREDICTION_METRICS,
@@ -406,7 +406,7 @@ class Reproducer:
                 wandb_mode=self.options.wandb_mode, quiet=True,
                 pretrained=checkpoint, pretrain_into=spec.pretrain_into,
             ))
-            results = json.loads((folder / "results.json").read_text())
+            results = read_json(folder / "results.json", "results file")
             self.runs[spec.slug] = "ok"
         except Exception as exc:  # one failing recipe must not stop the other tables
             self.runs[spec.slug] = f"failed: {_one_line(exc)}"
@@ -474,7 +474,7 @@ class Reproducer:
                 inner = self.cell(table, source, column, done, rows_run)
                 if inner.status != "ok" or inner.run is None or self.options.dry_run:
                     return Cell(inner.status, reason=inner.reason)
-                results = json.loads((Path(inner.run) / "results.json").read_text())
+                results = read_json(Path(inner.run) / "results.json", "results file")
                 return _metric_cell(results, spec.reference, table.metric_of(column),
                                     inner.synthetic, inner.run)
             if isinstance(spec, PredictionSpec):

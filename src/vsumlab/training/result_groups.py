@@ -19,6 +19,7 @@ from typing import Any
 
 from vsumlab.errors import VsumError
 from vsumlab.evaluation.metric_registry import METRICS
+from vsumlab.io import parse_json
 from vsumlab.training.fold_results import REFERENCE_ROWS, ResultRow, read_results
 from vsumlab.training.run_labels import (
     RunDescription,
@@ -74,7 +75,7 @@ class Group:
 
 def _read_json(file: Path) -> dict[str, Any]:
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        data = parse_json(file.read_text(encoding="utf-8"), file)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise VsumError(f"{file}: not a readable fold result ({exc.__class__.__name__}); "
                         "expected the JSON object `vsumlab cv` writes") from exc
@@ -102,8 +103,8 @@ def _pretrain_class(folder: Path, meta: Mapping[str, Any]) -> str | None:
     run = {}
     if run_file.is_file():
         try:
-            run = json.loads(run_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            run = parse_json(run_file.read_text(encoding="utf-8"), run_file)
+        except (OSError, UnicodeDecodeError, VsumError):
             run = {}
     pretrain = run.get("pretrain") if isinstance(run, dict) else None
     if isinstance(pretrain, Mapping) and pretrain.get("recipe"):

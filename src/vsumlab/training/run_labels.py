@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vsumlab.errors import VsumError
+from vsumlab.io import parse_json
 
 #: model class (last part of its class path, which survives module moves) -> method name
 METHODS = {
@@ -154,8 +155,8 @@ def pretrain_class(recipe: str | os.PathLike | None = None,
     if recipe is None and checkpoint is not None:
         record = Path(checkpoint).parent.parent / "result.json"
         try:
-            recipe = json.loads(record.read_text()).get("recipe")
-        except (OSError, ValueError, AttributeError):
+            recipe = parse_json(record.read_text(encoding="utf-8"), record).get("recipe")
+        except (OSError, ValueError, AttributeError, VsumError):
             return None
     if not recipe:
         return None

@@ -8,12 +8,13 @@ for a results row, one ``(split digest, seed)`` key per fold entry, for
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from vsumlab.errors import VsumError
 from vsumlab.evaluation.significance import Replicas
+from vsumlab.io import read_json
 
 
 def split_entry(datamodule: Any) -> dict[str, Any] | None:
@@ -45,8 +46,8 @@ def replica_keys(results: str | Path, row: Any) -> Replicas:
     for seed, fold in zip(seeds, folds):
         file = fold_result_file(folder, seed, fold)
         try:
-            result = json.loads(file.read_text())
-        except (OSError, json.JSONDecodeError):
+            result = read_json(file, "fold result")
+        except VsumError:
             return Replicas(None, f"{file} is missing or unreadable")
         split = result.get("split") if isinstance(result, Mapping) else None
         if not isinstance(split, Mapping) or not split.get("digest"):

@@ -14,7 +14,6 @@ same trials and ``vsumlab cv`` skips their finished folds.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -29,7 +28,7 @@ import numpy as np
 
 from vsumlab.errors import ConfigError
 from vsumlab.evaluation.metric_registry import METRICS, REGISTRY
-from vsumlab.io import write_json_atomic, write_text_atomic
+from vsumlab.io import read_json, write_json_atomic, write_text_atomic
 from vsumlab.training.recipes import resolve_recipe
 from vsumlab.yamlfile import read_yaml
 
@@ -190,7 +189,7 @@ def run_local_sweep(
         trial = Trial(run_id, values, str(folder / run_id), finished.returncode)
         results = folder / run_id / "results.json"
         if finished.returncode == 0 and results.is_file():
-            model = json.loads(results.read_text())["rows"][0]
+            model = read_json(results, "results file")["rows"][0]
             trial.metric = model.get(metric)
             trial.scores = {k: model[k] for k in METRICS if k in model}
         done.append(trial)

@@ -108,13 +108,24 @@ def load_captions(path: str | os.PathLike) -> dict[str, CaptionVideo]:
     return parse_captions(read_json_file(path, "caption file"), str(path))
 
 
+def _unique_keys(path: Path, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise CaptionError(f"{path}: key {key!r} appears twice in one JSON object "
+                               "(expected each key once)")
+    return dict(pairs)
+
+
 def read_json_file(path: Path, what: str) -> Any:
     """A JSON file's content; a missing file, bad JSON or non-UTF-8 text is a
     :class:`CaptionError` naming the file (``what``: e.g. "caption file")."""
     if not path.is_file():
         raise CaptionError(f"{path}: no such {what}")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        # a repeated key (json would keep the last one silently) is refused too
+        return json.loads(path.read_text(encoding="utf-8"),
+                          object_pairs_hook=lambda pairs: _unique_keys(path, pairs))
     except json.JSONDecodeError as exc:
         raise CaptionError(
             f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"

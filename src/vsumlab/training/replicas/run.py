@@ -21,14 +21,13 @@ engine does not reproduce, and a real probe of the method under vmap
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vsumlab.errors import ConfigError
-from vsumlab.io import write_json_atomic, write_text_atomic
+from vsumlab.io import read_json, write_json_atomic, write_text_atomic
 
 if TYPE_CHECKING:
     from vsumlab.training.cv import CVOptions
@@ -174,7 +173,7 @@ def run_replicas(options: CVOptions, recipe: RecipeConfig,
     for fold, seed in pairs:
         done = fold_dir(options, fold, seed) / "result.json"
         if done.is_file():
-            results[(fold, seed)] = json.loads(done.read_text())
+            results[(fold, seed)] = read_json(done, "fold result")
     pending = [pair for pair in pairs if pair not in results]
     if pending:
         results.update(_train(options, recipe, pending, pretrained, progress))
@@ -194,7 +193,7 @@ def _run_pairs(state_dir: Path, pending: list[tuple[int, int | None]]
 
     record = state_dir / "replicas.json"
     if record.is_file():
-        earlier = [tuple(p) for p in json.loads(record.read_text()).get("pairs", [])]
+        earlier = [tuple(p) for p in read_json(record, "replica record").get("pairs", [])]
         if set(pending) <= set(earlier):
             return earlier  # type: ignore[return-value]
         note(f"{state_dir}: trained other replicas; starting this run afresh")
