@@ -21,3 +21,8 @@ class ConfigError(VsumError):
 
 class OutputExistsError(VsumError):
     """An output exists and would be overwritten without --force."""
+
+
+class EmptyStageError(VsumError):
+    """A pipeline stage produced nothing the next stage can use (e.g. a refinement that kept no
+    segment after a shortened training): the pipeline stops there, saying what to raise."""
