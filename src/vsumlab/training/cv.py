@@ -488,15 +488,16 @@ def run_fold(
     config = recipe.resolve(plan)
     selection = recipe.model_selection()
     monitor = None if selection == "last" else logged_name("val", PRIMARY)
-    # under model selection "last" the selected checkpoint is last.ckpt itself: no second file,
-    # and none named best-... for a model that was never compared with another epoch
+    # under model selection "last" the selected checkpoint is the last epoch's, epoch=N.ckpt
+    # (not best-...: no epoch was compared with another); it also stands in for a last.ckpt
+    # truncated by a kill while it was written
     checkpoint = ModelCheckpoint(
         dirpath=str(fold_dir / "checkpoints"),
-        filename="best-{epoch}",
+        filename="{epoch}" if monitor is None else "best-{epoch}",
         monitor=monitor,
         mode="max",
         save_last=True,
-        save_top_k=0 if monitor is None else 1,
+        save_top_k=1,
     )
     prefix = f"fold{fold}" + (f"_seed{seed}" if seed is not None else "")
     commit = git_commit()
