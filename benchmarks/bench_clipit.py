@@ -19,7 +19,7 @@ from vsumlab.training.environment import machine_description as machine
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--steps", type=int, default=30, help="timed optimiser steps per case")
     parser.add_argument("--videos", type=int, default=24)
     args = parser.parse_args()

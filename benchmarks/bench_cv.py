@@ -40,7 +40,7 @@ def _time_scoring() -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--recipe", type=Path,
                         default=ROOT / "experiments/supervised/transformer_tvsum.yaml")
     parser.add_argument("--epochs", type=int, default=None, help="override max_epochs")

@@ -97,7 +97,7 @@ def video_rate(video: Path) -> tuple[int, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--quick", action="store_true", help="fewer repeats and videos")
     args = parser.parse_args()
     repeats = 1 if args.quick else 3

@@ -144,7 +144,7 @@ def real_rows(draws: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--real", action="store_true", help="also the real-annotation rows")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--draws", type=int, default=20, help="random draws for --real")

@@ -59,7 +59,7 @@ def best_of(repeats: int, run) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--model", default="ViT-B-16")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--bf16", action="store_true")

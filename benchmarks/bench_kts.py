@@ -79,7 +79,7 @@ def bench(n_steps: int, repeats: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--steps", type=int, nargs="+", default=[1200, 3600, 7200])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()

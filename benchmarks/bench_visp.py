@@ -102,7 +102,7 @@ def learning(steps: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--steps", type=int, default=3, help="timed steps per case")
     parser.add_argument("--learn-steps", type=int, default=100, help="0 skips the learning part")
     args = parser.parse_args()

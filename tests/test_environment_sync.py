@@ -16,9 +16,11 @@ def _normalise(requirement: str) -> str:
 
 def test_environment_yml_mirrors_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    assert {"dev", "notebooks"} <= set(extras)  # make install installs both
     declared = {
         _normalise(r)
-        for r in [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+        for r in [*project["dependencies"], *(r for name in extras for r in extras[name])]
     }
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_lists = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]

@@ -42,3 +42,8 @@ def printable(name: object) -> str:
             return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         except UnicodeEncodeError:
             return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class EmptyStageError(VsumError):
+    """A pipeline stage produced nothing the next stage can use (e.g. a refinement that kept no
+    segment after a shortened training): the pipeline stops there, saying what to raise."""

@@ -104,6 +104,34 @@ def test_config_typo_is_one_line_error(small_tvsum_h5, tmp_path, capsys) -> None
     assert code == 2 and "nope.yaml: recipe not found" in err[-1]
 
 
+@pytest.mark.parametrize("typo", ["--trainer.max_epoch=1", "--trainer.max_epo=1",
+                                  "--data.init_args.datase=x.h5"])
+def test_an_abbreviated_key_is_a_typo_not_the_key_it_starts(small_tvsum_h5, tmp_path, capsys,
+                                                            typo) -> None:
+    """argparse takes any unambiguous prefix of an option unless told not to: max_epoch would
+    silently mean max_epochs. Both entry points refuse it, naming the key."""
+    for command in (["fit", *_common(small_tvsum_h5, tmp_path)],
+                    ["cv", *_common(small_tvsum_h5, tmp_path), "--out", str(tmp_path / "cv")]):
+        code = main([*command, typo])
+        err = capsys.readouterr().err.strip().splitlines()
+        key = typo.split("=")[0].rsplit(".", 1)[1]  # max_epoch, max_epo, datase
+        assert code == 2 and len(err) == 1 and key in err[0], err
+    assert not (tmp_path / "cv").exists()  # nothing written
+
+
+def test_fit_follows_the_quiet_rules_of_cv(small_tvsum_h5, tmp_path) -> None:
+    """Banners, tips, the model summary and third-party warnings only with --verbose."""
+    quiet = _vsumlab("fit", *_common(small_tvsum_h5, tmp_path / "q"), "--trainer.max_epochs=1")
+    assert quiet.returncode == 0, quiet.stderr
+    text = quiet.stdout + quiet.stderr
+    for banner in ("GPU available", "Tip:", "Trainable params", "LeafSpec"):
+        assert banner not in text, banner
+    loud = _vsumlab("fit", *_common(small_tvsum_h5, tmp_path / "v"), "--trainer.max_epochs=1",
+                    "--verbose")
+    assert loud.returncode == 0, loud.stderr
+    assert "GPU available" in loud.stdout + loud.stderr
+
+
 def test_missing_checkpoint_names_the_path(small_tvsum_h5, tmp_path, capsys) -> None:
     missing = tmp_path / "gone.ckpt"
     code = main(["test", *_common(small_tvsum_h5, tmp_path), f"--ckpt_path={missing}"])

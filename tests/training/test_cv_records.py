@@ -3,6 +3,7 @@ quiet console (header, a line per fold with its scores, the table)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -22,9 +23,11 @@ TINY_ARGS = '{"d_model": 32, "n_heads": 2, "n_layers": 1, "dim_feedforward": 64,
 pytestmark = pytest.mark.slow
 
 
-def _cv(out: Path, data: Path, *extra: str) -> subprocess.CompletedProcess:
+def _cv(out: Path, data: Path, *extra: str,
+        env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "WANDB_MODE": "offline",
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+           **(env_extra or {})}
     command = [sys.executable, "-m", "vsumlab.cli.main", "cv", "--config", str(RECIPE),
                "--out", str(out), "--name", "tiny", "--reference-draws", "2",
                f"--data.init_args.dataset={data}", "--data.init_args.n_folds=2",
@@ -74,7 +77,8 @@ def test_cv_prints_a_header_a_line_per_fold_and_the_table_and_records_the_effect
         assert fold_config["seed_everything"] == 0  # the recipe's seed
 
     # W&B: each fold's run holds the effective configuration with fold, seed and commit, and the
-    # fold's best checkpoint, predictions and result.json as an artifact
+    # fold's selected checkpoint (model selection last: the last epoch's, epoch=1.ckpt),
+    # predictions and result.json as an artifact
     commit = json.loads((out / "environment.json").read_text())["git_commit"]
     runs = [read_offline_run(path) for path in find_offline_runs(out / "wandb")]
     assert sorted(run.config["vsumlab"]["fold"] for run in runs) == [0, 1]
@@ -88,8 +92,7 @@ def test_cv_prints_a_header_a_line_per_fold_and_the_table_and_records_the_effect
     for run in runs:
         fold = run.config["vsumlab"]["fold"]
         files = run.artifacts[f"tiny-fold{fold}"]
-        assert sorted(files)[1:] == ["predictions.h5", "result.json"]
-        assert files[0].startswith("best-epoch=") and files[0].endswith(".ckpt")
+        assert sorted(files) == ["epoch=1.ckpt", "predictions.h5", "result.json"]
 
 
 def test_cv_verbose_keeps_lightning_and_wandb_messages(small_tvsum_h5: Path,
@@ -98,3 +101,37 @@ def test_cv_verbose_keeps_lightning_and_wandb_messages(small_tvsum_h5: Path,
     assert done.returncode == 0, done.stderr
     text = done.stdout + done.stderr
     assert "GPU available" in text and "wandb:" in text
+
+
+def test_a_rerun_says_which_folds_it_skipped_and_runs_leave_nothing_outside_the_folder(
+    small_tvsum_h5: Path, tmp_path: Path
+) -> None:
+    """Model selection last: the fold's checkpoints are last.ckpt and the last epoch's
+    epoch=1.ckpt (none named best-...: no epoch was compared with another);
+    the learning curve has one validation point per epoch (the selected model's extra
+    validation pass is not logged); W&B's artifact references the fold's files and stages
+    nothing under the user's home; a rerun says the finished fold was skipped."""
+    home = tmp_path / "home"
+    home.mkdir()
+    out = tmp_path / "run"
+    first = _cv(out, small_tvsum_h5, "--folds", "0", env_extra={"HOME": str(home)})
+    assert first.returncode == 0, first.stderr
+    assert "skipped" not in first.stdout
+    fold = out / "seed_default" / "fold_0"
+    assert sorted(p.name for p in (fold / "checkpoints").iterdir()) == ["epoch=1.ckpt",
+                                                                       "last.ckpt"]
+    result = json.loads((fold / "result.json").read_text())
+    assert result["checkpoint"].endswith("epoch=1.ckpt")
+    with (fold / "csv" / "metrics.csv").open() as handle:
+        rows = [row for row in csv.DictReader(handle) if row.get("val/f1")]
+    assert [row["epoch"] for row in rows] == ["0", "1"]  # max_epochs=2: one point each
+    staged = list((home / ".local" / "share" / "wandb").rglob("*"))
+    assert [p for p in staged if p.is_file()] == []
+    runs = [read_offline_run(path) for path in find_offline_runs(out / "wandb")]
+    assert sorted(runs[0].artifacts["tiny-fold0"]) == ["epoch=1.ckpt", "predictions.h5",
+                                                       "result.json"]
+
+    again = _cv(out, small_tvsum_h5, "--folds", "0", env_extra={"HOME": str(home)})
+    assert again.returncode == 0, again.stderr
+    line = next(line for line in again.stdout.splitlines() if line.startswith("fold 0:"))
+    assert line.endswith("(finished earlier: skipped)")

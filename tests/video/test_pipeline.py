@@ -48,7 +48,12 @@ def test_summary_outputs(scene_video, audio_video, tmp_path, with_audio):
     assert segment["score"] == pytest.approx((15 * 0.9 + 15 * 1.0 + 15 * 0.9) / 45)
     assert summary["summary_frames"] == 45 <= summary["budget_frames"]
     assert summary["summary_s"] == 1.5 and summary["duration_s"] == 9.0
-    assert [s["selected"] for s in summary["shots"]] == [False, False, True, False]
+    # the shots longer than the 54-frame budget (60, 90, 75) are split in two (they could never
+    # be chosen whole); the liked 45-frame shot is kept and chosen
+    assert [(s["start_frame"], s["end_frame"], s["selected"]) for s in summary["shots"]] == [
+        (0, 29, False), (30, 59, False), (60, 104, False), (105, 149, False),
+        (150, 194, True), (195, 232, False), (233, 269, False)]
+    assert summary["segmentation"]["method"] == "kts, long shots split"
     assert summary["model"]["checkpoint"] == "standin.ckpt"
     assert summary["model"]["encoder"] == {"model": "colorhist", "weights": "", "dim": 512}
     assert summary["has_audio"] is with_audio and summary["protocol"]["budget"] == 0.2
@@ -79,9 +84,51 @@ def test_feature_dimension_mismatch_names_both(scene_video, tmp_path):
         summarize_video(scene_video, scorer, build_encoder("colorhist"), 0.2, tmp_path)
 
 
-def test_budget_smaller_than_every_shot(scene_video, tmp_path):
-    with pytest.raises(VsumError, match="ratio 0.1 allows 27 frames, fewer than the shortest"):
-        summarize_video(scene_video, SceneScorer(), build_encoder("colorhist"), 0.1, tmp_path)
+def test_shots_longer_than_the_budget_are_split_and_the_summary_says_so(scene_video, tmp_path):
+    """ratio 0.1: floor(0.1 * 270) = 27 frames, shorter than every KTS shot (60, 90, 45, 75):
+    each is split into equal segments of at most min(27, 2 s = 60) frames: 60 -> 3 x 20,
+    90 -> 23, 23, 22, 22, 45 -> 23, 22, 75 -> 3 x 25. The liked shot's second half (frames
+    173..194: 7 frames at 0.9, 15 at 1.0) outscores its first (23 frames at 0.9) and fits."""
+    result = summarize_video(scene_video, SceneScorer(), build_encoder("colorhist"), 0.1,
+                             tmp_path)
+    summary = result.summary
+    assert [(s["start_frame"], s["end_frame"]) for s in summary["shots"]] == [
+        (0, 19), (20, 39), (40, 59), (60, 82), (83, 105), (106, 127), (128, 149),
+        (150, 172), (173, 194), (195, 219), (220, 244), (245, 269)]
+    assert [(s["start_frame"], s["end_frame"]) for s in summary["segments"]] == [(173, 194)]
+    assert summary["segmentation"] == {"method": "kts, long shots split", "kts_shots": 4,
+                                       "max_segment_frames": 27}
+    note = ("KTS found 4 shot(s), 4 longer than the summary budget (27 frames = 0.9 s at ratio "
+            "0.1); split 4 of them into equal segments of at most 27 frames (0.9 s)")
+    assert summary["notes"] == [note] and result.notes == [f"{scene_video}: {note}"]
+    assert "raise --ratio" not in " ".join(result.notes)
+
+
+def test_a_video_of_one_shot_falls_back_to_fixed_length_segments(video_dir, tmp_path):
+    from vsumlab.data.synthetic.scene_videos import write_scene_video
+
+    one = write_scene_video(video_dir / "one_take.mp4", [240], fps=4, size=(64, 48))
+    result = summarize_video(one, ConstantScorer(), build_encoder("colorhist"), 0.15, tmp_path)
+    summary = result.summary
+    # 60 s at 4 fps, one KTS shot; budget floor(0.15 * 240) = 36 frames; segments of at most
+    # 2 s = 8 frames: 240 / 8 = 30 segments, of which 4 fit (32 <= 36 frames)
+    assert summary["segmentation"] == {"method": "fixed-length segments", "kts_shots": 1,
+                                       "max_segment_frames": 8}
+    assert len(summary["shots"]) == 30 and summary["summary_frames"] == 32
+    assert "fell back to fixed-length segments of at most 8 frames (2.0 s)" in result.notes[0]
+    assert (tmp_path / "summary.mp4").is_file()
+
+
+class ConstantScorer:
+    input_dim = 512
+
+    def score_video(self, features: np.ndarray) -> np.ndarray:
+        return np.linspace(0.2, 0.8, len(features))
+
+
+def test_a_budget_of_no_frame_asks_for_a_larger_ratio(scene_video, tmp_path):
+    with pytest.raises(VsumError, match="ratio 0.001 of 270 frames allows no frame; raise --ratio"):
+        summarize_video(scene_video, SceneScorer(), build_encoder("colorhist"), 0.001, tmp_path)
     assert not list(tmp_path.iterdir())
 
 

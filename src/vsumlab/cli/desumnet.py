@@ -122,11 +122,12 @@ def _synth(args: argparse.Namespace) -> int:
 def _refine(args: argparse.Namespace) -> int:
     from vsumlab.data.webvideos.sources import load_sources, write_list_file
     from vsumlab.io import check_writable
-    from vsumlab.models.desumnet import refine_web_videos
+    from vsumlab.models.desumnet import refine_web_videos, require_kept_segments
 
     check_writable(args.out, args.force)
     module = load_for_importance(args)
     kept, stats = refine_web_videos(module, load_sources(args.web), args.threshold)
+    require_kept_segments(kept, stats, args.checkpoint, args.threshold)  # nothing written
     write_list_file(args.out, kept, force=True)
     print(json.dumps({"out": str(args.out), "kept": len(kept), "per_category": stats}))
     return 0

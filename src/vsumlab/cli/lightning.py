@@ -43,7 +43,18 @@ def expand_recipes(argv: Sequence[str], workdir: Path) -> list[str]:
     return out
 
 
+#: keeps Lightning's and W&B's own messages, as `vsumlab cv --verbose` does
+VERBOSE_FLAG = "--verbose"
+
+
 def run_lightning_cli(argv: Sequence[str]) -> int:
-    with tempfile.TemporaryDirectory(prefix="vsumlab-recipe-") as tmp:
+    """`vsumlab fit|validate|test|predict`: the quiet rules of `vsumlab cv` (banners, tips and
+    third-party warnings held back; ``--verbose`` shows them). Lightning's progress bar stays."""
+    from vsumlab.training.progress import quiet_output
+
+    argv = list(argv)
+    verbose = VERBOSE_FLAG in argv
+    argv = [arg for arg in argv if arg != VERBOSE_FLAG]
+    with tempfile.TemporaryDirectory(prefix="vsumlab-recipe-") as tmp, quiet_output(verbose):
         make_cli(expand_recipes(argv, Path(tmp)), run=True)
     return 0

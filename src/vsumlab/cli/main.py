@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vsumlab.cli.reproduce",
     "vsumlab.cli.features",
     "vsumlab.cli.summarize",
+    "vsumlab.cli.video_demo",
     "vsumlab.cli.timelapse",
     "vsumlab.cli.desumnet",
     "vsumlab.cli.clipit",
@@ -34,6 +35,14 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 class _Parser(argparse.ArgumentParser):
+    """One-line errors; no abbreviations (``--for`` is not ``--force``: a typo exits 2, as the
+    LightningCLI commands do), also for every sub-command (argparse builds them with this
+    class)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # one line, not the whole usage block
         self.exit(2, f"{self.prog}: error: {message}\n")
 

@@ -16,8 +16,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Decode VIDEO, extract features, find shots (KTS), score them with the "
         "checkpoint, pick shots by 0/1 knapsack within --ratio of the length, and write "
         "summary.mp4 (selected shots, with audio when the source has it), keyframes.jpg, "
-        "scores.png and summary.json into DIR. The encoder defaults to the one recorded in "
-        "the checkpoint, else googlenet for 1024-d models and ViT-B-16 for 512-d ones.",
+        "scores.png and summary.json into DIR. Shots longer than the budget are split into "
+        "equal segments (a video of one shot: fixed-length segments), and a note says so. The "
+        "encoder defaults to the one recorded in the checkpoint, else googlenet for 1024-d "
+        "models and ViT-B-16 for 512-d ones. Offline, without any weights: `make video-demo` "
+        "trains a checkpoint on colorhist features of generated videos.",
     )
     parser.add_argument("video", metavar="VIDEO", help="video file")
     parser.add_argument("--checkpoint", required=True, metavar="CKPT", help="vsumlab checkpoint")
@@ -36,6 +39,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="knapsack budget: summary length as a share of the video (default: the budget "
         "of the checkpoint's evaluation protocol, else the protocol's default)",
+    )
+    parser.add_argument(
+        "--segment-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="longest segment a shot longer than the budget is split into (default 2; never "
+        "longer than the budget)",
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument(
@@ -68,7 +79,7 @@ def _summarize(args: argparse.Namespace) -> int:
 
     from vsumlab.errors import ConfigError
     from vsumlab.models.loading import load_summarizer
-    from vsumlab.video.encoders import build_encoder
+    from vsumlab.video.encoders import EncoderError, build_encoder
     from vsumlab.video.features import Sampling
     from vsumlab.video.pipeline import checkpoint_encoder, summarize_video
 
@@ -87,9 +98,19 @@ def _summarize(args: argparse.Namespace) -> int:
             )
         score_kwargs = {"query": args.query}
     name, weights = checkpoint_encoder(module, args.model, args.weights, args.checkpoint)
-    encoder = build_encoder(
-        name, weights=weights, device=device, bf16=args.bf16, download=args.download_weights
-    )
+    try:
+        encoder = build_encoder(
+            name, weights=weights, device=device, bf16=args.bf16, download=args.download_weights
+        )
+    except EncoderError as exc:  # the fixes that apply to summarize first, then the details
+        raise EncoderError(
+            f"{args.checkpoint} needs {name} features and its weights are not here: run with "
+            f"--download-weights (once, with internet) or --weights PATH; without any weights, "
+            f"use a checkpoint trained on colorhist features (make video-demo: "
+            f"runs/video-demo/checkpoints/model.ckpt). Details: {exc}"
+        ) from exc
+    if args.segment_seconds is not None and not args.segment_seconds > 0:
+        raise ConfigError(f"--segment-seconds {args.segment_seconds} must be > 0")
     result = summarize_video(
         args.video,
         module,
@@ -102,7 +123,10 @@ def _summarize(args: argparse.Namespace) -> int:
         model_info={"checkpoint": str(Path(args.checkpoint)), "class": type(module).__name__},
         progress=not args.no_progress,
         score_kwargs=score_kwargs,
+        **({"segment_seconds": args.segment_seconds} if args.segment_seconds else {}),
     )
+    for note in result.notes:
+        print(f"vsumlab: note: {note}", file=sys.stderr)
     summary = result.summary
     print(
         json.dumps(
@@ -111,6 +135,7 @@ def _summarize(args: argparse.Namespace) -> int:
                 "summary_s": summary["summary_s"],
                 "duration_s": summary["duration_s"],
                 "segments": len(summary["segments"]),
+                "segmentation": summary["segmentation"]["method"],
             }
         ),
         file=sys.stdout,

@@ -318,9 +318,7 @@ class Cap2SumModule(SummarizerModule):
         max_epochs = getattr(self._trainer, "max_epochs", None) if self._trainer else None
         if epochs and max_epochs is not None and max_epochs > 0 and epochs >= max_epochs:
             if not getattr(self, "_told_short", False):
-                print(f"vsumlab: model.captioner_epochs={epochs} with trainer.max_epochs="
-                      f"{max_epochs}: the captioner trains alone for {max_epochs - 1} epoch(s)",
-                      file=sys.stderr)  # fmt: skip
+                print(captioner_stage_note(epochs, max_epochs), file=sys.stderr)
                 self._told_short = True
             epochs = max_epochs - 1
         return epochs
@@ -511,6 +509,20 @@ class Cap2SumModule(SummarizerModule):
         super().on_save_checkpoint(checkpoint)
         if self.vocabulary is not None:
             checkpoint["cap2sum_vocabulary"] = self.vocabulary.to_dict()
+
+
+def captioner_stage_note(captioner_epochs: int, max_epochs: int) -> str:
+    """What a pretraining shortened below its captioner stage runs, in one line: the stages'
+    lengths as run, and what to raise to get both stages back."""
+    needed = f"raise trainer.max_epochs to {captioner_epochs + 1} or more for both stages"
+    if max_epochs <= 1:
+        return (f"vsumlab: Cap2Sum pretraining shortened to trainer.max_epochs={max_epochs}: no "
+                f"captioner-only stage (model.captioner_epochs={captioner_epochs} needs more "
+                f"epochs); the captioner and the summarizer train jointly from scratch for "
+                f"{max_epochs} epoch (as captioner_epochs=0); {needed}")
+    return (f"vsumlab: Cap2Sum pretraining shortened to trainer.max_epochs={max_epochs}: the "
+            f"captioner trains alone for {max_epochs - 1} epoch(s) instead of "
+            f"model.captioner_epochs={captioner_epochs}, then the summarizer for 1; {needed}")
 
 
 def _data_feature_model(datamodule: Any) -> tuple[str | None, str | None]:

@@ -345,10 +345,13 @@ class CLIPItModule(SummarizerModule):
         except VsumError as exc:
             if isinstance(exc, ConfigError):
                 raise
+            # the fixes that apply to a CLIP-It run first (the encoder's own advice names
+            # command-line flags of other commands), then what went wrong
             raise ConfigError(
-                f"model.text_encoder={self.hparams.text_encoder}: {exc} In recipes: "
-                "model.init_args.text_encoder_weights=PATH (env CLIPIT_TEXT_WEIGHTS), or the "
-                "random tiny tower with CLIPIT_TEXT_ENCODER=vsumlab-tiny-clip CLIPIT_TEXT_DIM=32"
+                f"CLIP-It's text encoder {self.hparams.text_encoder} has no weights here: set "
+                "CLIPIT_TEXT_WEIGHTS=PATH (model.init_args.text_encoder_weights), or "
+                "VSUMLAB_DOWNLOAD_WEIGHTS=1 to fetch them once, or use the random tiny tower "
+                f"with CLIPIT_TEXT_ENCODER=vsumlab-tiny-clip CLIPIT_TEXT_DIM=32. Details: {exc}"
             ) from exc
         dim = self.text_cache.dim
         if dim is not None and dim != self.hparams.text_dim:

@@ -18,7 +18,7 @@ training continues on them), and augmentation (options of the data module).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from vsumlab.data.schema import Dataset
 from vsumlab.data.webvideos.augment import ClipAugment
 from vsumlab.data.webvideos.clips import ClipSpec, decode_clips, segment_starts
 from vsumlab.data.webvideos.sources import VideoEntry, dataset_videos
-from vsumlab.errors import ConfigError, DatasetError
+from vsumlab.errors import ConfigError, DatasetError, EmptyStageError
 from vsumlab.models.components.c3d import C3D, normalize_clips
 from vsumlab.models.optimization import (
     OPTIMIZATION_KEYS,
@@ -541,7 +541,8 @@ def refine_web_videos(
 
     For every web video (its category known from the keyword it was crawled with), each
     segment whose probability of that category exceeds ``threshold`` becomes a clip entry
-    (path, category, start). Returns the entries and per-category counts (kept, total).
+    (path, category, start). Returns the entries and per-category counts (kept, total) with
+    the highest probability seen (``max_prob``, which says how far the threshold was).
     """
     if not 0.0 <= threshold < 1.0:
         raise ConfigError(f"refine: threshold={threshold} must be in [0, 1)")
@@ -560,13 +561,34 @@ def refine_web_videos(
         seen.add(str(entry.path))
         starts, probs, _ = module.segment_probabilities(entry.path, batch_size)
         mine = probs[:, names.index(entry.category)]
-        count = stats.setdefault(entry.category, {"kept": 0, "total": 0})
+        count = stats.setdefault(entry.category, {"kept": 0, "total": 0, "max_prob": 0.0})
         count["total"] += len(starts)
+        if len(mine):
+            count["max_prob"] = round(max(count["max_prob"], float(max(mine))), 4)
         for start, p in zip(starts, mine):
             if p > threshold:
                 kept.append(VideoEntry(path=Path(entry.path), category=entry.category, start=int(start)))
                 count["kept"] += 1
     return kept, stats
+
+
+def require_kept_segments(
+    kept: Sequence[VideoEntry], stats: Mapping[str, Mapping[str, Any]], checkpoint: str,
+    threshold: float,
+) -> None:
+    """Stop the pipeline at a refinement that kept no web segment (a shortened fine-tuning, e.g.
+    ``--trainer.max_epochs=1``, leaves every probability below the threshold): adaptation on an
+    empty list would fail two steps later with a message about the list file."""
+    if kept:
+        return
+    total = sum(int(c.get("total", 0)) for c in stats.values())
+    best = max((float(c.get("max_prob", 0.0)) for c in stats.values()), default=0.0)
+    raise EmptyStageError(
+        f"refine: kept 0 of {total} web segments: no segment's probability of its own category "
+        f"passed --threshold {threshold} (highest {best:.3f}) under {checkpoint}; train the "
+        "fine-tuned model longer (raise trainer.max_epochs of desumnet-train) or lower "
+        "--threshold (make THRESHOLD=...)"
+    )
 
 
 def score_dataset(

@@ -34,11 +34,12 @@ validation metrics in its summary) instead of one run per fold, which would clas
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -373,8 +374,19 @@ def _run_record(options: CVOptions, config: dict[str, Any], fold: int | None,
                                   "seed": seed, "git_commit": commit}}
 
 
-def _log_artifacts(loggers: Sequence[Any], name: str, files: Sequence[Path | None]) -> None:
-    """The fold's best checkpoint, predictions and result.json, as one W&B artifact."""
+#: where W&B keeps what it stages for an artifact (its manifests), inside the results folder
+WANDB_STAGING = Path("wandb") / "staging"
+
+
+def _log_artifacts(loggers: Sequence[Any], name: str, files: Sequence[Path | None],
+                   out_dir: Path) -> None:
+    """The fold's selected checkpoint, predictions and result.json, as one W&B artifact.
+
+    The artifact references the fold's own files (``policy="immutable"``: they are final once
+    the fold is done) instead of copying them into W&B's staging area, which by default lies in
+    ``~/.local/share/wandb`` outside the results folder and grows with every run; what W&B
+    still stages (the manifest) goes to ``OUT/wandb/staging`` unless ``WANDB_DATA_DIR`` is set.
+    """
     for logger in loggers:
         if logger.__class__.__name__ != "WandbLogger":
             continue
@@ -383,8 +395,24 @@ def _log_artifacts(loggers: Sequence[Any], name: str, files: Sequence[Path | Non
         artifact = wandb.Artifact(name=_artifact_name(name), type="cv-fold")
         for path in files:
             if path is not None and Path(path).is_file():
-                artifact.add_file(str(path), name=Path(path).name)
-        logger.experiment.log_artifact(artifact)
+                artifact.add_file(str(path), name=Path(path).name, policy="immutable",
+                                  skip_cache=True)
+        with _wandb_data_dir(out_dir / WANDB_STAGING):
+            logger.experiment.log_artifact(artifact)
+
+
+@contextlib.contextmanager
+def _wandb_data_dir(path: Path) -> Iterator[None]:
+    """``WANDB_DATA_DIR`` (W&B's artifact staging) at ``path`` for the duration, unless the user
+    chose one."""
+    if os.environ.get("WANDB_DATA_DIR"):
+        yield
+        return
+    os.environ["WANDB_DATA_DIR"] = str(path.resolve())
+    try:
+        yield
+    finally:
+        os.environ.pop("WANDB_DATA_DIR", None)
 
 
 def _artifact_name(name: str) -> str:
@@ -438,7 +466,13 @@ def _validation_metrics(trainer: Any, model: Any, datamodule: Any) -> dict[str, 
     keys = getattr(datamodule, "keys", None)
     if not isinstance(keys, Mapping) or not keys.get("val"):
         return None
-    outputs = trainer.validate(model, datamodule=datamodule, verbose=False)
+    # not logged: the learning curves already hold the last epoch's validation point (or,
+    # under a best-epoch selection, this would add the best epoch's value at the last step)
+    loggers, trainer.loggers = trainer.loggers, []
+    try:
+        outputs = trainer.validate(model, datamodule=datamodule, verbose=False)
+    finally:
+        trainer.loggers = loggers
     metrics = outputs[0] if outputs else {}
     return {k.split("/", 1)[1]: float(v) for k, v in metrics.items() if k.startswith("val/")}
 
@@ -470,7 +504,9 @@ def run_fold(
     seed_dir = options.out_dir / (f"seed_{seed}" if seed is not None else "seed_default")
     fold_dir = seed_dir / f"fold_{fold}"
     done = fold_dir / "result.json"
-    if done.is_file():
+    if done.is_file():  # finished by an earlier run: its line says it was skipped
+        if progress is not None:
+            progress.skipped(fold, seed)
         return read_fold_result(done)
     zero = is_global_zero()
     if zero:
@@ -488,9 +524,12 @@ def run_fold(
         keep_metrics_until(fold_dir / "csv" / "metrics.csv", resume_epoch)
     selection = recipe.model_selection()
     monitor = None if selection == "last" else logged_name("val", PRIMARY)
+    # under model selection "last" the selected checkpoint is the last epoch's, epoch=N.ckpt
+    # (not best-...: no epoch was compared with another); it also stands in for a last.ckpt
+    # truncated by a kill while it was written
     checkpoint = ModelCheckpoint(
         dirpath=str(fold_dir / "checkpoints"),
-        filename="best-{epoch}",
+        filename="{epoch}" if monitor is None else "best-{epoch}",
         monitor=monitor,
         mode="max",
         save_last=True,
@@ -545,7 +584,8 @@ def run_fold(
         if shared_run is None:
             best = checkpoint.best_model_path or checkpoint.last_model_path
             _log_artifacts(trainer.loggers, run_name,
-                           [Path(best) if best else None, fold_dir / "predictions.h5", done])
+                           [Path(best) if best else None, fold_dir / "predictions.h5", done],
+                           options.out_dir)
     _finish_wandb(trainer.loggers, shared_run)
     return result
 

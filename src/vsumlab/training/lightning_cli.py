@@ -155,7 +155,10 @@ def make_cli(
                 subclass_mode_data=True,
                 args=args,
                 run=run,
-                parser_kwargs={"parser_mode": "omegaconf", "exit_on_error": False},
+                # allow_abbrev=False: `--trainer.max_epoch=1` is a typo naming its key, not
+                # max_epochs (argparse would take any unambiguous prefix)
+                parser_kwargs={"parser_mode": "omegaconf", "exit_on_error": False,
+                               "allow_abbrev": False},
                 save_config_kwargs={"overwrite": True},
                 **kwargs,
             )

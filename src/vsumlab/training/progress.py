@@ -1,14 +1,16 @@
-"""What `vsumlab cv` prints: a header, a progress bar over folds x epochs, a line per fold.
+"""What `vsumlab cv` prints: a header, a progress bar over folds x epochs, a line per fold
+(a fold finished by an earlier run says it was skipped).
 
-Lightning's and W&B's own messages (device banners, tips, sync notices) are kept for
-``--verbose``; :func:`quiet_output` holds them back for the duration of a run and restores
-the previous settings afterwards.
+Lightning's and W&B's own messages (device banners, tips, model summaries, sync notices) are
+kept for ``--verbose``; :func:`quiet_output` holds them back for the duration of a run (`vsumlab
+cv` and `vsumlab fit|validate|test|predict`) and restores the previous settings afterwards.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -38,9 +40,13 @@ def quiet_output(verbose: bool) -> Iterator[None]:
     handlers = [handler for name in BANNER_LOGGERS for handler in logging.getLogger(name).handlers
                 if isinstance(handler, logging.StreamHandler)]
     levels = [handler.level for handler in handlers]
+    # W&B loggers a recipe configures itself (`vsumlab fit`): no "wandb:" banners either
+    silent = os.environ.get("WANDB_SILENT")
     try:
         for handler in handlers:
             handler.setLevel(logging.WARNING)
+        if silent is None:
+            os.environ["WANDB_SILENT"] = "true"
         with warnings.catch_warnings():
             for message in THIRD_PARTY_WARNINGS:
                 warnings.filterwarnings("ignore", message=message)
@@ -48,6 +54,8 @@ def quiet_output(verbose: bool) -> Iterator[None]:
     finally:
         for handler, level in zip(handlers, levels, strict=True):
             handler.setLevel(level)
+        if silent is None:
+            os.environ.pop("WANDB_SILENT", None)
 
 
 class CVProgress:
@@ -64,6 +72,7 @@ class CVProgress:
                             file=sys.stderr, dynamic_ncols=True, leave=False)
         self.max_epochs = max_epochs
         self.folds_done = 0
+        self._skipped: set[tuple[int, int | None]] = set()
 
     def write(self, line: str) -> None:
         if not self.enabled:
@@ -83,10 +92,16 @@ class CVProgress:
     def callback(self, fold: int, seed: int | None) -> L.Callback:
         return _EpochTicks(self, f"fold {fold}" + (f" seed {seed}" if seed is not None else ""))
 
+    def skipped(self, fold: int, seed: int | None) -> None:
+        """The fold was finished by an earlier run (its result.json exists): not trained again."""
+        self._skipped.add((int(fold), seed))
+
     def fold_done(self, result: dict[str, Any]) -> None:
         model = result["model"]
         seed = f" seed {result['seed']}" if result.get("seed") is not None else ""
-        self.write(f"fold {result['fold']}{seed}: {one_line(model)}")
+        earlier = ((int(result["fold"]), result.get("seed")) in self._skipped)
+        note = "  (finished earlier: skipped)" if earlier else ""
+        self.write(f"fold {result['fold']}{seed}: {one_line(model)}{note}")
         self.folds_done += 1
         if self.bar is not None and self.max_epochs:  # a fold resumed, skipped or stopped early
             self.bar.update(max(0, self.folds_done * self.max_epochs - self.bar.n))

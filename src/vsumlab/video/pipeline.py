@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from typing import Protocol as TypingProtocol
@@ -27,6 +27,7 @@ from vsumlab.protocol.keyshots import (
     upsample_to_frames,
 )
 from vsumlab.protocol.options import DEFAULT_BUDGET, DEFAULT_PROTOCOL, Protocol
+from vsumlab.segmentation.fallback import split_long_shots
 from vsumlab.video.encoders import FrameEncoder
 from vsumlab.video.features import Sampling, VideoFeatures, extract_video_features, video_record
 from vsumlab.video.render import write_contact_sheet, write_score_plot, write_summary_video
@@ -48,6 +49,45 @@ class SummaryResult:
     out_dir: Path
     paths: dict[str, Path]
     summary: dict[str, Any]
+    #: what the user should know about how the summary was made (e.g. shots split)
+    notes: list[str] = field(default_factory=list)
+
+
+#: length of the segments a shot longer than the budget is cut into (at most the budget): short
+#: enough that a 15% budget of a one-minute video (9 s) holds several, long enough to show an
+#: action; KTS shots of the benchmark videos are mostly 2-5 s long
+SEGMENT_SECONDS = 2.0
+
+
+def fit_shots_to_budget(
+    shots: np.ndarray, capacity: int, fps: float, ratio: float,
+    segment_seconds: float = SEGMENT_SECONDS,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The shots the knapsack chooses from, and how they were made. KTS shots longer than the
+    budget (``capacity`` frames) could never be chosen: they are split into equal segments of at
+    most ``min(capacity, segment_seconds)``; a video of one shot falls back to fixed-length
+    segments. The record's ``note`` says so (None when KTS's shots are used as found)."""
+    shots = np.asarray(shots, dtype=np.int64).reshape(-1, 2)
+    lengths = shots[:, 1] - shots[:, 0] + 1
+    info: dict[str, Any] = {"method": "kts", "kts_shots": int(len(shots)),
+                            "max_segment_frames": None, "note": None}
+    if lengths.max() <= capacity:
+        return shots, info
+    if not segment_seconds > 0:
+        raise ConfigError(f"segment length {segment_seconds} s must be > 0")
+    limit = max(1, min(int(capacity), int(round(segment_seconds * fps))))
+    fitted = split_long_shots(shots, limit)
+    single = len(shots) == 1
+    what = ("fell back to fixed-length segments" if single
+            else f"split {fitted.n_split} of them into equal segments")
+    info.update(
+        method="fixed-length segments" if single else "kts, long shots split",
+        max_segment_frames=limit,
+        note=(f"KTS found {len(shots)} shot(s), {fitted.n_split} longer than the summary budget "
+              f"({capacity} frames = {capacity / fps:.1f} s at ratio {ratio:g}); {what} of at "
+              f"most {limit} frames ({limit / fps:.1f} s)"),
+    )
+    return fitted.change_points, info
 
 
 def scorer_input_dim(scorer: Any) -> int | None:
@@ -90,7 +130,8 @@ def check_feature_dim(scorer: Any, encoder: FrameEncoder, source: str = "the mod
     if expected is not None and expected != encoder.dim:
         raise ConfigError(
             f"{source} expects {expected}-d features (input_dim) but encoder {encoder.name} "
-            f"gives {encoder.dim}-d; use the encoder it was trained with (--model/--weights)"
+            f"gives {encoder.dim}-d; use the encoder it was trained with (--model/--weights), "
+            "or a checkpoint trained on that encoder's features (colorhist: make video-demo)"
         )
 
 
@@ -131,11 +172,13 @@ def summarize_video(
     score_kwargs: Mapping[str, Any] | None = None,
     model_info: Mapping[str, Any] | None = None,
     progress: bool = False,
+    segment_seconds: float = SEGMENT_SECONDS,
 ) -> SummaryResult:
     """Write summary.mp4, keyframes.jpg, scores.png and summary.json for one video.
 
     ``ratio`` is the knapsack budget (share of the video's frames); the other selection
-    details follow ``protocol`` (the evaluation defaults).
+    details follow ``protocol`` (the evaluation defaults). KTS shots longer than the budget are
+    split (:func:`fit_shots_to_budget`, ``segment_seconds``), and the result's notes say so.
     """
     path, out_dir = Path(path), Path(out_dir)
     protocol = replace(protocol, budget=float(ratio)) if ratio != protocol.budget else protocol
@@ -146,17 +189,22 @@ def summarize_video(
     record = video_record(path.stem, video, **dict(kts_kwargs or {}))
     scores = _step_scores(scorer, video, score_kwargs or {})
 
-    shots, n_frames, fps = record.change_points, record.n_frames, record.fps
+    n_frames, fps = record.n_frames, record.fps
+    capacity = knapsack_capacity(n_frames, record.change_points, protocol)
+    if capacity < 1:  # the one case where the ratio itself is the problem
+        raise VsumError(
+            f"{path}: ratio {ratio} of {n_frames} frames allows no frame; raise --ratio"
+        )
+    shots, segmentation = fit_shots_to_budget(record.change_points, capacity, fps, ratio,
+                                              segment_seconds)
+    notes = [f"{path}: {segmentation['note']}"] if segmentation["note"] else []
+    capacity = knapsack_capacity(n_frames, shots, protocol)
     frame_scores = upsample_to_frames(scores, record.picks, n_frames)
     per_shot = shot_scores(frame_scores, shots)
     lengths = shots[:, 1] - shots[:, 0] + 1
-    capacity = knapsack_capacity(n_frames, shots, protocol)
     chosen = [int(i) for i in select_shots(per_shot, lengths, capacity, protocol)]
-    if not chosen:
-        raise VsumError(
-            f"{path}: ratio {ratio} allows {capacity} frames, fewer than the shortest shot "
-            f"({int(lengths.min())} frames); raise --ratio"
-        )
+    if not chosen:  # every shot fits the budget after fitting: a bug, not the user's ratio
+        raise VsumError(f"{path}: no shot selected within {capacity} frames")
     keyframes = [_keyframe(scores, record.picks, *shots[i]) for i in chosen]
 
     segments = [(int(shots[i, 0]), int(shots[i, 1])) for i in chosen]
@@ -167,11 +215,13 @@ def summarize_video(
     write_score_plot(frame_scores, fps, shots, chosen, paths["plot"], title=path.name)
 
     summary = _summary_json(
-        path, video, record, scores, per_shot, chosen, keyframes, ratio, capacity, protocol,
-        model_info, encoder,
+        path, video, record, shots, scores, per_shot, chosen, keyframes, ratio, capacity,
+        protocol, model_info, encoder,
     )
+    summary["segmentation"] = {k: v for k, v in segmentation.items() if k != "note"}
+    summary["notes"] = [segmentation["note"]] if segmentation["note"] else []
     write_json_atomic(paths["json"], summary)
-    return SummaryResult(out_dir=out_dir, paths=paths, summary=summary)
+    return SummaryResult(out_dir=out_dir, paths=paths, summary=summary, notes=notes)
 
 
 def _clock(seconds: float) -> str:
@@ -180,10 +230,10 @@ def _clock(seconds: float) -> str:
 
 
 def _summary_json(
-    path, video, record, scores, per_shot, chosen, keyframes, ratio, capacity, protocol,
+    path, video, record, shots, scores, per_shot, chosen, keyframes, ratio, capacity, protocol,
     model_info, encoder,
 ) -> dict[str, Any]:
-    fps, n_frames, shots = record.fps, record.n_frames, record.change_points
+    fps, n_frames = record.fps, record.n_frames
     selected_frames = int(sum(shots[i, 1] - shots[i, 0] + 1 for i in chosen))
     segments = []
     for i, key_frame in zip(chosen, keyframes):

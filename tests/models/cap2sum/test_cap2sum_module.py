@@ -270,3 +270,25 @@ def test_length_and_variance_terms_of_the_summarizers_scores(caption_data, optio
         variances.append(0.25 - s.var(unbiased=False))
     assert logs["length"].item() == pytest.approx(torch.stack(means).mean().item(), rel=1e-5)
     assert logs["variance"].item() == pytest.approx(torch.stack(variances).mean().item(), rel=1e-5)
+
+
+def test_a_shortened_pretraining_states_its_stage_lengths_and_what_to_raise(caption_data,
+                                                                            capsys):
+    from vsumlab.models.cap2sum import captioner_stage_note
+
+    assert captioner_stage_note(3, 1) == (
+        "vsumlab: Cap2Sum pretraining shortened to trainer.max_epochs=1: no captioner-only "
+        "stage (model.captioner_epochs=3 needs more epochs); the captioner and the summarizer "
+        "train jointly from scratch for 1 epoch (as captioner_epochs=0); raise "
+        "trainer.max_epochs to 4 or more for both stages")
+    assert captioner_stage_note(3, 2) == (
+        "vsumlab: Cap2Sum pretraining shortened to trainer.max_epochs=2: the captioner trains "
+        "alone for 1 epoch(s) instead of model.captioner_epochs=3, then the summarizer for 1; "
+        "raise trainer.max_epochs to 4 or more for both stages")
+    trainer = L.Trainer(max_epochs=1, limit_train_batches=1, limit_val_batches=0, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False)  # fmt: skip
+    trainer.fit(module(mode="pretrain", captioner_epochs=3), caption_data)
+    err = capsys.readouterr().err
+    assert err.count("Cap2Sum pretraining shortened") == 1  # said once, not per batch
+    assert "captioner trains alone for 0 epoch" not in err

@@ -171,8 +171,14 @@ def test_configuration_errors_name_the_option(small_set):
         module.score_video(np.zeros((5, 24), np.float32), query=" ")
     with pytest.raises(ConfigError, match="no captions for video"):
         tiny_module(24, captions=None).attach({"video_1": dataset["video_1"]})
-    # text weights that are not there: one line naming the option and how recipes set it
+    # text weights that are not there: one line that starts with the fix of a CLIP-It run
+    # (CLIPIT_TEXT_WEIGHTS), not with another command's --weights advice, then the details
     module = tiny_module(24, text_encoder="ViT-B-16", text_encoder_weights="absent.bin")
-    with pytest.raises(ConfigError, match="model.text_encoder=ViT-B-16: .*CLIPIT_TEXT_WEIGHTS"):
+    with pytest.raises(ConfigError) as refused:
         module.attach({"video_1": dataset["video_1"]}, {"video_1": ["a dog"]})
+    message = str(refused.value)
+    assert message.startswith("CLIP-It's text encoder ViT-B-16 has no weights here: set "
+                              "CLIPIT_TEXT_WEIGHTS=PATH")
+    assert message.index("CLIPIT_TEXT_WEIGHTS") < message.index("Details: ")
+    assert "absent.bin" in message.split("Details: ", 1)[1] and "\n" not in message
     assert TINY == "vsumlab-tiny-clip"

@@ -163,3 +163,21 @@ def test_summarize_uses_desumnet_on_the_raw_video(setup, capsys, tmp_path):
     picks = np.asarray(summary["steps"]["picks"])
     expected = load_desumnet(ckpt).score_video(videos[0].path, picks)
     np.testing.assert_allclose(summary["steps"]["scores"], expected, atol=1e-5)
+
+
+def test_refine_that_keeps_nothing_stops_the_pipeline_with_one_line(setup, capsys, tmp_path):
+    """A shortened fine-tuning (e.g. `make desumnet ARGS=--trainer.max_epochs=1`) leaves every
+    category probability below the threshold: refine stops there (exit 2, nothing written),
+    saying what to raise, instead of writing an empty list that adaptation fails on later."""
+    root, _, ckpt, _ = setup
+    out = tmp_path / "kept.txt"
+    code, stdout, err = _run(
+        capsys, "desumnet", "refine", "--checkpoint", str(ckpt), "--web", str(root / "videos"),
+        "--out", str(out), "--threshold", "0.99",
+    )
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and stdout == ""
+    assert lines[0].startswith("vsumlab: error: refine: kept 0 of 9 web segments")
+    assert "--threshold 0.99" in lines[0] and str(ckpt) in lines[0]
+    assert "raise trainer.max_epochs of desumnet-train" in lines[0]
+    assert not out.exists()

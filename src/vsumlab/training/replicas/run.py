@@ -7,7 +7,7 @@ shuffling (:mod:`vsumlab.data.shuffling`), validation videos and protocol are th
 Trainer (the recipe's settings: devices, precision, epochs, deterministic) fits a
 :class:`~vsumlab.training.replicas.module.ReplicaModule` over all of them; then every replica's
 selected state is scored as :func:`vsumlab.training.cv.run_fold` scores a fold, and its fold
-folder gets ``result.json``, ``predictions.h5``, ``checkpoints/best-epoch=E.ckpt`` (a normal
+folder gets ``result.json``, ``predictions.h5``, ``checkpoints/[best-]epoch=E.ckpt`` (a normal
 checkpoint of the recipe's model class), ``csv/metrics.csv`` and ``config.yaml``.
 
 The run's own state lives in ``OUT/replicas/``: ``replicas.json`` (which (fold, seed) pairs it
@@ -323,7 +323,9 @@ def _finish_replica(options: CVOptions, recipe: RecipeConfig, module: Any, index
                        validation_metric(recipe.protocol(), datamodule), module.device, context())
     predictions = predict(selected, datamodule.test_dataloader(), module.device, context())
     write_predictions(directory / "predictions.h5", predictions, force=True)
-    checkpoint = (directory / "checkpoints" / f"best-epoch={epoch}.ckpt").resolve()
+    # named as a sequential fold names it: "best-" only when the epoch was selected by val F1
+    prefix = "" if recipe.model_selection() == "last" else "best-"
+    checkpoint = (directory / "checkpoints" / f"{prefix}epoch={epoch}.ckpt").resolve()
     write_replica_checkpoint(checkpoint, selected, datamodule, epoch,
                              module.replica_steps[index])
     result = fold_result(options, recipe, fold, seed, replica.config, datamodule, predictions,
