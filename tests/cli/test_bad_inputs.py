@@ -500,7 +500,12 @@ CASES += [
           ("features-extract", lambda f: ["features", "extract", str(f.path("videos")), "--out",
                                           str(f.path("text.h5") / "f.h5"), "--model",
                                           "colorhist", "--no-progress"]),
+          ("video_demo", lambda f: ["video-demo", "--out", str(f.path("text.h5") / "demo"),
+                                    "--videos", "5"]),
       )],
+    Case("video_demo/too-few-videos",
+         lambda f: ["video-demo", "--out", str(f.path("demo_few")), "--videos", "2"],
+         lambda f: "--videos 2", "expected at least 5", unwritten="demo_few"),
     Case("cv/out-folder-is-a-file",
          lambda f: _cv(f, out="text.h5/run"), lambda f: str(f.path("text.h5"))),
 ]

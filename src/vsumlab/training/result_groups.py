@@ -9,7 +9,6 @@ is not recorded is printed apart with the reason. Each run's PoR always uses its
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -76,8 +75,10 @@ class Group:
 def _read_json(file: Path) -> dict[str, Any]:
     try:
         data = parse_json(file.read_text(encoding="utf-8"), file)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise VsumError(f"{file}: not a readable fold result ({exc.__class__.__name__}); "
+    except (OSError, UnicodeDecodeError, VsumError) as exc:
+        detail = str(exc).removeprefix(f"{file}: ") if isinstance(exc, VsumError) \
+            else exc.__class__.__name__
+        raise VsumError(f"{file}: not a readable fold result ({detail}); "
                         "expected the JSON object `vsumlab cv` writes") from exc
     if not isinstance(data, dict):
         raise VsumError(f"{file}: expected a JSON object (a fold's result)")

@@ -157,7 +157,9 @@ class ReplicaModule(L.LightningModule):
         for logger in self.replica_loggers[index]:
             logger.log_metrics(row, step=step)
         if self._trainer is not None:
+            # the run's own log keeps an epoch column too: a resume cuts it at its checkpoint
             prefixed = {f"{self.names[index]}/{k}": v for k, v in metrics.items()}
+            prefixed["epoch"] = self.current_epoch
             for logger in self.trainer.loggers:
                 logger.log_metrics(prefixed, step=self.global_step)
 
