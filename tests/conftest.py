@@ -109,3 +109,22 @@ def small_summe_h5(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small synthetic SumMe-like set (8 videos, 64-d features)."""
     return _small_set(tmp_path_factory, "summe", seed=4, n_videos=8, min_duration=30,
                       max_duration=60)
+
+
+@pytest.fixture
+def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty torch hub cache under tmp_path (where the GoogLeNet ImageNet file would be);
+    torch.hub's download fails the test if called."""
+    import torch
+
+    from vsumlab.video.encoders import googlenet_cache_file
+    from vsumlab.video.weights import DOWNLOAD_ENV
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv(DOWNLOAD_ENV, raising=False)
+
+    def no_fetch(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a fetch was attempted")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_fetch)
+    return googlenet_cache_file()

@@ -9,21 +9,8 @@ from torchvision.models import googlenet
 
 from vsumlab.errors import ConfigError
 from vsumlab.models.components.csta import CSTA
-from vsumlab.video.encoders import EncoderError, googlenet_cache_file
+from vsumlab.video.encoders import EncoderError
 from vsumlab.video.weights import DOWNLOAD_ENV
-
-
-@pytest.fixture
-def hub(tmp_path, monkeypatch):
-    """An empty torch hub cache; torch.hub's download fails the test if called."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.delenv(DOWNLOAD_ENV, raising=False)
-
-    def no_fetch(*args, **kwargs):
-        raise AssertionError("a fetch was attempted")
-
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_fetch)
-    return googlenet_cache_file()
 
 
 @pytest.fixture(scope="module")

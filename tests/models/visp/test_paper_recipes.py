@@ -12,8 +12,6 @@ from torchvision.models import googlenet
 from vsumlab.errors import ConfigError
 from vsumlab.models.visp import ViSPPretrainModule
 from vsumlab.training.recipes import compose_recipe
-from vsumlab.video.encoders import googlenet_cache_file
-from vsumlab.video.weights import DOWNLOAD_ENV
 
 EXPERIMENTS = Path(__file__).resolve().parents[3] / "experiments"
 
@@ -53,19 +51,6 @@ def test_fine_tuning_is_cstas_original_training_scored_as_its_code(dataset):
     assert recipe["model"] == csta["model"] and recipe["trainer"] == csta["trainer"]
     assert recipe["data"] == csta["data"]
     assert recipe["trainer"]["max_epochs"] == 100 and recipe["data"]["init_args"]["batch_size"] == 1
-
-
-@pytest.fixture
-def hub(tmp_path, monkeypatch):
-    """An empty torch hub cache under tmp_path; fetching fails the test."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.delenv(DOWNLOAD_ENV, raising=False)
-
-    def no_fetch(*args, **kwargs):
-        raise AssertionError("a fetch was attempted")
-
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_fetch)
-    return googlenet_cache_file()
 
 
 @pytest.mark.parametrize("recipe", ["visp/pretrain_paper.yaml", "visp/pretrain_fsa_paper.yaml",
