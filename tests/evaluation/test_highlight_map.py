@@ -26,6 +26,7 @@ def test_highlights_are_the_top_half_and_the_top_fifteen_percent() -> None:
     means = np.arange(10.0)  # clip 9 is best
     assert top_clips(means, "map50").tolist() == [0] * 5 + [1] * 5  # 10 // 2
     assert top_clips(means, "map15").tolist() == [0] * 9 + [1]  # int(10 * 0.15) = 1
+    assert top_clips(np.arange(7.0), "map50").tolist() == [0] * 4 + [1] * 3  # 7 // 2, rounded down
 
 
 def test_average_precision_by_hand() -> None:
