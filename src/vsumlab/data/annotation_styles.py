@@ -34,11 +34,15 @@ def annotation_style(dataset: Dataset) -> str:
                 f"{declared!r}; expected 'summe' or 'tvsum'"
             )
         return str(declared)
+    if getattr(dataset, "layout", "standard") == "mrhisum":
+        # one summary per video, ranked against as the official evaluate_summary does (SumMe's
+        # way: against the user_summary rows); max and mean of one user's F1 agree
+        return "summe"
     for name in (dataset.name, dataset.path.name if dataset.path else ""):
         style = _style_from_name(name)
         if style is not None:
             return style
-    if any(record.user_anno is not None for record in dataset):
+    if dataset.any_field("user_anno"):
         return "tvsum"
     raise ConfigError(
         f"{dataset.path or dataset.name}: cannot tell the annotation style (it sets how per-user "

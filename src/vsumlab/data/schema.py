@@ -107,6 +107,8 @@ class VideoRecord:
     category: str | None = None
     title: str | None = None
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    #: ``standard`` or ``mrhisum`` (Mr. HiSum's published layout, completed on reading)
+    layout: str = "standard"
 
     @property
     def n_steps(self) -> int:
@@ -151,6 +153,20 @@ class Dataset:
     @property
     def synthetic(self) -> bool:
         return bool(self.attrs.get("synthetic_features", False))
+
+    def fields_of(self, key: str) -> frozenset[str]:
+        """Which fields video ``key`` holds (see :func:`record_fields`)."""
+        return record_fields(self.records[key])
+
+    def any_field(self, name: str) -> bool:
+        """Whether any video holds field ``name``."""
+        return any(getattr(record, name) is not None for record in self.records.values())
+
+    @property
+    def layout(self) -> str:
+        """``mrhisum`` when every video is in Mr. HiSum's layout, else ``standard``."""
+        layouts = {record.layout for record in self.records.values()}
+        return "mrhisum" if layouts == {"mrhisum"} else "standard"
 
 
 def natural_key(key: str) -> list[Any]:
@@ -286,11 +302,19 @@ def validate_record(record: VideoRecord, source: str | os.PathLike | None = None
             )
 
 
-def missing_for(record: VideoRecord, use: str, style: str | None = None) -> list[str]:
-    """The fields ``record`` lacks for ``use``: ``train`` (gtscore), ``evaluate`` (F1: picks,
-    n_frames, change_points, n_frame_per_seg, user_summary) or ``rank`` (evaluation plus the
-    annotators that rank correlation compares with: ``user_anno`` unless ``style`` is summe,
-    whose annotators are the ``user_summary`` rows)."""
+#: the fields whose presence decides what a video can be used for
+PRESENCE_FIELDS = (*REQUIRED_FIELDS, *EVALUATION_FIELDS, "fps", "gtscore", "gtsummary",
+                   "user_anno")
+
+
+def record_fields(record: VideoRecord) -> frozenset[str]:
+    """The fields of :data:`PRESENCE_FIELDS` that ``record`` holds (not None)."""
+    return frozenset(name for name in PRESENCE_FIELDS if getattr(record, name) is not None)
+
+
+def missing_fields(fields: frozenset[str] | set[str], use: str,
+                   style: str | None = None) -> list[str]:
+    """:func:`missing_for` on a video's set of present fields (what a lazy index keeps)."""
     if use not in USES:
         raise ValueError(f"unknown use {use!r}; expected one of {USES}")
     if use == "train":
@@ -299,7 +323,15 @@ def missing_for(record: VideoRecord, use: str, style: str | None = None) -> list
         needed = EVALUATION_FIELDS
     else:
         needed = (*EVALUATION_FIELDS, "user_anno")
-    return [name for name in needed if getattr(record, name) is None]
+    return [name for name in needed if name not in fields]
+
+
+def missing_for(record: VideoRecord, use: str, style: str | None = None) -> list[str]:
+    """The fields ``record`` lacks for ``use``: ``train`` (gtscore), ``evaluate`` (F1: picks,
+    n_frames, change_points, n_frame_per_seg, user_summary) or ``rank`` (evaluation plus the
+    annotators that rank correlation compares with: ``user_anno`` unless ``style`` is summe,
+    whose annotators are the ``user_summary`` rows)."""
+    return missing_fields(record_fields(record), use, style)
 
 
 def require_fps(record: VideoRecord, source: str | os.PathLike | None = None, why: str = "") -> float:
@@ -422,7 +454,10 @@ def read_count(group: h5py.Group, name: str, path: Path, key: str) -> int:
     return int(round(value))
 
 
-def _read_record(group: h5py.Group, path: Path, key: str) -> VideoRecord:
+def _read_record(group: h5py.Group, path: Path, key: str,
+                 features_from: Any = None) -> VideoRecord:
+    """One video's record; with ``features_from`` (a lazy dataset) its features are not read
+    here but on access (:class:`vsumlab.data.lazy.LazyFeaturesRecord`)."""
     members = set(h5_names(group, f"{printable(path)}: video '{key}'"))
     for name in REQUIRED_FIELDS:
         if name not in members:
@@ -465,9 +500,16 @@ def _read_record(group: h5py.Group, path: Path, key: str) -> VideoRecord:
         cps = cps.reshape(1, 2)
     picks = int_array("picks")
     n_frame_per_seg = int_array("n_frame_per_seg")
-    features = array("features")
-    assert features is not None
-    return VideoRecord(
+    if features_from is not None:
+        from vsumlab.data.lazy import LazyFeaturesRecord
+
+        make: Any = lambda **fields: LazyFeaturesRecord(features_from, **fields)  # noqa: E731
+        features = None
+    else:
+        make = VideoRecord
+        features = array("features")
+        assert features is not None
+    record = make(
         key=key,
         features=features,
         picks=None if picks is None else picks.reshape(-1),
@@ -482,6 +524,11 @@ def _read_record(group: h5py.Group, path: Path, key: str) -> VideoRecord:
         extra=extra,
         **strings,
     )
+    from vsumlab.data.mrhisum import complete_mrhisum_record
+
+    # Mr. HiSum's published layout (features, gtscore, change_points, gt_summary) lacks the
+    # evaluation fields the standard layout stores: they follow from its one step per second
+    return complete_mrhisum_record(record, path)
 
 
 def open_h5(path: Path) -> h5py.File:

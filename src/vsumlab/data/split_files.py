@@ -132,9 +132,33 @@ def read_split_file(
     if form == "csta":
         return _read_csta(path, text, resolver), form
     data = _load_json(path, text) if form == "json" else _load_yaml(path, text)
+    if form == "json" and isinstance(data, dict) and "val_keys" in data:
+        return [_read_mrhisum(path, data, resolver)], "mrhisum"
     raw = parse_split_list(data, path)
     splits = [resolver.split(s, f"{path}: split {i}", resolver.by_prefix) for i, s in enumerate(raw)]
     return splits, form
+
+
+def _read_mrhisum(path: Path, data: dict[str, Any], resolver: _Resolver) -> Split:
+    """Mr. HiSum's split object (``dataset/mr_hisum_split.json`` of MRHiSum/MR.HiSum, read by
+    its ``model/mrhisum_dataset.py`` as ``<mode>_keys``): one split with its validation videos."""
+    lists: dict[str, list[str]] = {}
+    for name in ("train_keys", "val_keys", "test_keys"):
+        value = data.get(name)
+        if not isinstance(value, list) or not value or not all(isinstance(k, str) for k in value):
+            raise DatasetError(f"{path}: field '{name}' must be a non-empty list of video keys "
+                               '(a Mr. HiSum split: {"train_keys": [...], "val_keys": [...], '
+                               '"test_keys": [...]})')
+        lists[name] = value
+    where = f"{path}: Mr. HiSum split"
+    split = resolver.split(Split(lists["train_keys"], lists["test_keys"]), where,
+                           resolver.by_prefix)
+    val = resolver.split(Split(lists["val_keys"], lists["test_keys"]), where, resolver.by_prefix)
+    both = [k for k in val.train_keys if k in set(split.train_keys)]
+    if both:
+        raise DatasetError(f"{where}: keys in both train_keys and val_keys: "
+                           f"{', '.join(both[:5])}")
+    return Split(split.train_keys, split.test_keys, val_keys=val.train_keys)
 
 
 def _load_json(path: Path, text: str) -> Any:

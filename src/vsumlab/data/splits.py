@@ -52,9 +52,15 @@ class Split:
 
     train_keys: list[str]
     test_keys: list[str]
+    #: the split's own validation videos (a Mr. HiSum split file), else None: the data module
+    #: then holds validation videos out of ``train_keys``
+    val_keys: list[str] | None = None
 
     def to_dict(self) -> dict[str, list[str]]:
-        return {"train_keys": list(self.train_keys), "test_keys": list(self.test_keys)}
+        lists = {"train_keys": list(self.train_keys), "test_keys": list(self.test_keys)}
+        if self.val_keys is not None:
+            lists["val_keys"] = list(self.val_keys)
+        return lists
 
 
 def qualify(dataset: str, key: str) -> str:
@@ -143,6 +149,8 @@ def random_splits(keys: Sequence[str], n_splits: int, seed: int = 0) -> list[Spl
 def split_digest(split: Split) -> str:
     """A digest of a split's train and test videos (order-free): equal digests, equal splits."""
     keys = {"train_keys": sorted(split.train_keys), "test_keys": sorted(split.test_keys)}
+    if split.val_keys is not None:  # splits without their own validation keep their digests
+        keys["val_keys"] = sorted(split.val_keys)
     return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
 
 

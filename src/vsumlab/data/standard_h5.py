@@ -18,12 +18,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from vsumlab.data.schema import Dataset as VideoDataset
-from vsumlab.data.schema import VideoRecord, missing_for, read_dataset
+from vsumlab.data.contract import Splitter
+from vsumlab.data.lazy import H5Dataset
+from vsumlab.data.schema import VideoRecord, missing_fields
 from vsumlab.data.shuffling import EpochShuffle
 from vsumlab.data.split_choices import RANDOM, SplitChoice, parse_split_choice
-from vsumlab.data.split_files import DatasetKeys, read_split_file
-from vsumlab.data.splits import Split, setting_splits, split_digest
+from vsumlab.data.splits import Split, split_digest
+from vsumlab.data.splitters import FileSplitter, SettingSplitter
 from vsumlab.data.uses import require_evaluable
 from vsumlab.errors import ConfigError
 
@@ -60,6 +61,29 @@ class VideoFeatureDataset(Dataset):
             "key": key,
             "features": torch.from_numpy(np.asarray(record.features, dtype=np.float32)),
             "gtscore": self.gtscore(record),
+        }
+
+
+class LazyVideoFeatureDataset(Dataset):
+    """Per-video items as :class:`VideoFeatureDataset`'s, read from the file when asked for:
+    each item is (key, lazy dataset, key in that dataset); a worker reopens the files itself."""
+
+    def __init__(self, items: Sequence[tuple[str, H5Dataset, str]]):
+        self.items = list(items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        key, source, plain = self.items[index]
+        features = source.features(plain)
+        gtscore = source.gtscore(plain)
+        if gtscore is None:
+            gtscore = np.zeros(features.shape[0], dtype=np.float32)
+        return {
+            "key": key,
+            "features": torch.from_numpy(features),
+            "gtscore": torch.from_numpy(normalise_scores(gtscore)),
         }
 
 
@@ -193,21 +217,23 @@ class SummarizationDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.predict_split = predict_split
-        self._datasets: dict[str, VideoDataset] | None = None
+        self._datasets: dict[str, H5Dataset] | None = None
         self._keys: dict[str, list[str]] | None = None
         self._splits: list[Split] | None = None
+        self._splitter: Splitter | None = None
         # the run's seed (seed_everything seeds torch before the data module is built): the
         # training order is a function of it and the epoch only (see vsumlab.data.shuffling)
         self.shuffle_seed = torch.initial_seed()
 
     # ----------------------------------------------------------------- datasets and keys
     @property
-    def datasets(self) -> dict[str, VideoDataset]:
-        """Target first, then extra datasets, by dataset name (read once)."""
+    def datasets(self) -> dict[str, H5Dataset]:
+        """Target first, then extra datasets, by dataset name (indexed once; every video is
+        checked then, one at a time, and read again only when a loader or scoring asks)."""
         if self._datasets is None:
-            datasets: dict[str, VideoDataset] = {}
+            datasets: dict[str, H5Dataset] = {}
             for position, path in enumerate([self.dataset_path, *self.extra_paths]):
-                data = read_dataset(path)
+                data = H5Dataset(path)
                 if position == 0:
                     # the target's videos are the test folds: they must be scorable
                     require_evaluable(data, "data.dataset")
@@ -222,8 +248,7 @@ class SummarizationDataModule(L.LightningDataModule):
 
     def reuse_datasets(self, other: Any) -> bool:
         """Take the datasets ``other`` (another fold of the same data) has already read, so a
-        cross-validation reads its files once; only when both name the same files. Records
-        are shared read-only (items copy features into new batches)."""
+        cross-validation indexes its files once; only when both name the same files."""
         same = (isinstance(other, SummarizationDataModule) and other._datasets is not None
                 and [self.dataset_path, *self.extra_paths]
                 == [other.dataset_path, *other.extra_paths])
@@ -232,7 +257,7 @@ class SummarizationDataModule(L.LightningDataModule):
         return same
 
     @property
-    def target(self) -> VideoDataset:
+    def target(self) -> H5Dataset:
         return next(iter(self.datasets.values()))
 
     @property
@@ -242,16 +267,31 @@ class SummarizationDataModule(L.LightningDataModule):
 
     @property
     def feature_dim(self) -> int:
-        dims = {name: data[data.keys[0]].feature_dim for name, data in self.datasets.items()}
+        dims = {name: data.feature_dim for name, data in self.datasets.items()}
         if len(set(dims.values())) > 1:
             raise ConfigError(f"datasets have different feature dimensions: {dims}")
         return next(iter(dims.values()))
 
-    def record(self, key: str) -> VideoRecord:
+    def source(self, key: str) -> tuple[H5Dataset, str]:
+        """The dataset holding video ``key`` and its key there; ConfigError on an unknown key."""
         if self.qualified:
             name, _, plain = key.partition("/")
-            return self.datasets[name][plain]
-        return self.target[key]
+            data = self.datasets.get(name)
+        else:
+            data, plain = self.target, key
+        if data is None or plain not in data:
+            raise ConfigError(f"video '{key}' is in no configured dataset "
+                              f"({', '.join(self.datasets)})")
+        return data, plain
+
+    def record(self, key: str) -> VideoRecord:
+        """Video ``key``'s annotations, read now; its features are read only if asked for."""
+        data, plain = self.source(key)
+        return data.annotations(plain)
+
+    def _fields(self, key: str) -> frozenset[str]:
+        data, plain = self.source(key)
+        return data.fields_of(plain)
 
     @property
     def split_source(self) -> str:
@@ -270,31 +310,24 @@ class SummarizationDataModule(L.LightningDataModule):
             )
         return self._splits
 
+    @property
+    def splitter(self) -> Splitter:
+        """The component that makes the folds: built from the arguments (a split file, else
+        the setting's folds); another one may be assigned before the folds are first read."""
+        if self._splitter is None:
+            self._splitter = (FileSplitter(self.split_file) if self.split_file is not None
+                              else SettingSplitter(self.setting, self.split_choice,
+                                                   self.n_folds, self.split_seed))
+        return self._splitter
+
+    @splitter.setter
+    def splitter(self, splitter: Splitter) -> None:
+        if self._splits is not None:
+            raise ConfigError("the folds are already made: assign data.splitter before use")
+        self._splitter = splitter
+
     def _make_splits(self) -> list[Split]:
-        if self.split_file is not None:
-            loaded = [
-                DatasetKeys(name, data.path, data.keys, data.attrs.get("annotation_style"))
-                for name, data in self.datasets.items()
-            ]
-            splits, _ = read_split_file(self.split_file, loaded)
-            return splits
-        choice, n_videos = self.split_choice, len(self.target.keys)
-        where = f"{self.dataset_path} has {n_videos} video(s)"
-        if choice.kind == RANDOM:
-            if n_videos < 2:
-                raise ConfigError(f"data.splits={choice.spec()}: random 80/20 splits need at "
-                                  f"least 2 target videos (one trains, one tests); {where}")
-        elif self.setting in ("canonical", "augmented") and not 2 <= self.n_folds <= n_videos:
-            raise ConfigError(f"data.n_folds={self.n_folds}: k-fold needs between 2 folds and "
-                              f"one fold per target video; {where}")
-        return setting_splits(
-            self.setting,
-            self.target.name,
-            {name: data.keys for name, data in self.datasets.items()},
-            n_folds=self.n_folds,
-            seed=self.split_seed,
-            random=(choice.n_splits, choice.seed) if choice.kind == RANDOM else None,
-        )
+        return self.splitter.splits(self.datasets)
 
     def split_record(self) -> dict[str, Any]:
         """Which split this fold is: its source, index and a digest of its train/test videos
@@ -314,7 +347,10 @@ class SummarizationDataModule(L.LightningDataModule):
             train = list(split.train_keys)
             rng = np.random.default_rng(self.split_seed * 1000 + self.fold)
             shuffled = [train[i] for i in rng.permutation(len(train))]
-            if self.train_share is not None:
+            if split.val_keys is not None and self.val_source != "test":
+                # the split file fixes the validation videos (Mr. HiSum's val_keys)
+                val, rest = list(split.val_keys), shuffled
+            elif self.train_share is not None:
                 # target videos only (always evaluable) validate here
                 val, rest = self._share_of_target(shuffled)
             else:
@@ -325,18 +361,22 @@ class SummarizationDataModule(L.LightningDataModule):
                     n_val = max(1, min(n_val, len(train) - 1))
                 # train-only videos (the published OVP/YouTube files) cannot be scored: validation
                 # takes evaluable ones only (the same draw as before when all are evaluable)
-                scorable = [k for k in shuffled if not missing_for(self.record(k), "evaluate")]
+                scorable = [k for k in shuffled if not missing_fields(self._fields(k), "evaluate")]
                 val = scorable[: min(n_val, len(scorable))]
-                rest = [k for k in shuffled if k not in set(val)]
+                held_out = set(val)
+                rest = [k for k in shuffled if k not in held_out]
                 if self.train_fraction < 1.0 and rest:
                     rest = rest[: max(1, int(round(self.train_fraction * len(rest))))]
-            train_keys = sorted(rest, key=train.index)
-            val_keys = sorted(val, key=train.index)
+            # the split's order (a position table: tens of thousands of videos stay linear)
+            position = {key: i for i, key in enumerate(train)}
+            train_keys = sorted(rest, key=position.__getitem__)
+            val_keys = (list(val) if split.val_keys is not None
+                        else sorted(val, key=position.__getitem__))
             if self.val_source == "test":
                 val_keys = list(split.test_keys)
             self._keys = {"train": train_keys, "val": val_keys, "test": list(split.test_keys)}
             for key in self._keys["test"]:
-                self.record(key)  # fail early on split files naming unknown videos
+                self.source(key)  # fail early on split files naming unknown videos
         return self._keys
 
     def _is_target(self, key: str) -> bool:
@@ -362,7 +402,8 @@ class SummarizationDataModule(L.LightningDataModule):
         return left[:n_val], target[:n_train] + extra
 
     def records_for(self, stage: str) -> dict[str, VideoRecord]:
-        """Records of a stage's videos, by key (what the evaluation metrics need)."""
+        """Records of a stage's videos, by key (what the evaluation metrics need): their
+        annotations, read now; features stay on disk until asked for."""
         if stage == "all":
             keys = [*self.keys["train"], *self.keys["val"], *self.keys["test"]]
         else:
@@ -371,8 +412,11 @@ class SummarizationDataModule(L.LightningDataModule):
 
     # ----------------------------------------------------------------- loaders
     def _loader(self, stage: str, shuffle: bool) -> DataLoader:
-        records = self.records_for(stage)
-        dataset = VideoFeatureDataset(list(records.items()))
+        if stage == "all":
+            keys = [*self.keys["train"], *self.keys["val"], *self.keys["test"]]
+        else:
+            keys = self.keys[stage]
+        dataset = LazyVideoFeatureDataset([(key, *self.source(key)) for key in keys])
         return DataLoader(
             dataset,
             batch_size=self.batch_size,

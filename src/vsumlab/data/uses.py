@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 
 from vsumlab.data.annotation_styles import annotation_style
-from vsumlab.data.schema import ATTACH_COMMAND, USES, Dataset, missing_for
+from vsumlab.data.schema import ATTACH_COMMAND, USES, Dataset, missing_fields
 from vsumlab.errors import ConfigError, DatasetError
 
 #: how each level of support is called in ``data validate`` / ``data info``
@@ -66,9 +66,9 @@ def dataset_uses(dataset: Dataset, keys: list[str] | None = None) -> Uses:
     supported = {use: True for use in USES}
     missing: dict[str, tuple[str, list[str]]] = {}
     for key in keys if keys is not None else dataset.keys:
-        record = dataset[key]
+        fields = dataset.fields_of(key)  # from the index of a lazy dataset: no video is read
         for use in USES:
-            lacking = missing_for(record, use, style)
+            lacking = missing_fields(fields, use, style)
             if lacking and supported[use]:
                 supported[use] = False
                 missing[use] = (key, lacking)

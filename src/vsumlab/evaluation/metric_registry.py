@@ -74,11 +74,17 @@ REGISTRY: dict[str, MetricSpec] = {
         MetricSpec("f1", "F1", "F1", unit="%", digits=2),
         MetricSpec("kendall", "Kendall tau", "tau", reduction="nanmean"),
         MetricSpec("spearman", "Spearman rho", "rho", reduction="nanmean"),
+        # Mr. HiSum's highlight detection (vsumlab.evaluation.highlight_map): AP of the top
+        # 50% / 15% five-step clips by gtscore, mean over the videos that have highlights
+        MetricSpec("map50", "mAP@50", "mAP50", reduction="nanmean"),
+        MetricSpec("map15", "mAP@15", "mAP15", reduction="nanmean"),
     )
 }
 
-#: the metric names in table order
-METRICS: tuple[str, ...] = tuple(REGISTRY)
+#: the metrics every video of every protocol gets, in table order
+METRICS: tuple[str, ...] = ("f1", "kendall", "spearman")
+#: the metrics of highlight-detection protocols (the mrhisum preset), from gtscore alone
+HIGHLIGHT_METRICS: tuple[str, ...] = ("map50", "map15")
 
 #: the metric model selection, sweeps and Performance over Random use unless told otherwise
 PRIMARY = "f1"
@@ -90,7 +96,7 @@ def metric(name: str) -> MetricSpec:
         return REGISTRY[name]
     except KeyError:
         raise ConfigError(
-            f"metric {name!r} is unknown; expected one of {', '.join(METRICS)}"
+            f"metric {name!r} is unknown; expected one of {', '.join(REGISTRY)}"
         ) from None
 
 

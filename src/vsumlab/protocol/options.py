@@ -81,6 +81,18 @@ PRESETS: dict[str, dict[str, Any]] = {
     # thswodnjs3/CSTA: PGL-SUM's summary code; TVSum ranks as CA-SUM; the checkpoint kept is the
     # one whose test-fold Kendall and Spearman both improved last
     "csta": {**_PGLSUM, "model_selection": "best_test"},
+    # MRHiSum/MR.HiSum (model/utils/generate_summary.py, evaluation_metrics.py, solver.py):
+    # knapsack within floor(0.15 * n_frames) on float shot means; the machine and the one
+    # gt_summary zero-padded to the longer; per-"user" F1 averaged ('avg'); checkpoints kept per
+    # metric at the best validation epoch (val_keys). Its mAP@50/@15 are
+    # vsumlab.evaluation.highlight_map (HIGHLIGHT_METRICS of the registry).
+    "mrhisum": {
+        "capacity_from": "n_frames",
+        "knapsack_values": "exact",
+        "length_mismatch": "pad",
+        "f1_reduction": "mean",
+        "model_selection": "best_val",
+    },
 }
 
 

@@ -22,6 +22,7 @@ import lightning as L
 import torch
 
 from vsumlab.data.annotation_styles import annotation_style
+from vsumlab.data.contract import ScoredDataModule
 from vsumlab.errors import ConfigError
 from vsumlab.evaluation.metric_registry import PRIMARY, logged_name
 from vsumlab.evaluation.torchmetrics import SummarizationMetrics
@@ -130,10 +131,11 @@ class FoldScores:
     references: dict[str, Any]  # name -> DatasetScores
 
 
-def score_test_fold(datamodule: Any, predictions: Mapping[str, Any], protocol: Protocol,
+def score_test_fold(datamodule: ScoredDataModule, predictions: Mapping[str, Any], protocol: Protocol,
                     seed: int, draws: int) -> FoldScores:
     """Score a fold's test predictions, and the random (``draws`` draws from ``seed``),
-    uniform and human rows, on the data module's test videos with ``protocol``."""
+    uniform and human rows, on the data module's test videos with ``protocol``: only the test
+    videos' annotations are read (``records_for``; features stay on disk)."""
     from vsumlab.data.schema import Dataset
     from vsumlab.evaluation import metrics
 
