@@ -18,16 +18,20 @@ from lightning.fabric.utilities.apply_func import move_data_to_device
 from vsumlab.data.annotation_styles import annotation_style
 from vsumlab.evaluation.torchmetrics import SummarizationMetrics
 from vsumlab.models.summarizer import masked_mse
+from vsumlab.protocol.options import Protocol
 
 
-def validation_metric(module: Any, datamodule: Any) -> SummarizationMetrics:
-    """The metric of the replica's validation videos (as ``SummarizerModule.setup`` builds it)."""
+def validation_metric(protocol: Protocol, datamodule: Any) -> SummarizationMetrics:
+    """The metric of the replica's validation videos under the run's protocol (as
+    :class:`~vsumlab.training.scoring.ProtocolScoring` builds it). Not synchronised across
+    processes: under DDP each process validates its own replicas on all of their videos."""
     qualified = datamodule.qualified
     return SummarizationMetrics(
         datamodule.records_for("val"),
-        module.protocol,
+        protocol,
         style=None if qualified else annotation_style(datamodule.target),
         source=None if qualified else datamodule.dataset_path,
+        sync_on_compute=False,
     )
 
 
