@@ -1,7 +1,8 @@
 """Replicas divided among DDP processes: the division and its record, the resume every process
 agrees on, one checkpoint per process, no gradient wrapper; and (slow, 2 gloo processes on CPU
-through Lightning's own launcher) the same predictions as one process and as the sequential
-folds, results written once, and an exact resume after every process is killed with SIGKILL."""
+through Lightning's own launcher, and through torchrun) the same predictions as one process and
+as the sequential folds, results written once, and an exact resume after every process is
+killed with SIGKILL."""
 
 from __future__ import annotations
 
@@ -256,6 +257,16 @@ def test_two_processes_train_each_replica_as_one_process_and_the_sequential_fold
         assert rows[0].startswith("epoch,")
         epochs = {line.split(",")[0] for line in rows[1:]} - {""}  # "": the test row
         assert epochs == {"0", "1", "2", "3"}
+    # torchrun starting both processes (Lightning joins them): the same replicas
+    started = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         "-m", "vsumlab.cli.main", *_args(small_tvsum_h5, tmp_path / "torchrun", 0.0, *DDP)],
+        env=_env(), capture_output=True, text=True, timeout=600)
+    assert started.returncode == 0, started.stderr[-3000:]
+    for fold in _folds(ddp):
+        got = read_predictions(tmp_path / "torchrun" / fold / "predictions.h5")
+        for key, value in read_predictions(ddp / fold / "predictions.h5").items():
+            np.testing.assert_allclose(got[key], value, atol=1e-5, rtol=0)
     want, got = ([r for r in json.loads((d / "results.json").read_text())["rows"]]
                  for d in (vec, ddp))
     assert [r["name"] for r in got] == [r["name"] for r in want]
