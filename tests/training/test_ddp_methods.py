@@ -160,7 +160,10 @@ def test_cv_under_ddp_writes_one_complete_results_folder(small_tvsum_h5: Path, t
          f"--data.init_args.dataset={small_tvsum_h5}", "--data.init_args.n_folds=2",
          "--model.init_args.input_dim=64", f"--model.init_args.summarizer_args={TINY_TRANSFORMER}",
          "--trainer.max_epochs=2", "--trainer.accelerator=cpu", "--trainer.devices=2",
-         "--trainer.strategy=ddp"],
+         "--trainer.strategy=ddp",
+         # every rank takes part in every fold (vectorized replicas divide the folds among the
+         # ranks instead: tests/training/replicas/test_ranks.py)
+         "--replicas", "sequential"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600,
         env={**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"},
     )

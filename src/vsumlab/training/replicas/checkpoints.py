@@ -20,6 +20,8 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from vsumlab.io import atomic_path
+from vsumlab.models.loading import PROTOCOL_CHECKPOINT_KEY
+from vsumlab.protocol.options import Protocol
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -32,9 +34,10 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 def write_replica_checkpoint(path: Path, module: Any, datamodule: Any, epoch: int,
-                             global_step: int) -> None:
+                             global_step: int, protocol: Protocol | None = None) -> None:
     """``module`` (one replica) as the checkpoint Lightning writes for a fitted module: its
-    state dict, hyper-parameters and the entries of its ``on_save_checkpoint``."""
+    state dict, hyper-parameters, the entries of its ``on_save_checkpoint`` and the run's
+    protocol (as :class:`~vsumlab.training.scoring.ProtocolScoring` records it)."""
     checkpoint: dict[str, Any] = {
         "epoch": int(epoch),
         "global_step": int(global_step),
@@ -47,5 +50,7 @@ def write_replica_checkpoint(path: Path, module: Any, datamodule: Any, epoch: in
         checkpoint["datamodule_hparams_name"] = "kwargs"
         checkpoint["datamodule_hyper_parameters"] = dict(datamodule.hparams)
     module.on_save_checkpoint(checkpoint)
+    if protocol is not None:
+        checkpoint[PROTOCOL_CHECKPOINT_KEY] = protocol.to_dict()
     with atomic_path(path) as tmp:
         torch.save(checkpoint, tmp)

@@ -3,7 +3,8 @@
 Every replica keeps its own training loader (its fold's videos, shuffled by its own seed, see
 :mod:`vsumlab.data.shuffling`); a step yields each replica's next batch, or None for a replica
 whose loader is exhausted earlier in the epoch (it takes no optimizer step then). An epoch has
-as many steps as the longest loader. Lightning calls ``set_epoch`` on ``sampler`` at the start
+as many steps as the longest loader, or ``steps`` when set (under DDP: the longest loader of
+any process, as every process must take as many steps). Lightning calls ``set_epoch`` on ``sampler`` at the start
 of every epoch: it reaches every replica's sampler, so a resumed run shuffles as an
 uninterrupted one.
 """
@@ -33,9 +34,11 @@ class ReplicaBatches:
     def __init__(self, loaders: Sequence[Any]) -> None:
         self.loaders = list(loaders)
         self.sampler = _AllSamplers(self.loaders)
+        self.steps: int | None = None
 
     def __len__(self) -> int:
-        return max(len(loader) for loader in self.loaders)
+        own = max(len(loader) for loader in self.loaders)
+        return own if self.steps is None else max(own, self.steps)
 
     def __iter__(self) -> Iterator[list[Any]]:
         iterators = [iter(loader) for loader in self.loaders]

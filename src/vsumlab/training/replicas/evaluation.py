@@ -22,14 +22,16 @@ from vsumlab.protocol.options import Protocol
 
 
 def validation_metric(protocol: Protocol, datamodule: Any) -> SummarizationMetrics:
-    """The metric of the replica's validation videos with the run's protocol (as the run's
-    scoring callback, :class:`vsumlab.training.scoring.ProtocolScoring`, builds it)."""
+    """The metric of the replica's validation videos under the run's protocol (as
+    :class:`~vsumlab.training.scoring.ProtocolScoring` builds it). Not synchronised across
+    processes: under DDP each process validates its own replicas on all of their videos."""
     qualified = datamodule.qualified
     return SummarizationMetrics(
         datamodule.records_for("val"),
         protocol,
         style=None if qualified else annotation_style(datamodule.target),
         source=None if qualified else datamodule.dataset_path,
+        sync_on_compute=False,
     )
 
 

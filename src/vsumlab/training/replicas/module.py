@@ -21,7 +21,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from vsumlab.protocol.options import Protocol
+from vsumlab.protocol.options import DEFAULT_PROTOCOL, Protocol
 from vsumlab.training.replicas.evaluation import validate, validation_metric
 from vsumlab.training.replicas.optimization import ReplicaOptimization, replica_optimization
 from vsumlab.training.replicas.stacked import MethodCall, replica_losses
@@ -39,6 +39,7 @@ class ReplicaModule(L.LightningModule):
         clip: ``(gradient_clip_val, gradient_clip_algorithm)`` per replica, or None.
         check_val_every_n_epoch: as the trainer option of a sequential run.
         replica_loggers: per replica, loggers that get its own rows (its fold's CSV).
+        protocol: the run's evaluation protocol (validation metrics, model selection).
         vmapped: one vmapped call per step (default); False: each replica's own
             ``training_loss`` in turn, still one backward and one run. On CPU torch's batching
             rule for a linear layer's weight gradient on 3-D inputs (attention's in-projection)
@@ -47,10 +48,10 @@ class ReplicaModule(L.LightningModule):
     """
 
     def __init__(self, replicas: Sequence[L.LightningModule], datamodules: Sequence[Any],
-                 names: Sequence[str], protocol: Protocol, select_best: bool, clip: tuple[float, str] | None = None,
+                 names: Sequence[str], select_best: bool, clip: tuple[float, str] | None = None,
                  check_val_every_n_epoch: int = 1,
                  replica_loggers: Sequence[Sequence[Any]] | None = None,
-                 vmapped: bool = True) -> None:
+                 protocol: Protocol = DEFAULT_PROTOCOL, vmapped: bool = True) -> None:
         super().__init__()
         self.vmapped = vmapped
         self.automatic_optimization = False
@@ -61,6 +62,7 @@ class ReplicaModule(L.LightningModule):
         self.check_val_every_n_epoch = max(1, int(check_val_every_n_epoch))
         self.replica_loggers = [list(x) for x in (replica_loggers or [[] for _ in replicas])]
         self._datamodules = list(datamodules)
+        self.protocol = protocol
         self._metrics = [validation_metric(protocol, d) if d.keys["val"] else None
                          for d in datamodules]
         # not registered as submodules: the same modules, called through training_loss

@@ -11,8 +11,14 @@ folder gets ``result.json``, ``predictions.h5``, ``checkpoints/[best-]epoch=E.ck
 checkpoint of the recipe's model class), ``csv/metrics.csv`` and ``config.yaml``.
 
 The run's own state lives in ``OUT/replicas/``: ``replicas.json`` (which (fold, seed) pairs it
-trains) and ``checkpoints/last.ckpt`` (written atomically after every epoch); a rerun after a
-kill resumes from it exactly, as a sequential fold resumes from its ``last.ckpt``.
+trains, and how they are divided among processes) and ``checkpoints/last.ckpt`` (written
+atomically after every epoch); a rerun after a kill resumes from it exactly, as a sequential fold
+resumes from its ``last.ckpt``.
+
+Under DDP (``--trainer.devices=N --trainer.strategy=ddp``, or torchrun) process ``k`` of ``N``
+trains the pairs ``pairs[k::N]``, writes their fold folders and its own run checkpoint
+``checkpoints/rank<k>/last.ckpt``; rank 0 writes ``results.json`` from every process's results
+(:mod:`vsumlab.training.replicas.ranks`).
 
 :func:`vectorization_refusal` says why a recipe cannot run so (None when it can): settings the
 engine does not reproduce, and a real probe of the method under vmap
@@ -28,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from vsumlab.errors import ConfigError
 from vsumlab.io import read_json, write_json_atomic, write_text_atomic
+from vsumlab.training.replicas.ranks import DDP_STRATEGIES
 
 if TYPE_CHECKING:
     from vsumlab.training.cv import CVOptions
@@ -37,9 +44,9 @@ REPLICA_MODES = ("sequential", "vectorized", "auto")
 
 #: trainer options whose non-default values the engine does not reproduce (the defaults)
 _TRAINER_DEFAULTS: dict[str, tuple[Any, ...]] = {
-    "devices": (1, "1", None),
     "num_nodes": (1, None),
-    "strategy": ("auto", None, "single_device"),
+    # Lightning's DDP divides the replicas among the processes (vsumlab.training.replicas.ranks)
+    "strategy": ("auto", None, "single_device", *DDP_STRATEGIES),
     "accumulate_grad_batches": (1, None),
     "fast_dev_run": (False, 0, None),
     "max_steps": (-1, None),
@@ -129,13 +136,18 @@ def probe_refusal(replica: Replica) -> str | None:
 
 
 def vectorization_refusal(options: CVOptions, recipe: RecipeConfig, fold: int,
-                          seed: int | None) -> str | None:
-    """Why the recipe's replicas cannot be vectorized (None when they can); builds one
-    replica, writes nothing."""
+                          seed: int | None, count: int | None = None) -> str | None:
+    """Why the recipe's ``count`` replicas cannot be vectorized (None when they can); builds
+    one replica, writes nothing."""
+    from vsumlab.training.replicas.ranks import process_rank
+
     reason = settings_refusal(recipe, options)
     if reason is not None:
         return reason
-    replica, _ = build_replica(options, recipe, fold, seed)
+    replica, trainer = build_replica(options, recipe, fold, seed)
+    _, world = process_rank(trainer)
+    if count is not None and count < world:
+        return f"{count} replicas cannot be divided among {world} processes"
     reason = probe_refusal(replica)
     if reason is not None:
         name = type(getattr(replica.model, "summarizer", replica.model)).__name__
@@ -154,7 +166,7 @@ def choose_vectorized(options: CVOptions, recipe: RecipeConfig, folds: list[int]
     seeds = list(options.seeds) if options.seeds else [None]
     if mode == "sequential" or (mode == "auto" and len(folds) * len(seeds) < 2):
         return False
-    reason = vectorization_refusal(options, recipe, folds[0], seeds[0])
+    reason = vectorization_refusal(options, recipe, folds[0], seeds[0], len(folds) * len(seeds))
     if reason is None:
         return True
     if mode == "vectorized":
@@ -185,21 +197,16 @@ def fold_dir(options: CVOptions, fold: int, seed: int | None) -> Path:
     return seed_dir / f"fold_{fold}"
 
 
-def _run_pairs(state_dir: Path, pending: list[tuple[int, int | None]]
-               ) -> list[tuple[int, int | None]]:
-    """The pairs the run trains: those a resumable earlier attempt trained when it covers every
-    pending pair (a kill while results were written), else the pending ones (afresh)."""
-    import shutil
+def _processes(options: CVOptions, recipe: RecipeConfig, pair: tuple[int, int | None],
+               pretrained: Path | None) -> tuple[int, int]:
+    """(rank, world size) of this process: (0, 1) unless the recipe asks for DDP, then what
+    Lightning's strategy of a trainer built from the recipe says (before anything launches)."""
+    from vsumlab.training.replicas.ranks import process_rank, replica_strategy
 
-    record = state_dir / "replicas.json"
-    if record.is_file():
-        earlier = [tuple(p) for p in read_json(record, "replica record").get("pairs", [])]
-        if set(pending) <= set(earlier):
-            return earlier  # type: ignore[return-value]
-        note(f"{state_dir}: trained other replicas; starting this run afresh")
-        shutil.rmtree(state_dir / "checkpoints", ignore_errors=True)
-    write_json_atomic(record, {"pairs": [list(p) for p in pending]})
-    return list(pending)
+    if replica_strategy(recipe.config) is None:
+        return 0, 1
+    _, trainer = build_replica(options, recipe, pair[0], pair[1], pretrained)
+    return process_rank(trainer)
 
 
 def _train(options: CVOptions, recipe: RecipeConfig, pending: list[tuple[int, int | None]],
@@ -210,42 +217,55 @@ def _train(options: CVOptions, recipe: RecipeConfig, pending: list[tuple[int, in
     from vsumlab.training.cv import _config_header, _loggers
     from vsumlab.training.environment import git_commit
     from vsumlab.training.replicas.checkpoints import AtomicCheckpointIO
+    from vsumlab.training.replicas.data import ReplicaBatches
     from vsumlab.training.replicas.module import ReplicaModule
-    from vsumlab.training.resume import (
-        ResumableCSVLogger,
-        RunIdentityCheckpoint,
-        keep_metrics_until,
-        resume_checkpoint,
-        run_identity,
+    from vsumlab.training.replicas.ranks import (
+        DivisionSetup,
+        agreed_resume,
+        gather_results,
+        plan_division,
+        replica_strategy,
     )
+    from vsumlab.training.replicas.replica_csv import ReplicaCSVLogger
+    from vsumlab.training.resume import RunIdentityCheckpoint, keep_metrics_until, run_identity
 
     state_dir = options.out_dir / "replicas"
-    pairs = _run_pairs(state_dir, pending)
+    rank, world = _processes(options, recipe, pending[0], pretrained)
+    # read-only until every process has joined (DivisionSetup then writes): all must agree
+    division = plan_division(state_dir, pending, world)
+    pairs, share = division.pairs, division.share(rank)
     # as a fold's: a resume takes only a checkpoint of this run (configuration, model class,
     # feature width)
     identity = run_identity(recipe.config, options.out_dir / "run.json", "replicas", None)
-    resume_from, resume_epoch = resume_checkpoint(state_dir / "checkpoints", identity)
-    keep_metrics_until(state_dir / "csv" / "metrics.csv", resume_epoch)
+    resume_from, resume_epoch = (None, None) if division.fresh else \
+        agreed_resume(state_dir / "checkpoints", rank, world, identity)
+    if rank == 0:
+        keep_metrics_until(state_dir / "csv" / "metrics.csv", resume_epoch)
     commit = git_commit()
-    record = {"replicas": [list(p) for p in pairs], "experiment": options.experiment,
-              "recipe": str(options.recipe), "overrides": list(options.overrides),
-              "git_commit": commit}
+    record = {"replicas": [list(p) for p in pairs], "world_size": world,
+              "experiment": options.experiment, "recipe": str(options.recipe),
+              "overrides": list(options.overrides), "git_commit": commit}
+    setup = DivisionSetup(division, state_dir, None)
     run_overrides: dict[str, Any] = {
         "default_root_dir": str(state_dir),
         "logger": _loggers(options, state_dir, f"{options.experiment}-replicas", record),
         # every epoch: last.ckpt, and the epoch's own file (top-1 of no monitor: the latest),
-        # which a resume falls back to (save_top_k=0 would write last.ckpt at the end only)
-        "callbacks": [ModelCheckpoint(dirpath=str(state_dir / "checkpoints"), save_last=True,
-                                      save_top_k=1),
+        # which a resume falls back to (save_top_k=0 would write last.ckpt at the end only);
+        # under DDP every process writes its own (ReplicaDDPStrategy: checkpoints/rank<k>/)
+        "callbacks": [setup, ModelCheckpoint(dirpath=str(state_dir / "checkpoints"),
+                                             save_last=True, save_top_k=1),
                       RNGStateCheckpoint(), RunIdentityCheckpoint(identity), *options.callbacks],
         "plugins": [AtomicCheckpointIO()],
         "gradient_clip_val": None,  # clipped per replica by the module
         "enable_progress_bar": False,
         "enable_model_summary": False,
     }
+    strategy = replica_strategy(recipe.config)
+    if strategy is not None:
+        run_overrides["strategy"] = strategy
     replicas: list[Replica] = []
     trainer = None
-    for fold, seed in pairs:
+    for fold, seed in share:
         replica, built = build_replica(options, recipe, fold, seed, pretrained,
                                        run_overrides if trainer is None else None)
         trainer = trainer or built
@@ -262,16 +282,15 @@ def _train(options: CVOptions, recipe: RecipeConfig, pending: list[tuple[int, in
         if clip_val else None
     check_every = (config.get("trainer.check_val_every_n_epoch") or 1) if "trainer" in config \
         else 1
-    csv = [[ResumableCSVLogger(save_dir=str(fold_dir(options, r.fold, r.seed)), name="csv",
-                               version="")] for r in replicas]
+    csv = [[ReplicaCSVLogger(save_dir=str(fold_dir(options, r.fold, r.seed)), name="csv",
+                             version="")] for r in replicas]
     module = ReplicaModule([r.model for r in replicas], [r.datamodule for r in replicas],
-                           [r.name for r in replicas], protocol=recipe.protocol(),
+                           [r.name for r in replicas],
                            select_best=recipe.model_selection() != "last", clip=clip,
                            check_val_every_n_epoch=int(check_every), replica_loggers=csv,
+                           protocol=recipe.protocol(),
                            vmapped=trainer.strategy.root_device.type != "cpu")
-    from vsumlab.training.replicas.data import ReplicaBatches
-
-    batches = ReplicaBatches([r.datamodule.train_dataloader() for r in replicas])
+    setup.batches = batches = ReplicaBatches([r.datamodule.train_dataloader() for r in replicas])
     trainer.fit(module, train_dataloaders=batches, weights_only=True,
                 ckpt_path=str(resume_from) if resume_from else None)
     last_epoch = int(trainer.current_epoch) - 1
@@ -283,25 +302,30 @@ def _train(options: CVOptions, recipe: RecipeConfig, pending: list[tuple[int, in
             options, recipe, module, index, replica, last_epoch, trainer, csv[index])
         if progress is not None:
             progress.fold_done(results[(replica.fold, replica.seed)])
+    # every process has written its replicas' folders once all have sent their results
+    everyone = gather_results(results)
+    if progress is not None:
+        for pair in pairs:
+            if pair in everyone and pair not in results:
+                progress.fold_done(everyone[pair])
     from vsumlab.training.cv import _finish_wandb
 
     _finish_wandb(trainer.loggers)
-    return results
+    return everyone
 
 
 def _check_features(replica: Replica) -> None:
-    """What ``SummarizerModule.setup`` does when a fold starts: the data's feature width must
-    be the model's, and the model records which encoder made the features."""
+    """What :class:`~vsumlab.training.scoring.ProtocolScoring` does when a fold starts: the
+    data's feature width must be the model's, and the model records which encoder made the
+    features."""
+    from vsumlab.training.scoring import check_feature_width
+
     model, datamodule = replica.model, replica.datamodule
+    check_feature_width(datamodule, model)
     attrs = datamodule.target.attrs
-    model.feature_model = attrs.get("feature_model")
-    model.feature_weights = attrs.get("feature_weights")
-    expected = getattr(model, "input_dim", None)
-    if expected is not None and datamodule.feature_dim != expected:
-        raise ConfigError(
-            f"feature dimension mismatch: the data ({datamodule.dataset_path}) has "
-            f"{datamodule.feature_dim}-d features but model.input_dim is {expected}"
-        )
+    if hasattr(model, "feature_model"):
+        model.feature_model = attrs.get("feature_model")
+        model.feature_weights = attrs.get("feature_weights")
 
 
 def _finish_replica(options: CVOptions, recipe: RecipeConfig, module: Any, index: int,
@@ -320,14 +344,15 @@ def _finish_replica(options: CVOptions, recipe: RecipeConfig, module: Any, index
     val = None
     if datamodule.keys["val"]:
         val = validate(selected, datamodule.val_dataloader(),
-                       validation_metric(recipe.protocol(), datamodule), module.device, context())
+                       validation_metric(recipe.protocol(), datamodule), module.device,
+                       context())
     predictions = predict(selected, datamodule.test_dataloader(), module.device, context())
     write_predictions(directory / "predictions.h5", predictions, force=True)
     # named as a sequential fold names it: "best-" only when the epoch was selected by val F1
     prefix = "" if recipe.model_selection() == "last" else "best-"
     checkpoint = (directory / "checkpoints" / f"{prefix}epoch={epoch}.ckpt").resolve()
     write_replica_checkpoint(checkpoint, selected, datamodule, epoch,
-                             module.replica_steps[index])
+                             module.replica_steps[index], recipe.protocol())
     result = fold_result(options, recipe, fold, seed, replica.config, datamodule, predictions,
                          val, str(checkpoint))
     for logger in loggers:
