@@ -193,6 +193,8 @@ def test_demo_and_desumnet_and_clipit_folders_follow_the_variation(tmp_path: Pat
                           text=True, check=True).stdout
     assert "--out runs/demo+max_epochs=2/transformer " in demo
     assert "tee runs/demo+max_epochs=2/results.md" in demo
+    # the demo's comparison is 5 folds x 3 seeds per model (issue: honest comparisons)
+    assert demo.count("--seeds 3 ") == 2
     desumnet = subprocess.run([*command, "desumnet-train", "ARGS=--trainer.max_epochs=1"],
                               capture_output=True, text=True, check=True).stdout
     assert "DESUMNET_RUNS=runs/desumnet+max_epochs=1 " in desumnet
