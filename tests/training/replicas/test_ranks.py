@@ -27,6 +27,8 @@ from vsumlab.training.replicas.ranks import (
     replica_strategy,
 )
 
+from ._compare import assert_same_fold_outputs
+
 REPO = Path(__file__).resolve().parents[3]
 RECIPE = REPO / "experiments" / "supervised" / "transformer_tvsum.yaml"
 PAIRS = [(0, 0), (1, 0), (2, 0), (0, 1), (1, 1)]
@@ -295,13 +297,4 @@ def test_two_processes_killed_after_an_epoch_resume_exactly(small_tvsum_h5, tmp_
     resumed = _launch(_args(small_tvsum_h5, killed, 0.1, *DDP))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert _folds(killed) == _folds(full) and len(_folds(full)) == 3
-    for fold in _folds(full):
-        expected = read_predictions(full / fold / "predictions.h5")
-        got = read_predictions(killed / fold / "predictions.h5")
-        for key in expected:
-            np.testing.assert_array_equal(got[key], expected[key])
-        result = lambda d, f=fold: json.loads((d / f / "result.json").read_text())  # noqa: E731
-        assert result(killed)["model"] == result(full)["model"]
-        assert result(killed)["val"] == result(full)["val"]
-        assert ((killed / fold / "csv" / "metrics.csv").read_text()
-                == (full / fold / "csv" / "metrics.csv").read_text())
+    assert_same_fold_outputs(full, killed, _folds(full))

@@ -3,17 +3,15 @@ predictions, metrics and per-fold metrics.csv equal those of an uninterrupted ru
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from vsumlab.evaluation.predictions import read_predictions
+from ._compare import assert_same_fold_outputs
 
 REPO = Path(__file__).resolve().parents[3]
 RECIPE = REPO / "experiments" / "supervised" / "transformer_tvsum.yaml"
@@ -48,13 +46,4 @@ def test_killed_vectorized_run_resumes_exactly(small_tvsum_h5, tmp_path) -> None
                    env=env, check=True, capture_output=True)
     folds = sorted(p.relative_to(full) for p in full.glob("seed_*/fold_*"))
     assert len(folds) == 4
-    for fold in folds:
-        expected = read_predictions(full / fold / "predictions.h5")
-        resumed = read_predictions(killed / fold / "predictions.h5")
-        for key in expected:
-            np.testing.assert_array_equal(resumed[key], expected[key])
-        result = lambda d, f=fold: json.loads((d / f / "result.json").read_text())  # noqa: E731
-        assert result(killed)["model"] == result(full)["model"]
-        assert result(killed)["val"] == result(full)["val"]
-        assert ((killed / fold / "csv" / "metrics.csv").read_text()
-                == (full / fold / "csv" / "metrics.csv").read_text())
+    assert_same_fold_outputs(full, killed, folds)
