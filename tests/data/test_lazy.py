@@ -134,6 +134,36 @@ def test_scoring_a_fold_reads_only_its_test_videos_annotations(tmp_path, monkeyp
     assert all(record.n_steps > 0 for record in records.values())
 
 
+def test_scoring_a_fold_reads_no_features(tmp_path, monkeypatch) -> None:
+    """The protocol's metrics (the run's scoring callback, a fold's test scores and reference
+    rows) ask which fields a video has, never for its features: with lazy records that must
+    not read them from the file (it did, for every video at every validation epoch)."""
+    from vsumlab.evaluation.torchmetrics import SummarizationMetrics
+    from vsumlab.protocol.options import Protocol
+    from vsumlab.training.scoring import score_test_fold
+
+    path = _file(tmp_path, n_videos=10)
+    dm = SummarizationDataModule(str(path), fold=1)
+    reads: list[str] = []
+    original = H5Dataset.features
+
+    def counting(self, key):
+        reads.append(key)
+        return original(self, key)
+
+    monkeypatch.setattr(H5Dataset, "features", counting)
+    records = dm.records_for("test")
+    predictions = {key: np.linspace(0.0, 1.0, record.n_steps) for key, record in records.items()}
+    protocol = Protocol(rank_annotations="user_summary")  # the file has no user_anno
+    scores = score_test_fold(dm, predictions, protocol, seed=0, draws=2)
+    metric = SummarizationMetrics(dm.records_for("val"), protocol, style="tvsum")
+    metric.update(list(dm.keys["val"]),
+                  [torch.rand(dm.record(k).n_steps) for k in dm.keys["val"]])
+    metric.compute()
+    assert reads == []
+    assert 0.0 <= scores.model.mean.f1 <= 100.0
+
+
 def test_the_standard_module_meets_the_contract_and_takes_a_splitter(tmp_path) -> None:
     path = _file(tmp_path)
     dm = SummarizationDataModule(str(path))

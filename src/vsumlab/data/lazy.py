@@ -67,6 +67,11 @@ class LazyFeaturesRecord(VideoRecord):
     def features(self) -> np.ndarray:
         return self._source.features(self.key)
 
+    def has_field(self, name: str) -> bool:
+        # features are required of every indexed video: asking must not read them (scoring
+        # checks which fields a video has for every video it scores)
+        return True if name == "features" else super().has_field(name)
+
     @features.setter
     def features(self, value: Any) -> None:
         if value is not None:

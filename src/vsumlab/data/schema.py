@@ -110,6 +110,11 @@ class VideoRecord:
     #: ``standard`` or ``mrhisum`` (Mr. HiSum's published layout, completed on reading)
     layout: str = "standard"
 
+    def has_field(self, name: str) -> bool:
+        """Whether the record holds field ``name`` (a lazily read record answers for its
+        features from the file's index, without reading them)."""
+        return getattr(self, name) is not None
+
     @property
     def n_steps(self) -> int:
         return int(self.features.shape[0])
@@ -309,7 +314,7 @@ PRESENCE_FIELDS = (*REQUIRED_FIELDS, *EVALUATION_FIELDS, "fps", "gtscore", "gtsu
 
 def record_fields(record: VideoRecord) -> frozenset[str]:
     """The fields of :data:`PRESENCE_FIELDS` that ``record`` holds (not None)."""
-    return frozenset(name for name in PRESENCE_FIELDS if getattr(record, name) is not None)
+    return frozenset(name for name in PRESENCE_FIELDS if record.has_field(name))
 
 
 def missing_fields(fields: frozenset[str] | set[str], use: str,

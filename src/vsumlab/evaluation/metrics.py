@@ -185,7 +185,7 @@ def resolve_rank_annotations(
             "needs the per-user 1..5 scores, which the published file lacks: add them with "
             f"`{ATTACH_COMMAND}`, or ask for correlation with the binary user summaries (not "
             "comparable to published figures): eval --rank-annotations user_summary, or "
-            "rank_annotations: user_summary in the model's protocol"
+            "rank_annotations: user_summary in the run's protocol"
         )
     return "user_summary"
 
