@@ -116,17 +116,23 @@ def test_workers_reopen_the_file_and_give_the_same_batches(tmp_path) -> None:
     assert lazy._pid == os.getpid()
 
 
-def test_scoring_a_fold_reads_only_its_test_videos_annotations(tmp_path, monkeypatch) -> None:
-    path = _file(tmp_path, n_videos=10)
-    dm = SummarizationDataModule(str(path), fold=1)
+def _count_reads(monkeypatch, method: str) -> list[str]:
+    """The keys each call of ``H5Dataset.<method>`` reads, in order (the calls still read)."""
     read: list[str] = []
-    original = H5Dataset.annotations
+    original = getattr(H5Dataset, method)
 
     def counting(self, key):
         read.append(key)
         return original(self, key)
 
-    monkeypatch.setattr(H5Dataset, "annotations", counting)
+    monkeypatch.setattr(H5Dataset, method, counting)
+    return read
+
+
+def test_scoring_a_fold_reads_only_its_test_videos_annotations(tmp_path, monkeypatch) -> None:
+    path = _file(tmp_path, n_videos=10)
+    dm = SummarizationDataModule(str(path), fold=1)
+    read = _count_reads(monkeypatch, "annotations")
     keys = dm.keys  # folds and validation from the index alone
     assert read == []
     records = dm.records_for("test")
@@ -144,14 +150,7 @@ def test_scoring_a_fold_reads_no_features(tmp_path, monkeypatch) -> None:
 
     path = _file(tmp_path, n_videos=10)
     dm = SummarizationDataModule(str(path), fold=1)
-    reads: list[str] = []
-    original = H5Dataset.features
-
-    def counting(self, key):
-        reads.append(key)
-        return original(self, key)
-
-    monkeypatch.setattr(H5Dataset, "features", counting)
+    reads = _count_reads(monkeypatch, "features")
     records = dm.records_for("test")
     predictions = {key: np.linspace(0.0, 1.0, record.n_steps) for key, record in records.items()}
     protocol = Protocol(rank_annotations="user_summary")  # the file has no user_anno
