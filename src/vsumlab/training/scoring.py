@@ -44,6 +44,31 @@ def check_feature_width(datamodule: Any, pl_module: Any) -> None:
         )
 
 
+def fit_module_to_data(datamodule: Any, pl_module: Any) -> None:
+    """Refuse data of another feature width, and record in the module (saved in its
+    checkpoints) which encoder made the features, so `vsumlab summarize` encodes as training
+    did. What a run does when a module meets its data: a fold's or a replica's."""
+    check_feature_width(datamodule, pl_module)
+    attrs = datamodule.target.attrs
+    if hasattr(pl_module, "feature_model"):
+        pl_module.feature_model = attrs.get("feature_model")
+        pl_module.feature_weights = attrs.get("feature_weights")
+
+
+def stage_metric(protocol: Protocol, datamodule: Any, stage: str,
+                 **kwargs: Any) -> SummarizationMetrics:
+    """The protocol's metric over a stage's videos (``val``, ``test``). Qualified keys
+    ("summe/video_3") tell each video's annotation style themselves."""
+    qualified = datamodule.qualified
+    return SummarizationMetrics(
+        datamodule.records_for(stage),
+        protocol,
+        style=None if qualified else annotation_style(datamodule.target),
+        source=None if qualified else datamodule.dataset_path,
+        **kwargs,
+    )
+
+
 class ProtocolScoring(L.Callback):
     """Scores a module's per-video validation and test outputs with the run's protocol.
 
@@ -63,21 +88,10 @@ class ProtocolScoring(L.Callback):
         datamodule = getattr(trainer, "datamodule", None)
         if datamodule is None or not hasattr(datamodule, "records_for"):
             return
-        check_feature_width(datamodule, pl_module)
-        attrs = datamodule.target.attrs
-        if hasattr(pl_module, "feature_model"):  # `vsumlab summarize` encodes as training did
-            pl_module.feature_model = attrs.get("feature_model")
-            pl_module.feature_weights = attrs.get("feature_weights")
-        # Qualified keys ("summe/video_3") tell each video's annotation style themselves.
-        style = None if datamodule.qualified else annotation_style(datamodule.target)
+        fit_module_to_data(datamodule, pl_module)
         for name in STAGES.values():
             if name not in self.metrics:
-                self.metrics[name] = SummarizationMetrics(
-                    datamodule.records_for(name),
-                    self.protocol,
-                    style=style,
-                    source=None if datamodule.qualified else datamodule.dataset_path,
-                )
+                self.metrics[name] = stage_metric(self.protocol, datamodule, name)
 
     # -- feeding and logging -------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ import numpy as np
 import torch
 from lightning.fabric.utilities.apply_func import move_data_to_device
 
-from vsumlab.data.annotation_styles import annotation_style
 from vsumlab.evaluation.torchmetrics import SummarizationMetrics
 from vsumlab.models.summarizer import masked_mse, per_video_scores
 from vsumlab.protocol.options import Protocol
@@ -25,14 +24,9 @@ def validation_metric(protocol: Protocol, datamodule: Any) -> SummarizationMetri
     """The metric of the replica's validation videos under the run's protocol (as
     :class:`~vsumlab.training.scoring.ProtocolScoring` builds it). Not synchronised across
     processes: under DDP each process validates its own replicas on all of their videos."""
-    qualified = datamodule.qualified
-    return SummarizationMetrics(
-        datamodule.records_for("val"),
-        protocol,
-        style=None if qualified else annotation_style(datamodule.target),
-        source=None if qualified else datamodule.dataset_path,
-        sync_on_compute=False,
-    )
+    from vsumlab.training.scoring import stage_metric
+
+    return stage_metric(protocol, datamodule, "val", sync_on_compute=False)
 
 
 def validate(module: Any, loader: Iterable[Any], metric: SummarizationMetrics,

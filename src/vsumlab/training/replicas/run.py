@@ -315,17 +315,10 @@ def _train(options: CVOptions, recipe: RecipeConfig, pending: list[tuple[int, in
 
 
 def _check_features(replica: Replica) -> None:
-    """What :class:`~vsumlab.training.scoring.ProtocolScoring` does when a fold starts: the
-    data's feature width must be the model's, and the model records which encoder made the
-    features."""
-    from vsumlab.training.scoring import check_feature_width
+    """What :class:`~vsumlab.training.scoring.ProtocolScoring` does when a fold starts."""
+    from vsumlab.training.scoring import fit_module_to_data
 
-    model, datamodule = replica.model, replica.datamodule
-    check_feature_width(datamodule, model)
-    attrs = datamodule.target.attrs
-    if hasattr(model, "feature_model"):
-        model.feature_model = attrs.get("feature_model")
-        model.feature_weights = attrs.get("feature_weights")
+    fit_module_to_data(replica.datamodule, replica.model)
 
 
 def _finish_replica(options: CVOptions, recipe: RecipeConfig, module: Any, index: int,
