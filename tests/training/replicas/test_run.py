@@ -147,3 +147,21 @@ def test_unsupported_trainer_settings_are_named(small_tvsum_h5, tmp_path, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "trainer.accumulate_grad_batches=2" in err[0]
     assert not out.exists()
+
+
+def test_a_rerun_reads_finished_replicas_and_says_they_were_skipped(small_tvsum_h5, tmp_path,
+                                                                    capsys) -> None:
+    """As a sequential rerun does: every finished (fold, seed) gets its line, marked skipped,
+    and nothing trains again (the results are the first run's)."""
+    out = tmp_path / "vec"
+    args = _args("transformer", small_tvsum_h5, out, "--replicas", "vectorized",
+                 "--trainer.max_epochs=1")
+    assert main(args) == 0
+    first = (out / "results.json").read_text()
+    capsys.readouterr()
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    lines = [line for line in (captured.out + captured.err).splitlines()
+             if line.startswith("fold ")]
+    assert len(lines) == 4 and all(line.endswith("(finished earlier: skipped)") for line in lines)
+    assert (out / "results.json").read_text() == first

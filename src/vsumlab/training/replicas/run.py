@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vsumlab.errors import ConfigError
-from vsumlab.io import read_json, write_json_atomic, write_text_atomic
+from vsumlab.io import write_json_atomic, write_text_atomic
 from vsumlab.training.replicas.ranks import DDP_STRATEGIES
 
 if TYPE_CHECKING:
@@ -181,11 +181,16 @@ def run_replicas(options: CVOptions, recipe: RecipeConfig,
                  progress: Any = None) -> list[dict[str, Any]]:
     """Train every pair without a ``result.json`` in one run; the result of every pair (in
     ``pairs`` order), each as :func:`vsumlab.training.cv.run_fold` returns it."""
+    from vsumlab.training.fold_results import read_fold_result
+
     results: dict[tuple[int, int | None], dict[str, Any]] = {}
     for fold, seed in pairs:
         done = fold_dir(options, fold, seed) / "result.json"
-        if done.is_file():
-            results[(fold, seed)] = read_json(done, "fold result")
+        if done.is_file():  # finished by an earlier run: read and said as a sequential fold's
+            results[(fold, seed)] = read_fold_result(done)
+            if progress is not None:
+                progress.skipped(fold, seed)
+                progress.fold_done(results[(fold, seed)])
     pending = [pair for pair in pairs if pair not in results]
     if pending:
         results.update(_train(options, recipe, pending, pretrained, progress))
